@@ -1,0 +1,79 @@
+"""Records to the contract's JSON shapes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from staxad.config import Settings
+from staxad.model.records import ApiKey, Provider, Service, Tenant
+
+
+def tenant_url(settings: Settings, name: str) -> str:
+    port = settings.domains.https_port
+    suffix = "" if port == 443 else f":{port}"
+    return f"https://{name}.{settings.domains.base_domain}{suffix}"
+
+
+def provider(p: Provider, tenant_count: int | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": p.id, "email": p.email, "name": p.name}
+    if tenant_count is not None:
+        data["tenant_count"] = tenant_count
+    data["created_at"] = p.created_at
+    return data
+
+
+def api_key(k: ApiKey) -> dict[str, Any]:
+    return {
+        "id": k.id,
+        "name": k.name,
+        "prefix": k.prefix,
+        "mode": k.mode,
+        "scopes": list(k.scopes),
+        "expires_at": k.expires_at,
+        "created_at": k.created_at,
+    }
+
+
+def service(s: Service) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "name": s.name,
+        "source_type": s.source_type,
+        "repo_url": s.repo_url,
+        "branch": s.branch,
+        "image_url": s.image_url,
+        "status": s.status,
+        "is_primary": s.is_primary,
+        "is_routable": s.is_routable,
+        "port": s.port,
+        "resource_size": s.resource_size,
+        "created_at": s.created_at,
+    }
+
+
+def tenant_summary(settings: Settings, t: Tenant) -> dict[str, Any]:
+    return {
+        "id": t.id,
+        "name": t.name,
+        "display_name": t.display_name,
+        "status": t.status,
+        "url": tenant_url(settings, t.name),
+        "mode": t.mode,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+    }
+
+
+def tenant(settings: Settings, t: Tenant) -> dict[str, Any]:
+    primary = next((s for s in t.services if s.is_primary), None)
+    return {
+        **tenant_summary(settings, t),
+        "status_reason": t.status_reason,
+        "branch": t.branch,
+        "resource_size": t.resource_size,
+        "egress_mode": t.egress_mode,
+        "app_port": primary.port if primary else None,
+        "services": [service(s) for s in t.services],
+        "domains": [],
+        "deployments": [],
+    }

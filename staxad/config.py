@@ -1,0 +1,187 @@
+"""Frozen settings from a TOML file, overridden by STAXAD_<SECTION>_<KEY> variables.
+
+Every setting has a default; `config/staxad.toml` documents each one (a test keeps
+the two in step). Errors name the key and say what is expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8780
+    max_body_bytes: int = 65536
+    log_level: str = "info"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    data_dir: str = "/var/lib/staxad"
+    synchronous: str = "FULL"
+
+
+@dataclass(frozen=True)
+class DomainSettings:
+    base_domain: str = "localhost"
+    https_port: int = 443
+    server_ip: str = ""
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    tenants_per_provider: int = 25
+    test_tenants_per_provider: int = 3
+    services_per_tenant: int = 10
+    env_vars_per_tenant: int = 200
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    create_tenant: int = 10
+    deploy: int = 20
+    list_tenants: int = 60
+    get_tenant: int = 120
+    events: int = 10
+    create_key: int = 5
+    default: int = 60
+    unauthenticated: int = 120
+    window_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class GitSettings:
+    allow_local_repos: bool = False
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance: str = "default"
+    server: ServerSettings = field(default_factory=ServerSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    domains: DomainSettings = field(default_factory=DomainSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    git: GitSettings = field(default_factory=GitSettings)
+    source: str = "defaults"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.store.data_dir)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "staxad.db"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.data_dir / "secret.key"
+
+
+SCALARS = (str, int, bool)
+
+
+def _sections() -> dict[str, type[Any]]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings) if dataclasses.is_dataclass(hints[f.name])}
+
+
+def _coerce(where: str, kind: type[Any], value: object) -> object:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"Config '{where}' must be true or false, not {value!r}.")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise ConfigError(f"Config '{where}' must be an integer, not {value!r}.")
+    if not isinstance(value, str):
+        raise ConfigError(f"Config '{where}' must be a string, not {value!r}.")
+    return value
+
+
+def _build(kind: type[Any], where: str, values: Mapping[str, object]) -> Any:
+    hints = typing.get_type_hints(kind)
+    known = {f.name for f in dataclasses.fields(kind)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(f"Config '{where}{key}' is not a setting; known: {', '.join(sorted(known))}.")
+    args = {}
+    for key, value in values.items():
+        hint = hints[key]
+        if isinstance(hint, types.UnionType):
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        args[key] = _coerce(where + key, hint, value)
+    return kind(**args)
+
+
+def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"Config file '{path}' does not exist.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"Config file '{path}' is not valid TOML: {exc}.") from None
+    sections = _sections()
+    top = {k: v for k, v in raw.items() if k not in sections}
+    for key in top:
+        if key not in ("instance",):
+            raise ConfigError(f"Config '{key}' is not a setting; sections: {', '.join(sections)}.")
+    merged: dict[str, dict[str, object]] = {name: dict(raw.get(name) or {}) for name in sections}
+    for name in sections:
+        if not isinstance(raw.get(name, {}), dict):
+            raise ConfigError(f"Config '[{name}]' must be a table.")
+    for var, value in environ.items():
+        if not var.startswith("STAXAD_") or var in ("STAXAD_CONFIG",):
+            continue
+        rest = var[len("STAXAD_") :].lower()
+        if rest == "instance":
+            top["instance"] = value
+            continue
+        for name in sections:
+            if rest.startswith(name + "_"):
+                merged[name][rest[len(name) + 1 :]] = value
+                break
+    built = {name: _build(kind, f"{name}.", merged[name]) for name, kind in sections.items()}
+    instance = _coerce("instance", str, top.get("instance", "default"))
+    settings = Settings(instance=str(instance), source=str(path or "defaults"), **built)
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    if not settings.instance.replace("-", "").isalnum() or len(settings.instance) > 32:
+        raise ConfigError("Config 'instance' must be up to 32 letters, digits or '-'.")
+    if settings.store.synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
+        raise ConfigError("Config 'store.synchronous' must be NORMAL, FULL or EXTRA.")
+    if not 1 <= settings.server.port <= 65535:
+        raise ConfigError("Config 'server.port' must be between 1 and 65535.")
+
+
+def settings_keys() -> list[str]:
+    """Every setting as 'section.key' (and 'instance'), for the docs test."""
+    keys = ["instance"]
+    for name, kind in _sections().items():
+        keys.extend(f"{name}.{f.name}" for f in dataclasses.fields(kind))
+    return keys

@@ -1,0 +1,28 @@
+"""What every use case needs: the store, the secret box, the clock, the settings, and a
+way to tell the reconciler that a tenant's desired state changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from staxad.config import Settings
+from staxad.model.clock import Clock, iso
+from staxad.store.db import Database
+from staxad.store.secretbox import SecretBox
+
+
+def _ignore(_tenant_id: str) -> None:
+    return None
+
+
+@dataclass
+class Context:
+    db: Database
+    box: SecretBox
+    settings: Settings
+    clock: Clock = field(default_factory=Clock)
+    changed: Callable[[str], None] = _ignore
+
+    def now(self) -> str:
+        return iso(self.clock.now())

@@ -1,0 +1,16 @@
+"""All use cases over one context: what the HTTP layer and the CLI call."""
+
+from __future__ import annotations
+
+from staxad.core.accounts import Accounts
+from staxad.core.apikeys import ApiKeys
+from staxad.core.context import Context
+from staxad.core.tenants import Tenants
+
+
+class Platform:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.accounts = Accounts(ctx)
+        self.keys = ApiKeys(ctx)
+        self.tenants = Tenants(ctx)

@@ -1,0 +1,267 @@
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from staxad.daemon import Daemon
+from staxad.model.clock import FrozenClock
+from staxad.store import env as env_store
+from tests.api.helpers import IMAGE_TENANT, assert_error, assert_resource, create_tenant
+from tests.conftest import Keys
+
+
+async def test_create_single_service_tenant_answers_202_with_events_url(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    data = await create_tenant(client, auth, "acme-corp", display_name="Acme Corp", port=8080)
+    assert data["id"].startswith("ten_")
+    assert data["status"] == "provisioning"
+    assert data["url"] == "https://acme-corp.localhost"
+    assert data["events_url"] == f"/api/v1/tenants/{data['id']}/events"
+    [service] = data["services"]
+    assert service["name"] == "web" and service["is_primary"] and service["is_routable"]
+    assert service["port"] == 8080 and service["image_url"] == IMAGE_TENANT["image_url"]
+    got = assert_resource(await client.get(f"/tenants/{data['id']}", headers=auth))
+    assert got["display_name"] == "Acme Corp"
+    assert {"services", "domains", "deployments", "created_at", "updated_at"} <= set(got)
+
+
+async def test_create_multi_service_tenant(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    body = {
+        "name": "shop",
+        "services": [
+            {"name": "api", "source_type": "image", "image_url": "localhost/api:1", "port": 8080},
+            {
+                "name": "web",
+                "source_type": "github",
+                "repo_url": "https://git.example.com/shop/web",
+                "branch": "release/2",
+                "port": 3000,
+                "is_routable": True,
+                "is_primary": True,
+            },
+        ],
+    }
+    data = assert_resource(await client.post("/tenants", headers=auth, json=body), 202)
+    by_name = {s["name"]: s for s in data["services"]}
+    assert by_name["web"]["is_primary"] and not by_name["api"]["is_primary"]
+    assert not by_name["api"]["is_routable"]
+    assert data["branch"] == "release/2"
+
+
+async def test_create_validation_errors_name_every_bad_field(
+    client: httpx.AsyncClient, auth: dict[str, str], clock: FrozenClock
+) -> None:
+    cases = [
+        {},
+        {"name": "ok"},
+        {"name": "UPPER", **IMAGE_TENANT},
+        {"name": "double--hyphen", **IMAGE_TENANT},
+        {"name": "-lead", **IMAGE_TENANT},
+        {"name": "a" * 64, **IMAGE_TENANT},
+        {"name": "api", **IMAGE_TENANT},
+        {"name": 12, **IMAGE_TENANT},
+        {"name": "ok", "source_type": "ftp"},
+        {"name": "ok", "source_type": "github"},
+        {"name": "ok", "source_type": "github", "repo_url": "http://plain.example.com/x"},
+        {"name": "ok", "source_type": "github", "repo_url": "ext::sh -c touch% /tmp/pwned"},
+        {"name": "ok", "source_type": "github", "repo_url": "https://h.example.com/r\nx"},
+        {"name": "ok", "source_type": "github", "repo_url": "/srv/repo"},
+        {"name": "ok", "source_type": "github", "repo_url": "https://h.example.com/r", "branch": "--upload-pack=evil"},
+        {"name": "ok", "source_type": "github", "repo_url": "https://h.example.com/r", "branch": "a..b"},
+        {"name": "ok", "source_type": "image", "image_url": "--privileged"},
+        {"name": "ok", "source_type": "image", "image_url": "UPPER/case"},
+        {"name": "ok", **IMAGE_TENANT, "port": 0},
+        {"name": "ok", **IMAGE_TENANT, "port": "80"},
+        {"name": "ok", **IMAGE_TENANT, "port": True},
+        {"name": "ok", **IMAGE_TENANT, "resource_size": "huge"},
+        {"name": "ok", **IMAGE_TENANT, "env": {"1BAD": "x"}},
+        {"name": "ok", **IMAGE_TENANT, "env": {"GOOD": 1}},
+        {"name": "ok", **IMAGE_TENANT, "env": ["A=1"]},
+        {"name": "ok", **IMAGE_TENANT, "unknown_field": 1},
+        {"name": "ok", **IMAGE_TENANT, "services": [{"name": "x", **IMAGE_TENANT}]},
+        {"name": "ok", "services": []},
+        {"name": "ok", "services": "web"},
+        {"name": "ok", "services": [{"name": "a", **IMAGE_TENANT}, {"name": "a", **IMAGE_TENANT}]},
+        {
+            "name": "ok",
+            "services": [
+                {"name": "a", **IMAGE_TENANT, "is_primary": True},
+                {"name": "b", **IMAGE_TENANT, "is_primary": True},
+            ],
+        },
+        {"name": "ok", "services": [{"name": "a"}]},
+        {"name": "ok", "services": [5]},
+        {"name": "ok", "display_name": "x" * 101, **IMAGE_TENANT},
+        {"name": "ok", "display_name": "bell\x07", **IMAGE_TENANT},
+    ]
+    for body in cases:
+        clock.advance(61)  # stay under the create limit of 10 a minute
+        error = assert_error(await client.post("/tenants", headers=auth, json=body), 400, "validation_error")
+        assert error["details"]["fields"], body
+    for body in ["[1, 2]", '"just a string"', "{not json", "", "null"]:
+        clock.advance(61)
+        response = await client.post("/tenants", headers={**auth, "Content-Type": "application/json"}, content=body)
+        assert_error(response, 400, "validation_error")
+    assert (await client.get("/tenants", headers=auth)).json()["meta"]["total"] == 0
+
+
+async def test_huge_and_deeply_nested_bodies_are_refused_without_500(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    huge = {"name": "big", **IMAGE_TENANT, "env": {f"K{i}": "v" * 1000 for i in range(200)}}
+    error = assert_error(await client.post("/tenants", headers=auth, json=huge), 400, "validation_error")
+    assert "larger than" in error["message"]
+    deep = "[" * 100_000 + "]" * 100_000
+    response = await client.post("/tenants", headers={**auth, "Content-Type": "application/json"}, content=deep)
+    assert response.status_code == 400
+
+
+async def test_name_taken_is_409_across_providers(client: httpx.AsyncClient, keys: Keys) -> None:
+    alice = await keys.make("alice@example.com")
+    bob = await keys.make("bob@example.com")
+    await create_tenant(client, alice, "shared-name")
+    for headers in (alice, bob):
+        response = await client.post("/tenants", headers=headers, json={"name": "shared-name", **IMAGE_TENANT})
+        assert_error(response, 409, "conflict")
+
+
+async def test_concurrent_creates_of_one_name_make_exactly_one(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    responses = await asyncio.gather(
+        *[client.post("/tenants", headers=auth, json={"name": "race", **IMAGE_TENANT}) for _ in range(5)]
+    )
+    assert sorted(r.status_code for r in responses) == [202, 409, 409, 409, 409]
+
+
+async def test_tenant_limit_is_422(tmp_path, clock) -> None:  # type: ignore[no-untyped-def]
+    from tests.conftest import make_settings
+
+    daemon = Daemon(
+        make_settings(tmp_path, STAXAD_LIMITS_TENANTS_PER_PROVIDER="2", STAXAD_LIMITS_TEST_TENANTS_PER_PROVIDER="1"),
+        clock=clock,
+    )
+    await daemon.start()
+    try:
+        keys = Keys(daemon)
+        live, test = await keys.make(), await keys.make(mode="test")
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=daemon.app), base_url="http://t/api/v1"
+        ) as client:
+            await create_tenant(client, test, "t-one")
+            assert_error(
+                await client.post("/tenants", headers=test, json={"name": "t-two", **IMAGE_TENANT}),
+                422,
+                "unprocessable_entity",
+            )
+            await create_tenant(client, live, "l-one")
+            error = assert_error(
+                await client.post("/tenants", headers=live, json={"name": "l-two", **IMAGE_TENANT}),
+                422,
+                "unprocessable_entity",
+            )
+            assert error["details"] == {"limit": 2, "count": 2}
+    finally:
+        await daemon.stop()
+
+
+async def test_test_keys_see_and_create_only_test_tenants(client: httpx.AsyncClient, keys: Keys) -> None:
+    live = await keys.make()
+    test = await keys.make(mode="test")
+    live_tenant = await create_tenant(client, live, "live-app")
+    test_tenant = await create_tenant(client, test, "test-app")
+    assert test_tenant["mode"] == "test" and live_tenant["mode"] == "live"
+    assert [t["name"] for t in (await client.get("/tenants", headers=test)).json()["data"]] == ["test-app"]
+    assert (await client.get("/tenants", headers=live)).json()["meta"]["total"] == 2
+    assert_error(await client.get(f"/tenants/{live_tenant['id']}", headers=test), 404, "not_found")
+    assert assert_resource(await client.get("/account", headers=test))["tenant_count"] == 1
+
+
+async def test_list_filters_sorts_searches_and_pages(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon
+) -> None:
+    for name in ["delta", "alpha", "charlie", "bravo", "alpha-two"]:
+        await create_tenant(client, auth, name)
+    async with daemon.db.transaction() as tx:
+        await tx.execute("UPDATE tenants SET status = 'ready' WHERE name IN ('alpha', 'bravo')")
+    body = (await client.get("/tenants", headers=auth, params={"sort": "name", "limit": 2, "offset": 1})).json()
+    assert [t["name"] for t in body["data"]] == ["alpha-two", "bravo"]
+    assert body["meta"] == {"total": 5, "limit": 2, "offset": 1}
+    body = (await client.get("/tenants", headers=auth, params={"status": "ready", "sort": "-name"})).json()
+    assert [t["name"] for t in body["data"]] == ["bravo", "alpha"]
+    body = (await client.get("/tenants", headers=auth, params={"search": "alp"})).json()
+    assert {t["name"] for t in body["data"]} == {"alpha", "alpha-two"}
+    body = (await client.get("/tenants", headers=auth, params={"search": "%"})).json()
+    assert body["data"] == [] and body["meta"]["total"] == 0
+    body = (await client.get("/tenants", headers=auth, params={"offset": 50})).json()
+    assert body["data"] == [] and body["meta"]["total"] == 5
+    for params in [
+        {"status": "sleeping"},
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "x"},
+        {"offset": -1},
+        {"sort": "id; drop"},
+    ]:
+        assert_error(await client.get("/tenants", headers=auth, params=params), 400, "validation_error")
+
+
+async def test_patch_changes_only_given_fields(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    tenant = await create_tenant(client, auth, "patchy", display_name="Before")
+    updated = assert_resource(
+        await client.patch(
+            f"/tenants/{tenant['id']}",
+            headers=auth,
+            json={"resource_size": "medium", "app_port": 9000, "egress_mode": "restricted"},
+        )
+    )
+    assert updated["display_name"] == "Before"
+    assert (
+        updated["resource_size"] == "medium" and updated["app_port"] == 9000 and updated["egress_mode"] == "restricted"
+    )
+    assert updated["services"][0]["port"] == 9000
+    for body in [
+        {"resource_size": "xl"},
+        {"app_port": 70000},
+        {"branch": "-x"},
+        {"name": "rename"},
+        {"egress_mode": None},
+    ]:
+        assert_error(await client.patch(f"/tenants/{tenant['id']}", headers=auth, json=body), 400, "validation_error")
+    assert_error(await client.patch("/tenants/ten_missing", headers=auth, json={"display_name": "x"}), 404, "not_found")
+
+
+async def test_delete_is_async_and_the_tenant_disappears(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon
+) -> None:
+    tenant = await create_tenant(client, auth, "doomed", env={"DATABASE_PASSWORD": "hunter2"})
+    response = await client.delete(f"/tenants/{tenant['id']}", headers=auth)
+    assert response.status_code == 202 and response.content == b""
+    async with asyncio.timeout(10):
+        await daemon.reconciler.idle()
+    assert_error(await client.get(f"/tenants/{tenant['id']}", headers=auth), 404, "not_found")
+    assert await env_store.read(daemon.db, daemon.ctx.box, tenant["id"]) == []
+    # the name is free again
+    await create_tenant(client, auth, "doomed")
+
+
+async def test_env_from_create_is_stored_encrypted(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon
+) -> None:
+    tenant = await create_tenant(client, auth, "with-env", env={"NODE_ENV": "production", "API_TOKEN": "s3cr3t-value"})
+    stored = await env_store.read(daemon.db, daemon.ctx.box, tenant["id"])
+    assert stored == [("API_TOKEN", "s3cr3t-value", True), ("NODE_ENV", "production", False)]
+    raw = daemon.settings.database_path.read_bytes() + daemon.settings.database_path.with_suffix(".db-wal").read_bytes()
+    assert b"s3cr3t-value" not in raw
+
+
+async def test_unknown_routes_and_methods_use_the_error_envelope(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    assert_error(await client.get("/nope", headers=auth), 404, "not_found")
+    assert_error(await client.get("/tenants/a/b/c", headers=auth), 404, "not_found")
+    response = await client.put("/tenants", headers=auth)
+    assert_error(response, 405, "method_not_allowed")
+    assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+    outside = await client.get("http://testserver/favicon.ico")
+    assert_error(outside, 404, "not_found")

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from staxad.config import Settings, load
+from staxad.daemon import Daemon
+from staxad.model.clock import FrozenClock
+
+
+@dataclass
+class Keys:
+    """Mints providers and keys straight through the core, as `staxad admin` does."""
+
+    daemon: Daemon
+
+    async def make(
+        self,
+        email: str = "team@example.com",
+        scopes: tuple[str, ...] = ("*",),
+        mode: str = "live",
+        expires_at: str | None = None,
+    ) -> dict[str, str]:
+        provider, _ = await self.daemon.platform.accounts.register(email, None)
+        key, raw = await self.daemon.platform.keys.create(provider.id, "test", mode, list(scopes), expires_at)
+        return {"Authorization": f"Bearer {raw}", "X-Key-Id": key.id, "X-Provider-Id": provider.id}
+
+
+def make_settings(tmp_path: Path, **env: str) -> Settings:
+    environ = {"STAXAD_STORE_DATA_DIR": str(tmp_path / "data"), "STAXAD_STORE_SYNCHRONOUS": "NORMAL", **env}
+    return load(None, environ)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    import time
+
+    return FrozenClock(time.time())
+
+
+@pytest.fixture
+async def daemon(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Daemon]:
+    d = Daemon(make_settings(tmp_path), clock=clock)
+    await d.start()
+    yield d
+    await d.stop()
+
+
+@pytest.fixture
+async def client(daemon: Daemon) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=daemon.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver/api/v1") as c:
+        yield c
+
+
+@pytest.fixture
+def keys(daemon: Daemon) -> Keys:
+    return Keys(daemon)
+
+
+@pytest.fixture
+async def auth(keys: Keys) -> dict[str, str]:
+    return await keys.make()

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from staxad.config import ConfigError, load, settings_keys
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_need_no_file() -> None:
+    settings = load(None, {})
+    assert settings.server.port == 8780
+    assert settings.rate_limits.create_tenant == 10
+    assert settings.domains.base_domain == "localhost"
+
+
+def test_env_overrides_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('instance = "a"\n[server]\nport = 9000\n[git]\nallow_local_repos = false\n')
+    settings = load(
+        path, {"STAXAD_SERVER_PORT": "9100", "STAXAD_GIT_ALLOW_LOCAL_REPOS": "true", "STAXAD_INSTANCE": "b"}
+    )
+    assert settings.server.port == 9100
+    assert settings.git.allow_local_repos is True
+    assert settings.instance == "b"
+
+
+@pytest.mark.parametrize(
+    ("text", "env", "message"),
+    [
+        ("[server]\nport = 'x'\n", {}, "server.port' must be an integer"),
+        ("[server]\nprot = 1\n", {}, "server.prot' is not a setting"),
+        ("nonsense = 1\n", {}, "'nonsense' is not a setting"),
+        ("[server\n", {}, "not valid TOML"),
+        ("", {"STAXAD_GIT_ALLOW_LOCAL_REPOS": "maybe"}, "must be true or false"),
+        ("", {"STAXAD_STORE_SYNCHRONOUS": "OFF"}, "store.synchronous"),
+    ],
+)
+def test_errors_name_the_key(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load(path, env)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load(tmp_path / "absent.toml", {})
+
+
+def test_every_setting_is_documented_in_the_example_config() -> None:
+    example = (ROOT / "config" / "staxad.toml").read_text()
+    section = ""
+    documented = set()
+    for line in example.splitlines():
+        line = line.strip().lstrip("#").strip()
+        if match := re.match(r"^\[(\w+)\]$", line):
+            section = match.group(1)
+        elif match := re.match(r"^(\w+)\s*=", line):
+            documented.add(f"{section}.{match.group(1)}" if section else match.group(1))
+    assert set(settings_keys()) <= documented, set(settings_keys()) - documented
+    assert load(ROOT / "config" / "staxad.toml", {}) is not None
+
+
+def test_every_route_is_documented_in_the_readme() -> None:
+    from staxad.api.app import all_endpoints
+
+    readme = (ROOT / "README.md").read_text()
+    for endpoint in all_endpoints():
+        assert f"{endpoint.method} /api/v1{endpoint.path}" in readme, endpoint.path

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import pytest
+
+from staxad.model import validation as v
+from staxad.model.errors import ValidationError
+
+
+@pytest.mark.parametrize("name", ["a", "acme", "acme-corp", "a1", "x" * 63, "0day"])
+def test_valid_tenant_names(name: str) -> None:
+    assert v.tenant_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["", "-a", "a-", "A", "a--b", "a_b", "a.b", "x" * 64, "www", "api", "é", "a b"])
+def test_invalid_tenant_names(name: str) -> None:
+    with pytest.raises(ValueError):
+        v.tenant_name(name)
+
+
+@pytest.mark.parametrize("branch", ["main", "release/1.2", "feature/auth", "v1", "a-b_c"])
+def test_valid_branches(branch: str) -> None:
+    assert v.branch_name(branch) == branch
+
+
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "-x",
+        "--upload-pack=x",
+        "a..b",
+        "a b",
+        "a~1",
+        "a^",
+        "a:b",
+        "a?",
+        "a*",
+        "a[",
+        "a\\b",
+        "a/",
+        "/a",
+        "a.lock",
+        "@",
+        "a@{1}",
+        ".hidden",
+        "a/.b",
+        "a\nb",
+        "",
+        "x" * 256,
+    ],
+)
+def test_invalid_branches(branch: str) -> None:
+    with pytest.raises(ValueError):
+        v.branch_name(branch)
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("https://github.com/acme/webapp", False),
+        ("https://git.example.com:8443/a/b.git", False),
+        ("file:///srv/repo", True),
+        ("/srv/repo", True),
+    ],
+)
+def test_valid_repo_urls(url: str, local: bool) -> None:
+    assert v.repo_url(url, local) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://github.com/a/b",
+        "git://github.com/a/b",
+        "ssh://git@github.com/a/b",
+        "ext::sh -c id",
+        "-uhttps://x",
+        "https://",
+        "https://h.example.com/a\n",
+        "file:///srv/repo",
+        "/srv/repo",
+        "fd::17",
+        "https://h.example.com/" + "a" * 2048,
+    ],
+)
+def test_invalid_repo_urls_without_local(url: str) -> None:
+    with pytest.raises(ValueError):
+        v.repo_url(url, allow_local=False)
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "nginx",
+        "nginx:1.25",
+        "library/nginx",
+        "ghcr.io/acme/app:v1",
+        "localhost:5000/a/b:c",
+        "localhost/staxa-test/web:1",
+        "a/b@sha256:" + "0" * 64,
+    ],
+)
+def test_valid_image_refs(ref: str) -> None:
+    assert v.image_ref(ref) == ref
+
+
+@pytest.mark.parametrize("ref", ["", "-x", "--privileged", "UPPER", "a b", "a:b:c:d", "a/../b", "a;id"])
+def test_invalid_image_refs(ref: str) -> None:
+    with pytest.raises(ValueError):
+        v.image_ref(ref)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "secret"),
+    [
+        ("DATABASE_PASSWORD", "x", True),
+        ("API_KEY", "x", True),
+        ("GITHUB_TOKEN", "x", True),
+        ("DATABASE_URL", "postgres://u:p@db/x", True),
+        ("NODE_ENV", "production", False),
+        ("DATABASE_URL", "postgres://db/x", False),
+        ("PORT", "3000", False),
+    ],
+)
+def test_secret_detection(key: str, value: str, secret: bool) -> None:
+    assert v.looks_secret(key, value) is secret
+
+
+def test_body_collects_every_error() -> None:
+    body = v.Body({"a": 1, "b": "x" * 300, "c": "1", "zzz": 0}, ("a", "b", "c"))
+    body.string("a")
+    body.string("b")
+    body.integer("c", 0, 10)
+    with pytest.raises(ValidationError) as caught:
+        body.done()
+    assert set(caught.value.details["fields"]) == {"a", "b", "c", "zzz"}
+
+
+def test_body_must_be_an_object() -> None:
+    with pytest.raises(ValidationError):
+        v.Body([1], ())
