@@ -69,6 +69,25 @@ class GitSettings:
 
 
 @dataclass(frozen=True)
+class RuntimeSettings:
+    enabled: bool = True
+    service_user: str = "staxa"
+    podman_socket: str = ""
+    health_timeout_seconds: int = 60
+    reconcile_interval_seconds: int = 15
+
+
+@dataclass(frozen=True)
+class CaddySettings:
+    mode: str = "managed"
+    admin: str = "127.0.0.1:2019"
+    binary: str = "caddy"
+    http_port: int = 80
+    issuer: str = "internal"
+    acme_email: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     instance: str = "default"
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -77,6 +96,8 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     git: GitSettings = field(default_factory=GitSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    caddy: CaddySettings = field(default_factory=CaddySettings)
     source: str = "defaults"
 
     @property
@@ -90,6 +111,14 @@ class Settings:
     @property
     def secret_key_path(self) -> Path:
         return self.data_dir / "secret.key"
+
+    @property
+    def podman_socket(self) -> Path:
+        return Path(self.runtime.podman_socket or f"/run/staxad-{self.instance}/podman.sock")
+
+    @property
+    def ask_url(self) -> str:
+        return f"http://{self.server.host}:{self.server.port}/internal/tls/ask"
 
 
 SCALARS = (str, int, bool)
@@ -175,6 +204,10 @@ def _check(settings: Settings) -> None:
         raise ConfigError("Config 'instance' must be up to 32 letters, digits or '-'.")
     if settings.store.synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
         raise ConfigError("Config 'store.synchronous' must be NORMAL, FULL or EXTRA.")
+    if settings.caddy.mode not in ("managed", "external"):
+        raise ConfigError("Config 'caddy.mode' must be 'managed' (staxad starts Caddy) or 'external'.")
+    if settings.caddy.issuer not in ("internal", "acme"):
+        raise ConfigError("Config 'caddy.issuer' must be 'internal' or 'acme'.")
     if not 1 <= settings.server.port <= 65535:
         raise ConfigError("Config 'server.port' must be between 1 and 65535.")
 

@@ -1,4 +1,5 @@
-"""The composition root: store, secret box, platform, reconciler, HTTP app, server."""
+"""The composition root: store, secret box, platform, host adapters, reconciler,
+scheduler, HTTP app, server."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import logging
 from collections.abc import AsyncIterator
 
 import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 
+from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy, build_config
+from staxad.adapters.podman import Podman
 from staxad.api.app import build_app
 from staxad.config import Settings
 from staxad.core.context import Context
@@ -17,6 +21,7 @@ from staxad.core.platform import Platform
 from staxad.model.clock import Clock
 from staxad.reconcile.guard import guard
 from staxad.reconcile.loop import Reconciler
+from staxad.reconcile.routes import desired_routes
 from staxad.reconcile.tenant import TenantReconciler
 from staxad.store.db import Database
 from staxad.store.secretbox import SecretBox
@@ -36,27 +41,90 @@ class Daemon:
             changed=self._changed,
         )
         self.platform = Platform(self.ctx)
-        self.tenant_reconciler = TenantReconciler(self.platform)
+        runtime = settings.runtime.enabled
+        self.podman = Podman(settings.podman_socket, settings.runtime.service_user) if runtime else None
+        self.ctx.logs = self.podman
+        self.caddy = CaddyAdmin(settings.caddy.admin) if runtime else None
+        self.managed_caddy = (
+            ManagedCaddy(settings.caddy.binary, settings.caddy.admin, settings.data_dir / "caddy")
+            if runtime and settings.caddy.mode == "managed"
+            else None
+        )
+        self.tenant_reconciler = TenantReconciler(self.platform, self.podman, self.sync_routes)
         self.reconciler = Reconciler(self.tenant_reconciler.reconcile, self.tenant_reconciler.all_ids)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._tasks: list[asyncio.Task[None]] = []
         self.app: Starlette = build_app(self.platform, settings, self._lifespan)
 
     def _changed(self, tenant_id: str) -> None:
         self.reconciler.kick(tenant_id)
 
+    async def sync_routes(self) -> None:
+        if self.caddy is None:
+            return
+        s = self.settings
+        config = build_config(
+            await desired_routes(self.db, s),
+            admin=s.caddy.admin,
+            https_port=s.domains.https_port,
+            http_port=s.caddy.http_port,
+            ask_url=s.ask_url,
+            issuer=s.caddy.issuer,
+            acme_email=s.caddy.acme_email,
+            storage=self.managed_caddy.storage if self.managed_caddy else None,
+        )
+        self.caddy.submit(config)
+        await self.caddy.wait_in_step()
+
     async def start(self) -> None:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         await self.db.open()
+        if self.managed_caddy is not None:
+            await self.managed_caddy.start()
+            self.managed_caddy.process.on_restart = self._caddy_restarted
+        if self.caddy is not None:
+            self._tasks.append(asyncio.create_task(guard("caddy-loader", self.caddy.run)))
+        if self.podman is not None:
+            await self.podman.start_service()
         self._tasks.append(asyncio.create_task(guard("reconciler", self.reconciler.run)))
+        self.reconciler.kick()
+        self.scheduler.add_job(
+            self._periodic,
+            "interval",
+            seconds=self.settings.runtime.reconcile_interval_seconds,
+            id="reconcile",
+            coalesce=True,
+            max_instances=1,
+        )
+        self.scheduler.start()
+
+    def _caddy_restarted(self) -> None:
+        if self.caddy is not None:
+            self.caddy.forget_loaded()
+
+    async def _periodic(self) -> None:
+        """Drift repair: every tenant again, orphans swept, Caddy checked against the store."""
+        try:
+            if self.caddy is not None and not await self.caddy.running_matches():
+                self.caddy.forget_loaded()
+            await self.tenant_reconciler.sweep()
+        except Exception:
+            log.exception("periodic check failed; next run retries")
         self.reconciler.kick()
 
     async def stop(self) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.podman is not None:
+            await self.podman.stop_service()
+        if self.managed_caddy is not None:
+            await self.managed_caddy.stop()
         await self.db.close()
 
     @contextlib.asynccontextmanager

@@ -31,7 +31,12 @@ class Keys:
 
 
 def make_settings(tmp_path: Path, **env: str) -> Settings:
-    environ = {"STAXAD_STORE_DATA_DIR": str(tmp_path / "data"), "STAXAD_STORE_SYNCHRONOUS": "NORMAL", **env}
+    environ = {
+        "STAXAD_STORE_DATA_DIR": str(tmp_path / "data"),
+        "STAXAD_STORE_SYNCHRONOUS": "NORMAL",
+        "STAXAD_RUNTIME_ENABLED": "false",
+        **env,
+    }
     return load(None, environ)
 
 

@@ -9,18 +9,20 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from staxad.api import accounts, keys, openapi, tenants
+from staxad.api import accounts, keys, openapi, services, streams, tenants
 from staxad.api.endpoint import Call, Endpoint, Pipeline, Routes
 from staxad.api.ratelimit import RateLimiter
 from staxad.config import Settings
 from staxad.core.platform import Platform
 from staxad.model.errors import MethodNotAllowed, NotFound
+from staxad.reconcile.routes import serves
 
 BASE = "/api/v1"
-GROUPS = (accounts.routes, keys.routes, tenants.routes)
+GROUPS = (accounts.routes, keys.routes, tenants.routes, services.routes, streams.routes)
 
 meta = Routes()
 
@@ -62,6 +64,12 @@ def build_app(
             )
         raise NotFound(f"No route {call.request.method} {call.request.url.path}. See {BASE}/openapi.json.")
 
+    async def ask(request: Request) -> Response:
+        domain = request.query_params.get("domain", "")
+        ok = 0 < len(domain) <= 253 and domain == domain.lower() and await serves(platform.ctx.db, settings, domain)
+        return Response(None, 200 if ok else 403)
+
+    routes.append(Route("/internal/tls/ask", ask, methods=["GET"]))
     fallback_endpoint = Endpoint("ANY", "/{path:path}", fallback, None, "default", "fallback", 404)
     everything = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     routes.append(Route("/{path:path}", pipeline.wrap(fallback_endpoint), methods=everything))

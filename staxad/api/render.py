@@ -6,6 +6,7 @@ from typing import Any
 
 from staxad.config import Settings
 from staxad.model.records import ApiKey, Provider, Service, Tenant
+from staxad.store.deployments import Deployment
 
 
 def tenant_url(settings: Settings, name: str) -> str:
@@ -76,4 +77,22 @@ def tenant(settings: Settings, t: Tenant) -> dict[str, Any]:
         "services": [service(s) for s in t.services],
         "domains": [],
         "deployments": [],
+    }
+
+
+def deployment(d: Deployment, tenant_id: str) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "service_name": d.service_name,
+        "status": d.status,
+        "stage": d.stage,
+        "reason": d.reason,
+        "branch": d.branch,
+        "commit_sha": d.commit_sha,
+        "image": d.image_ref,
+        "rollback_from": d.rollback_from,
+        "build_log_url": f"/api/v1/tenants/{tenant_id}/deployments/{d.id}/logs",
+        "created_at": d.created_at,
+        "started_at": d.started_at,
+        "finished_at": d.finished_at,
     }

@@ -99,7 +99,10 @@ async def create_tenant(call: Call) -> Response:
 )
 async def get_tenant(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
-    return call.ok(render.tenant(call.settings, tenant))
+    recent, _ = await call.platform.deployments.page(tenant, 5, 0)
+    return call.ok(
+        {**render.tenant(call.settings, tenant), "deployments": [render.deployment(d, tenant.id) for d in recent]}
+    )
 
 
 @routes.add(

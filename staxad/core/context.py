@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from staxad.config import Settings
 from staxad.model.clock import Clock, iso
+from staxad.model.ports import LogReader
 from staxad.store.db import Database
 from staxad.store.secretbox import SecretBox
 
@@ -23,6 +24,7 @@ class Context:
     settings: Settings
     clock: Clock = field(default_factory=Clock)
     changed: Callable[[str], None] = _ignore
+    logs: LogReader | None = None
 
     def now(self) -> str:
         return iso(self.clock.now())

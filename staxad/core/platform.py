@@ -5,6 +5,8 @@ from __future__ import annotations
 from staxad.core.accounts import Accounts
 from staxad.core.apikeys import ApiKeys
 from staxad.core.context import Context
+from staxad.core.deployments import Deployments
+from staxad.core.services import Services
 from staxad.core.tenants import Tenants
 
 
@@ -14,3 +16,5 @@ class Platform:
         self.accounts = Accounts(ctx)
         self.keys = ApiKeys(ctx)
         self.tenants = Tenants(ctx)
+        self.deployments = Deployments(ctx)
+        self.services = Services(ctx, self.deployments)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from staxad.core.context import Context
+from staxad.core.deployments import Deployments
 from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
 from staxad.model import validation
 from staxad.model.clock import new_id
@@ -145,6 +146,7 @@ class Tenants:
                 now,
                 stage="provision",
             )
+            await Deployments(self.ctx).queue(tx, tenant, list(services), "tenant created")
         self.ctx.changed(tenant_id)
         return tenant
 

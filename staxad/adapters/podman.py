@@ -1,0 +1,271 @@
+"""Rootless Podman through the service user's API socket.
+
+staxad (root) starts `podman system service` as the service user and talks to it with
+podman-py; its blocking calls run in threads. Every container is hardened: no
+privileges, all capabilities dropped, no-new-privileges, a pids limit, and the
+memory/CPU of its size. Published ports bind to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import pwd
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podman import PodmanClient
+from podman.errors import APIError, ImageNotFound, NotFound
+
+from staxad.adapters.proc import Supervised
+from staxad.model.errors import PermanentError, TemporaryError
+from staxad.model.names import LABEL
+from staxad.model.resources import SIZES
+
+log = logging.getLogger("staxad.podman")
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    network: str
+    alias: str
+    port: int
+    env: dict[str, str]
+    labels: dict[str, str]
+    resource_size: str
+    command: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    id: str
+    name: str
+    running: bool
+    status: str
+    host_port: int | None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class Podman:
+    def __init__(self, socket_path: Path, service_user: str) -> None:
+        self.socket_path = socket_path
+        self.service_user = service_user
+        self.service: Supervised | None = None
+        self._client: PodmanClient | None = None
+
+    @property
+    def client(self) -> PodmanClient:
+        if self._client is None:
+            self._client = PodmanClient(base_url=f"unix://{self.socket_path}", timeout=120)
+        return self._client
+
+    async def start_service(self) -> None:
+        user = pwd.getpwnam(self.service_user)
+        folder = self.socket_path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        folder.chmod(0o700)
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        self.service = Supervised(
+            "podman-service",
+            [
+                runuser,
+                "-u",
+                self.service_user,
+                "--",
+                "podman",
+                "system",
+                "service",
+                "--time=0",
+                f"unix://{self.socket_path}",
+            ],
+            env={"HOME": user.pw_dir},
+        )
+        await self.service.start()
+        await self.wait_ready()
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        async with asyncio.timeout(timeout):
+            while True:
+                try:
+                    await asyncio.to_thread(self.client.ping)
+                    return
+                except Exception:
+                    await asyncio.sleep(0.1)
+
+    async def stop_service(self) -> None:
+        if self._client is not None:
+            self._client.close()  # type: ignore[no-untyped-call]
+        if self.service:
+            await self.service.stop()
+
+    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except NotFound:
+            raise
+        except APIError as exc:
+            raise TemporaryError(f"podman: {exc.explanation or exc}") from exc
+        except OSError as exc:  # the socket is gone: the service is restarting
+            raise TemporaryError(f"podman API unreachable: {exc}") from exc
+
+    # networks
+
+    async def ensure_network(self, name: str, labels: dict[str, str]) -> None:
+        if await self._call(self.client.networks.exists, name):
+            return
+        await self._call(
+            self.client.networks.create,
+            name,
+            driver="bridge",
+            dns_enabled=True,
+            options={"isolate": "true"},
+            labels=labels,
+        )
+        log.info("created network %s", name)
+
+    async def remove_network(self, name: str) -> None:
+        if await self._call(self.client.networks.exists, name):
+            with contextlib.suppress(NotFound):
+                await self._call(self.client.networks.get(name).remove, force=True)
+
+    async def networks(self, instance: str) -> list[str]:
+        found = await self._call(self.client.networks.list, filters={"label": [f"{LABEL}.instance={instance}"]})
+        return [n.name for n in found]
+
+    # images
+
+    async def ensure_image(self, ref: str) -> None:
+        if await self._call(self.client.images.exists, ref):
+            return
+        try:
+            await self._call(self.client.images.pull, ref)
+        except (ImageNotFound, NotFound, TemporaryError) as exc:
+            raise PermanentError(f"image {ref} could not be pulled: {exc}") from exc
+        if not await self._call(self.client.images.exists, ref):
+            raise PermanentError(f"image {ref} could not be pulled")
+
+    # containers
+
+    async def run(self, spec: ContainerSpec) -> ContainerState:
+        size = SIZES[spec.resource_size]
+        kwargs: dict[str, Any] = {
+            "name": spec.name,
+            "environment": spec.env,
+            # cgroups v1 rootless hosts drop these limits; the label keeps what was asked.
+            "labels": {
+                **spec.labels,
+                f"{LABEL}.resources": f"cpus={size.cpus},memory={size.memory_mib}m,pids={size.pids}",
+            },
+            "network_mode": "bridge",
+            "networks": {spec.network: {"aliases": [spec.alias]}},
+            "ports": {f"{spec.port}/tcp": ("127.0.0.1", 0)},  # 0: podman picks a free port
+            "cap_drop": ["ALL"],
+            "no_new_privileges": True,
+            "privileged": False,
+            "pids_limit": size.pids,
+            "mem_limit": f"{size.memory_mib}m",
+            "nano_cpus": int(size.cpus * 1e9),
+            "restart_policy": {"Name": "no"},
+        }
+        if spec.command:
+            kwargs["command"] = spec.command
+        container = await self._call(self.client.containers.create, spec.image, **kwargs)
+        try:
+            await self._call(container.start)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self._call(container.remove, force=True)
+            raise
+        state = await self.inspect(spec.name)
+        if state is None:
+            raise TemporaryError(f"container {spec.name} vanished after start")
+        return state
+
+    async def inspect(self, name: str) -> ContainerState | None:
+        try:
+            container = await self._call(self.client.containers.get, name)
+        except NotFound:
+            return None
+        return _state(container.attrs)
+
+    async def start(self, name: str) -> ContainerState | None:
+        try:
+            container = await self._call(self.client.containers.get, name)
+            await self._call(container.start)
+        except NotFound:
+            return None
+        return await self.inspect(name)
+
+    async def remove(self, name: str) -> None:
+        try:
+            container = await self._call(self.client.containers.get, name)
+            await self._call(container.remove, force=True, v=True)
+        except NotFound:
+            return
+
+    async def containers(self, instance: str) -> list[ContainerState]:
+        found = await self._call(
+            self.client.containers.list, all=True, filters={"label": [f"{LABEL}.instance={instance}"]}
+        )
+        return [_state(c.attrs) for c in found]
+
+    async def logs(self, name: str, lines: int) -> bytes:
+        try:
+            container = await self._call(self.client.containers.get, name)
+        except NotFound:
+            return b""
+        output = await self._call(container.logs, stdout=True, stderr=True, tail=lines, stream=False)
+        return output if isinstance(output, bytes) else b"".join(output)
+
+    async def follow(self, name: str, lines: int) -> AsyncIterator[bytes]:
+        """Stream a container's output with `podman logs -f` run as the service user."""
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        process = await asyncio.create_subprocess_exec(
+            runuser,
+            "-u",
+            self.service_user,
+            "--",
+            "podman",
+            "logs",
+            "-f",
+            "--tail",
+            str(lines),
+            name,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            stdin=asyncio.subprocess.DEVNULL,
+            cwd="/",
+        )
+        assert process.stdout is not None
+        try:
+            while line := await process.stdout.readline():
+                yield line
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+def _state(attrs: dict[str, Any]) -> ContainerState:
+    state = attrs.get("State") or {}
+    running = bool(state.get("Running")) if isinstance(state, dict) else attrs.get("State") == "running"
+    status = state.get("Status", "") if isinstance(state, dict) else str(state)
+    host_port = None
+    ports = ((attrs.get("NetworkSettings") or {}).get("Ports")) or {}
+    for bindings in ports.values():
+        for binding in bindings or []:
+            if binding.get("HostPort"):
+                host_port = int(binding["HostPort"])
+    name = str(attrs.get("Name") or (attrs.get("Names") or [""])[0]).lstrip("/")
+    labels = (attrs.get("Config") or {}).get("Labels") or attrs.get("Labels") or {}
+    return ContainerState(str(attrs.get("Id")), name, running, status, host_port, dict(labels))

@@ -1,0 +1,202 @@
+"""Real components: the service user's rootless podman, a managed Caddy with the
+internal issuer, and staxad served by uvicorn on a loopback socket (Caddy calls its
+`ask` endpoint). Every test gets its own instance name; everything it made is removed
+afterwards by id, found through that instance's label."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import tarfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from staxad.config import load
+from staxad.daemon import Daemon
+
+SERVICE_USER = "staxa"
+IMAGE = "localhost/staxa-test/web:1"
+CGI_ENV = "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nenv\n"
+START = 'echo "web starting on $PORT"; exec httpd -f -v -p "$PORT" -h /www'
+
+pytestmark = pytest.mark.host
+
+
+def podman(*args: str, stdin: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["runuser", "-u", SERVICE_USER, "--", "podman", *args], input=stdin, capture_output=True, check=check, cwd="/"
+    )
+
+
+def _rootfs_tar(version: str) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+
+        def add(name: str, data: bytes | None = None, mode: int = 0o755, link: str | None = None) -> None:
+            info = tarfile.TarInfo(name)
+            if link is not None:
+                info.type, info.linkname = tarfile.SYMTYPE, link
+            elif data is None:
+                info.type = tarfile.DIRTYPE
+            else:
+                info.size = len(data)
+            info.mode = mode
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+
+        for folder in ("bin", "www", "www/cgi-bin", "tmp"):
+            add(folder)
+        add("bin/busybox", Path(shutil.which("busybox") or "/bin/busybox").read_bytes())
+        for applet in ("sh", "httpd", "nc", "env", "echo", "cat", "sleep", "wget", "nslookup", "ls"):
+            add(f"bin/{applet}", link="busybox")
+        add("www/index.html", f"hello from {version}\n".encode(), 0o644)
+        add("www/cgi-bin/env", CGI_ENV.encode())
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def web_image() -> str:
+    """A busybox web server image, built offline: it serves "hello from v1" on $PORT."""
+    for version in ("1", "2"):
+        ref = f"localhost/staxa-test/web:{version}"
+        if podman("image", "exists", ref, check=False).returncode != 0:
+            cmd = "CMD " + json.dumps(["/bin/sh", "-c", START])
+            podman("import", "--change", cmd, "-", ref, stdin=_rootfs_tar(f"v{version}"))
+    return IMAGE
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Live:
+    daemon: Daemon
+    client: httpx.AsyncClient
+    auth: dict[str, str]
+    https_port: int
+    base_domain: str
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    async def wait_status(self, tenant_id: str, want: str, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        data: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            response = await self.client.get(f"/tenants/{tenant_id}", headers=self.auth)
+            if response.status_code == 404 and want == "gone":
+                return {}
+            data = response.json().get("data", {})
+            if data.get("status") == want:
+                return data
+            await asyncio.sleep(0.2)
+        raise AssertionError(f"tenant {tenant_id} did not become {want}: {data}")
+
+    def https(self, host: str, path: str = "/") -> subprocess.CompletedProcess[str]:
+        """curl through Caddy with the name resolved to loopback and Caddy's root CA trusted."""
+        assert self.daemon.managed_caddy is not None
+        ca = self.daemon.managed_caddy.root_certificate
+        return subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--max-time",
+                "10",
+                "--resolve",
+                f"{host}:{self.https_port}:127.0.0.1",
+                "--cacert",
+                str(ca),
+                "-o",
+                "-",
+                "-w",
+                "\n%{http_code}",
+                f"https://{host}:{self.https_port}{path}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def host(self, tenant: str) -> str:
+        return f"{tenant}.{self.base_domain}"
+
+
+async def start_live(tmp_path: Path, instance: str, data_dir: Path | None = None) -> Live:
+    port, https_port, http_port, admin_port = free_port(), free_port(), free_port(), free_port()
+    settings = load(
+        None,
+        {
+            "STAXAD_INSTANCE": instance,
+            "STAXAD_STORE_DATA_DIR": str(data_dir or tmp_path / "data"),
+            "STAXAD_STORE_SYNCHRONOUS": "NORMAL",
+            "STAXAD_SERVER_PORT": str(port),
+            "STAXAD_DOMAINS_BASE_DOMAIN": "staxa.test",
+            "STAXAD_DOMAINS_HTTPS_PORT": str(https_port),
+            "STAXAD_CADDY_HTTP_PORT": str(http_port),
+            "STAXAD_CADDY_ADMIN": f"127.0.0.1:{admin_port}",
+            "STAXAD_RUNTIME_HEALTH_TIMEOUT_SECONDS": "20",
+            "STAXAD_RUNTIME_RECONCILE_INTERVAL_SECONDS": "2",
+            "STAXAD_RATE_LIMITS_DEFAULT": "100000",
+            "STAXAD_RATE_LIMITS_GET_TENANT": "100000",
+        },
+    )
+    daemon = Daemon(settings)
+    server = uvicorn.Server(uvicorn.Config(daemon.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(60):
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.05)
+    provider, _ = await daemon.platform.accounts.register("ops@example.com", None)
+    _, raw = await daemon.platform.keys.create(provider.id, "it", "live", ["*"], None)
+    client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30)
+    return Live(daemon, client, {"Authorization": f"Bearer {raw}"}, https_port, "staxa.test", server, task)
+
+
+async def stop_live(live: Live) -> None:
+    await live.client.aclose()
+    live.server.should_exit = True
+    await live.task
+
+
+def remove_instance_objects(instance: str) -> None:
+    label = f"label=io.staxa.instance={instance}"
+    ids = podman("ps", "-a", "-q", "--filter", label, check=False).stdout.decode().split()
+    if ids:
+        podman("rm", "-f", *ids, check=False)
+    networks = podman("network", "ls", "-q", "--filter", label, check=False).stdout.decode().split()
+    if networks:
+        podman("network", "rm", "-f", *networks, check=False)
+
+
+@pytest.fixture
+def instance() -> str:
+    return "t" + secrets.token_hex(4)
+
+
+@pytest.fixture
+async def live(tmp_path: Path, web_image: str, instance: str) -> AsyncIterator[Live]:
+    if os.geteuid() != 0:
+        pytest.skip("host tests need root (they drive the service user's podman)")
+    running = await start_live(tmp_path, instance)
+    try:
+        yield running
+    finally:
+        await stop_live(running)
+        remove_instance_objects(instance)

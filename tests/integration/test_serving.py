@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.integration.conftest import Live, podman
+
+
+async def create(live: Live, body: dict[str, Any]) -> dict[str, Any]:
+    response = await live.client.post("/tenants", headers=live.auth, json=body)
+    assert response.status_code == 202, response.text
+    return dict(response.json()["data"])
+
+
+def container_of(tenant: dict[str, Any], service: str = "web") -> str:
+    live_deployments = [d for d in tenant["deployments"] if d["service_name"] == service and d["status"] == "succeeded"]
+    return f"staxa-{{instance}}-{tenant['name']}-{service}-{live_deployments[0]['id'][4:]}"
+
+
+async def read_events(live: Live, tenant_id: str, until: str, last_event_id: int = 0) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    headers = {**live.auth, "Accept": "text/event-stream", "Last-Event-ID": str(last_event_id)}
+    async with (
+        asyncio.timeout(30),
+        live.client.stream("GET", f"/tenants/{tenant_id}/events", headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                found.append(json.loads(line[6:]))
+                if found[-1]["type"] == until:
+                    return found
+    return found
+
+
+async def test_image_tenant_is_served_over_https_through_caddy(live: Live, web_image: str) -> None:
+    tenant = await create(
+        live,
+        {
+            "name": "hello",
+            "source_type": "image",
+            "image_url": web_image,
+            "port": 8080,
+            "env": {"GREETING": "hi there", "API_TOKEN": "tok-123"},
+        },
+    )
+    ready = await live.wait_status(tenant["id"], "ready")
+    assert ready["url"] == f"https://hello.staxa.test:{live.https_port}"
+    assert ready["services"][0]["status"] in ("pending", "running")
+
+    result = live.https(live.host("hello"))
+    assert result.stdout == "hello from v1\n\n200", result.stdout + result.stderr
+    env = live.https(live.host("hello"), "/cgi-bin/env")
+    assert "GREETING=hi there" in env.stdout and "PORT=8080" in env.stdout and "API_TOKEN=tok-123" in env.stdout
+
+    name = container_of(ready).format(instance=live.daemon.settings.instance)
+    inspect = json.loads(podman("inspect", name).stdout)[0]
+    host = inspect["HostConfig"]
+    assert host["Privileged"] is False
+    assert inspect["Config"]["Labels"]["io.staxa.resources"] == "cpus=0.5,memory=256m,pids=256"
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():  # cgroups v2: podman applies them
+        assert host["PidsLimit"] == 256 and host["Memory"] == 256 * 1024 * 1024
+    assert "no-new-privileges" in " ".join(host.get("SecurityOpt") or [])
+    assert {"CAP_NET_BIND_SERVICE", "CAP_CHOWN", "CAP_SETUID"}.isdisjoint(inspect["EffectiveCaps"] or [])
+    assert all(b["HostIp"] == "127.0.0.1" for b in inspect["NetworkSettings"]["Ports"]["8080/tcp"])
+
+    events = await read_events(live, tenant["id"], "tenant.ready")
+    stages = [e["stage"] for e in events if e["type"].startswith("deployment.") and e["stage"]]
+    assert stages[-6:] == ["provision", "build", "deploy", "route", "health", "ready"], stages
+    replay = await read_events(live, tenant["id"], "tenant.ready", last_event_id=events[2]["id"])
+    assert [e["id"] for e in replay] == [e["id"] for e in events[3:]]
+
+    masked = (await live.client.get(f"/tenants/{tenant['id']}/env", headers=live.auth)).json()["data"]
+    assert {"key": "API_TOKEN", "value": "****"} in masked and {"key": "GREETING", "value": "hi there"} in masked
+
+    logs = await live.client.get(f"/tenants/{tenant['id']}/logs", headers=live.auth, params={"lines": 50})
+    assert logs.status_code == 200 and logs.headers["content-type"].startswith("text/plain")
+    assert "web starting on 8080" in logs.text
+    service_logs = await live.client.get(f"/tenants/{tenant['id']}/services/web/logs", headers=live.auth)
+    assert "web starting on 8080" in service_logs.text
+
+    ask = f"http://127.0.0.1:{live.daemon.settings.server.port}/internal/tls/ask"
+    async with httpx.AsyncClient() as client:
+        assert (await client.get(ask, params={"domain": live.host("hello")})).status_code == 200
+        for bad in [
+            "other.staxa.test",
+            "127.0.0.1",
+            "hello.example.com",
+            "HELLO.staxa.test",
+            "x" * 300,
+            "a.hello.staxa.test",
+        ]:
+            assert (await client.get(ask, params={"domain": bad})).status_code == 403, bad
+    unknown = live.https("nobody.staxa.test")
+    assert not unknown.stdout.endswith("\n200")
+
+
+def http_get(container: str, address: str) -> str:
+    request = f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {address} 8080"
+    return podman("exec", container, "sh", "-c", request, check=False).stdout.decode()
+
+
+async def test_services_reach_each_other_by_name_and_tenants_are_isolated(live: Live, web_image: str) -> None:
+    one = await create(
+        live,
+        {
+            "name": "one",
+            "services": [
+                {"name": "web", "source_type": "image", "image_url": web_image, "port": 8080, "is_routable": True},
+                {"name": "api", "source_type": "image", "image_url": "localhost/staxa-test/web:2", "port": 8080},
+            ],
+        },
+    )
+    two = await create(live, {"name": "two", "source_type": "image", "image_url": web_image, "port": 8080})
+    one = await live.wait_status(one["id"], "ready")
+    two = await live.wait_status(two["id"], "ready")
+    instance = live.daemon.settings.instance
+    web_one = container_of(one, "web").format(instance=instance)
+    api_one = container_of(one, "api").format(instance=instance)
+    web_two = container_of(two, "web").format(instance=instance)
+
+    # busybox-static's wget crashes here (static glibc NSS), so: nslookup, then HTTP over nc
+    lookup = podman("exec", web_one, "nslookup", "api", check=False).stdout.decode()
+    api_by_name = re.findall(r"Name:\s+api\S*\s+Address:\s+([0-9.]+)", lookup)
+    assert api_by_name, lookup
+    by_name = http_get(web_one, api_by_name[0])
+    assert by_name.endswith("hello from v2\n"), by_name
+
+    api_ip = json.loads(podman("inspect", api_one).stdout)[0]["NetworkSettings"]["Networks"][f"staxa-{instance}-one"][
+        "IPAddress"
+    ]
+    assert "hello" not in http_get(web_two, api_ip)
+    no_name = podman("exec", web_two, "nslookup", "api", check=False).stdout.decode()
+    assert not re.findall(r"Name:\s+api\S*\s+Address", no_name), no_name
+    # the internal service has no public route
+    assert not live.https(f"api--one.{live.base_domain}").stdout.endswith("\n200")
+
+
+async def test_delete_leaves_nothing_behind(live: Live, web_image: str) -> None:
+    tenant = await create(live, {"name": "gone", "source_type": "image", "image_url": web_image, "port": 8080})
+    await live.wait_status(tenant["id"], "ready")
+    assert live.https(live.host("gone")).stdout.endswith("\n200")
+    assert (await live.client.delete(f"/tenants/{tenant['id']}", headers=live.auth)).status_code == 202
+    await live.wait_status(tenant["id"], "gone")
+    instance = live.daemon.settings.instance
+    label = f"label=io.staxa.tenant={tenant['id']}"
+    assert podman("ps", "-a", "-q", "--filter", label).stdout.strip() == b""
+    assert podman("network", "exists", f"staxa-{instance}-gone", check=False).returncode != 0
+    assert not live.https(live.host("gone")).stdout.endswith("\n200")
+    async with httpx.AsyncClient() as client:
+        config = (await client.get(f"http://{live.daemon.settings.caddy.admin}/config/")).json()
+    assert "gone" not in json.dumps(config["apps"]["http"]["servers"])
+
+
+async def test_a_broken_image_fails_the_deployment_with_a_reason(live: Live) -> None:
+    tenant = await create(
+        live, {"name": "broken", "source_type": "image", "image_url": "localhost/staxa-test/absent:1"}
+    )
+    failed = await live.wait_status(tenant["id"], "failed")
+    assert "could not be pulled" in failed["status_reason"]
+    [deployment] = failed["deployments"]
+    assert deployment["status"] == "failed" and deployment["finished_at"]
