@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -26,6 +27,10 @@ from staxad.store.deployments import Deployment
 
 log = logging.getLogger("staxad.deploy")
 
+# After the route switches, requests Caddy had already sent to the old container finish
+# before it stops.
+DRAIN_SECONDS = 1.0
+
 
 class Pipeline:
     def __init__(self, platform: Platform, podman: Podman, sync_routes: Callable[[], Awaitable[None]]) -> None:
@@ -33,11 +38,18 @@ class Pipeline:
         self.podman = podman
         self.sync_routes = sync_routes
         self.settings = platform.ctx.settings
+        self._began: dict[str, float] = {}
 
     async def _record(
         self, d: Deployment, stage: str, message: str, type_: str = "deployment.stage", **changes: Any
     ) -> None:
         ctx = self.platform.ctx
+        log.info(
+            "deployment %s: %s (+%.0f ms)",
+            d.id,
+            stage,
+            (time.perf_counter() - self._began.get(d.id, time.perf_counter())) * 1000,
+        )
         async with ctx.db.transaction() as tx:
             await deployment_store.update(tx, d.id, stage=stage, **changes)
             await events.append(
@@ -46,6 +58,7 @@ class Pipeline:
 
     async def run(self, tenant: Tenant, service: Service, d: Deployment, live: Deployment | None) -> None:
         container = names.container(self.settings.instance, tenant.name, service.name, d.id)
+        self._began[d.id] = time.perf_counter()
         try:
             await self._record(
                 d,
@@ -58,7 +71,16 @@ class Pipeline:
             await self.podman.ensure_network(network, names.labels(self.settings.instance, tenant.id))
             await self._record(d, "build", f"Preparing image for {service.name}")
             image = await self._image(service, d)
-            await self._record(d, "deploy", f"Starting container {container}", status="deploying", image_ref=image)
+            # The name is stored before the container exists, so a crash in between leaves
+            # nothing that recovery does not know to remove.
+            await self._record(
+                d,
+                "deploy",
+                f"Starting container {container}",
+                status="deploying",
+                image_ref=image,
+                container_id=container,
+            )
             state = await self.podman.run(
                 ContainerSpec(
                     name=container,
@@ -73,7 +95,7 @@ class Pipeline:
             )
             assert state.host_port is not None
             async with self.platform.ctx.db.transaction() as tx:
-                await deployment_store.update(tx, d.id, container_id=container, host_port=state.host_port)
+                await deployment_store.update(tx, d.id, host_port=state.host_port)
             await self._wait_healthy(service, container, state.host_port)
             await self._record(d, "route", f"{service.name} answers; switching traffic to it")
             async with self.platform.ctx.db.transaction() as tx:
@@ -92,7 +114,9 @@ class Pipeline:
                 status="succeeded",
                 finished_at=self.platform.ctx.now(),
             )
+            self._began.pop(d.id, None)
             if live and live.container_name:
+                await asyncio.sleep(DRAIN_SECONDS)
                 await self.podman.remove(live.container_name)
         except Exception as exc:
             reason = str(exc) if isinstance(exc, PermanentError) else f"{type(exc).__name__}: {exc}"

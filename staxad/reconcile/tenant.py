@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from staxad.adapters.podman import ContainerSpec, Podman
 from staxad.core.platform import Platform
 from staxad.model import names
+from staxad.model.errors import TemporaryError
 from staxad.model.records import Tenant
 from staxad.reconcile.pipeline import Pipeline
 from staxad.store import deployments as deployment_store
@@ -184,7 +185,10 @@ class TenantReconciler:
             for state in await self.podman.containers(instance):
                 if state.labels.get(f"{names.LABEL}.tenant") == tenant.id:
                     await self.podman.remove(state.name)
-            await self.podman.remove_network(names.network(instance, tenant.name))
+            try:
+                await self.podman.remove_network(names.network(instance, tenant.name))
+            except TemporaryError as exc:  # podman still releasing it; the periodic sweep retries
+                log.warning("network of tenant %s not removed yet: %s", tenant.name, exc)
         await self.platform.tenants.forget(tenant.id)
         await self.sync_routes()
         log.info("tenant %s (%s) deleted", tenant.name, tenant.id)

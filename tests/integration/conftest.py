@@ -6,13 +6,10 @@ afterwards by id, found through that instance's label."""
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
-import tarfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,57 +22,14 @@ import uvicorn
 
 from staxad.config import load
 from staxad.daemon import Daemon
-
-SERVICE_USER = "staxa"
-IMAGE = "localhost/staxa-test/web:1"
-CGI_ENV = "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nenv\n"
-START = 'echo "web starting on $PORT"; exec httpd -f -v -p "$PORT" -h /www'
+from tests.images import build_web_images, podman
 
 pytestmark = pytest.mark.host
 
 
-def podman(*args: str, stdin: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        ["runuser", "-u", SERVICE_USER, "--", "podman", *args], input=stdin, capture_output=True, check=check, cwd="/"
-    )
-
-
-def _rootfs_tar(version: str) -> bytes:
-    import io
-
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-
-        def add(name: str, data: bytes | None = None, mode: int = 0o755, link: str | None = None) -> None:
-            info = tarfile.TarInfo(name)
-            if link is not None:
-                info.type, info.linkname = tarfile.SYMTYPE, link
-            elif data is None:
-                info.type = tarfile.DIRTYPE
-            else:
-                info.size = len(data)
-            info.mode = mode
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
-
-        for folder in ("bin", "www", "www/cgi-bin", "tmp"):
-            add(folder)
-        add("bin/busybox", Path(shutil.which("busybox") or "/bin/busybox").read_bytes())
-        for applet in ("sh", "httpd", "nc", "env", "echo", "cat", "sleep", "wget", "nslookup", "ls"):
-            add(f"bin/{applet}", link="busybox")
-        add("www/index.html", f"hello from {version}\n".encode(), 0o644)
-        add("www/cgi-bin/env", CGI_ENV.encode())
-    return buffer.getvalue()
-
-
 @pytest.fixture(scope="session")
 def web_image() -> str:
-    """A busybox web server image, built offline: it serves "hello from v1" on $PORT."""
-    for version in ("1", "2"):
-        ref = f"localhost/staxa-test/web:{version}"
-        if podman("image", "exists", ref, check=False).returncode != 0:
-            cmd = "CMD " + json.dumps(["/bin/sh", "-c", START])
-            podman("import", "--change", cmd, "-", ref, stdin=_rootfs_tar(f"v{version}"))
-    return IMAGE
+    return build_web_images()
 
 
 def free_port() -> int:
@@ -136,25 +90,27 @@ class Live:
         return f"{tenant}.{self.base_domain}"
 
 
-async def start_live(tmp_path: Path, instance: str, data_dir: Path | None = None) -> Live:
-    port, https_port, http_port, admin_port = free_port(), free_port(), free_port(), free_port()
-    settings = load(
-        None,
-        {
-            "STAXAD_INSTANCE": instance,
-            "STAXAD_STORE_DATA_DIR": str(data_dir or tmp_path / "data"),
-            "STAXAD_STORE_SYNCHRONOUS": "NORMAL",
-            "STAXAD_SERVER_PORT": str(port),
-            "STAXAD_DOMAINS_BASE_DOMAIN": "staxa.test",
-            "STAXAD_DOMAINS_HTTPS_PORT": str(https_port),
-            "STAXAD_CADDY_HTTP_PORT": str(http_port),
-            "STAXAD_CADDY_ADMIN": f"127.0.0.1:{admin_port}",
-            "STAXAD_RUNTIME_HEALTH_TIMEOUT_SECONDS": "20",
-            "STAXAD_RUNTIME_RECONCILE_INTERVAL_SECONDS": "2",
-            "STAXAD_RATE_LIMITS_DEFAULT": "100000",
-            "STAXAD_RATE_LIMITS_GET_TENANT": "100000",
-        },
-    )
+def test_environ(tmp_path: Path, instance: str) -> dict[str, str]:
+    """A whole staxad configuration on free loopback ports, as STAXAD_* variables."""
+    return {
+        "STAXAD_INSTANCE": instance,
+        "STAXAD_STORE_DATA_DIR": str(tmp_path / "data"),
+        "STAXAD_STORE_SYNCHRONOUS": "NORMAL",
+        "STAXAD_SERVER_PORT": str(free_port()),
+        "STAXAD_DOMAINS_BASE_DOMAIN": "staxa.test",
+        "STAXAD_DOMAINS_HTTPS_PORT": str(free_port()),
+        "STAXAD_CADDY_HTTP_PORT": str(free_port()),
+        "STAXAD_CADDY_ADMIN": f"127.0.0.1:{free_port()}",
+        "STAXAD_RUNTIME_HEALTH_TIMEOUT_SECONDS": "20",
+        "STAXAD_RUNTIME_RECONCILE_INTERVAL_SECONDS": "2",
+        "STAXAD_RATE_LIMITS_DEFAULT": "100000",
+        "STAXAD_RATE_LIMITS_GET_TENANT": "100000",
+    }
+
+
+async def start_live(tmp_path: Path, instance: str) -> Live:
+    settings = load(None, test_environ(tmp_path, instance))
+    port, https_port = settings.server.port, settings.domains.https_port
     daemon = Daemon(settings)
     server = uvicorn.Server(uvicorn.Config(daemon.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     task = asyncio.create_task(server.serve())

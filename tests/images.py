@@ -1,0 +1,61 @@
+"""Test images built offline: a busybox rootfs imported into the service user's podman.
+
+`localhost/staxa-test/web:N` serves "hello from vN" on $PORT (after sleeping $DELAY
+seconds, if set) and its environment at /cgi-bin/env."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+SERVICE_USER = "staxa"
+IMAGE = "localhost/staxa-test/web:1"
+CGI_ENV = "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nenv\n"
+START = 'sleep "${DELAY:-0}"; echo "web starting on $PORT"; exec httpd -f -v -p "$PORT" -h /www'
+
+
+def podman(*args: str, stdin: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["runuser", "-u", SERVICE_USER, "--", "podman", *args], input=stdin, capture_output=True, check=check, cwd="/"
+    )
+
+
+def _rootfs_tar(version: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+
+        def add(name: str, data: bytes | None = None, mode: int = 0o755, link: str | None = None) -> None:
+            info = tarfile.TarInfo(name)
+            if link is not None:
+                info.type, info.linkname = tarfile.SYMTYPE, link
+            elif data is None:
+                info.type = tarfile.DIRTYPE
+            else:
+                info.size = len(data)
+            info.mode = mode
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+
+        for folder in ("bin", "www", "www/cgi-bin", "tmp"):
+            add(folder)
+        add("bin/busybox", Path(shutil.which("busybox") or "/bin/busybox").read_bytes())
+        for applet in ("sh", "httpd", "nc", "env", "echo", "cat", "sleep", "wget", "nslookup", "ls"):
+            add(f"bin/{applet}", link="busybox")
+        add("www/index.html", f"hello from {version}\n".encode(), 0o644)
+        add("www/cgi-bin/env", CGI_ENV.encode())
+    return buffer.getvalue()
+
+
+def build_web_images() -> str:
+    """A busybox web server image, built offline: it serves "hello from v1" on $PORT."""
+    for version in ("1", "2"):
+        ref = f"localhost/staxa-test/web:{version}"
+        if podman("image", "inspect", "--format", "{{.Config.Cmd}}", ref, check=False).stdout.find(b"DELAY") < 0:
+            podman("rmi", "-f", ref, check=False)
+        if podman("image", "exists", ref, check=False).returncode != 0:
+            cmd = "CMD " + json.dumps(["/bin/sh", "-c", START])
+            podman("import", "--change", cmd, "-", ref, stdin=_rootfs_tar(f"v{version}"))
+    return IMAGE
