@@ -66,6 +66,9 @@ def _logging(settings: Settings) -> None:
         stream=sys.stderr,
         format=f"{stamp}%(levelname)s %(name)s: %(message)s",
     )
+    # Each admin-API call to Caddy is routine; only its failures are worth a line.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 async def _with_platform(settings: Settings) -> tuple[Platform, Database]:

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -95,6 +96,7 @@ class Daemon:
             id="reconcile",
             coalesce=True,
             max_instances=1,
+            next_run_time=datetime.now(UTC),  # sweep what a crash left behind at once
         )
         self.scheduler.start()
 

@@ -29,6 +29,8 @@ from staxad.model.resources import SIZES
 
 log = logging.getLogger("staxad.podman")
 
+STOP_SECONDS = 5  # SIGTERM, then SIGKILL after this long
+
 
 @dataclass(frozen=True)
 class ContainerSpec:
@@ -139,7 +141,7 @@ class Podman:
                 await self._call(self.client.networks.get(name).remove, force=True)
 
     async def networks(self, instance: str) -> list[str]:
-        found = await self._call(self.client.networks.list, filters={"label": [f"{LABEL}.instance={instance}"]})
+        found = await self._call(self.client.networks.list, filters={"label": f"{LABEL}.instance={instance}"})
         return [n.name for n in found]
 
     # images
@@ -171,6 +173,9 @@ class Podman:
             "ports": {f"{spec.port}/tcp": ("127.0.0.1", 0)},  # 0: podman picks a free port
             "cap_drop": ["ALL"],
             "no_new_privileges": True,
+            # An init as PID 1 forwards signals and reaps zombies, so apps stop on SIGTERM
+            # instead of waiting out the stop timeout.
+            "init": True,
             "privileged": False,
             "pids_limit": size.pids,
             "mem_limit": f"{size.memory_mib}m",
@@ -209,13 +214,15 @@ class Podman:
     async def remove(self, name: str) -> None:
         try:
             container = await self._call(self.client.containers.get, name)
+            with contextlib.suppress(TemporaryError):  # already exited: nothing to stop
+                await self._call(container.stop, timeout=STOP_SECONDS)
             await self._call(container.remove, force=True, v=True)
         except NotFound:
             return
 
     async def containers(self, instance: str) -> list[ContainerState]:
         found = await self._call(
-            self.client.containers.list, all=True, filters={"label": [f"{LABEL}.instance={instance}"]}
+            self.client.containers.list, all=True, filters={"label": f"{LABEL}.instance={instance}"}
         )
         return [_state(c.attrs) for c in found]
 

@@ -17,12 +17,12 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return dict(body["error"])
 
 
-def assert_resource(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+def assert_resource(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, response.text
     body = response.json()
     assert set(body) == {"data", "meta"}
     assert body["meta"]["request_id"].startswith("req_")
-    return dict(body["data"])
+    return body["data"]
 
 
 async def create_tenant(client: httpx.AsyncClient, auth: dict[str, str], name: str, **extra: Any) -> dict[str, Any]:
