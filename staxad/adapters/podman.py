@@ -219,6 +219,9 @@ class Podman:
             await self._call(container.remove, force=True, v=True)
         except NotFound:
             return
+        except TemporaryError:
+            if await self.inspect(name) is not None:  # removed meanwhile by someone else: done
+                raise
 
     async def containers(self, instance: str) -> list[ContainerState]:
         found = await self._call(
