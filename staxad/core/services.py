@@ -9,7 +9,6 @@ from staxad.core.context import Context
 from staxad.core.deployments import DEPLOYABLE, Deployments
 from staxad.core.specs import parse_service
 from staxad.model import validation
-from staxad.model.clock import new_id
 from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.records import Service, Tenant
 from staxad.store import deployments as deployment_store
@@ -46,23 +45,8 @@ class Services:
         if len(tenant.services) >= self.ctx.settings.limits.services_per_tenant:
             raise Unprocessable(f"A tenant may have at most {self.ctx.settings.limits.services_per_tenant} services.")
         now = self.ctx.now()
-        service = Service(
-            id=new_id("svc"),
-            tenant_id=tenant.id,
-            name=spec.name,
-            source_type=spec.source_type,
-            repo_url=spec.repo_url,
-            branch=spec.branch,
-            image_url=spec.image_url,
-            port=spec.port,
-            is_primary=False,
-            is_routable=spec.is_routable,
-            resource_size=spec.resource_size,
-            priority=max((s.priority for s in tenant.services), default=-1) + 1,
-            status="pending",
-            created_at=now,
-            updated_at=now,
-        )
+        priority = max((s.priority for s in tenant.services), default=-1) + 1
+        service = spec.to_service(tenant.id, priority, now)
         async with self.ctx.db.transaction() as tx:
             try:
                 await tenant_store.insert_service(tx, service)

@@ -11,7 +11,9 @@ from typing import Any
 
 from staxad.config import Settings
 from staxad.model import validation as v
+from staxad.model.clock import new_id
 from staxad.model.errors import ValidationError
+from staxad.model.records import Service
 
 DEFAULT_PORT = 3000
 SINGLE_SERVICE_NAME = "web"
@@ -56,6 +58,25 @@ class ServiceSpec:
     is_routable: bool
     is_primary: bool
     resource_size: str
+
+    def to_service(self, tenant_id: str, priority: int, now: str) -> Service:
+        return Service(
+            id=new_id("svc"),
+            tenant_id=tenant_id,
+            name=self.name,
+            source_type=self.source_type,
+            repo_url=self.repo_url,
+            branch=self.branch,
+            image_url=self.image_url,
+            port=self.port,
+            is_primary=self.is_primary,
+            is_routable=self.is_routable,
+            resource_size=self.resource_size,
+            priority=priority,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
 from staxad.model import validation
 from staxad.model.clock import new_id
 from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
-from staxad.model.records import TENANT_STATUSES, Principal, Service, Tenant
+from staxad.model.records import TENANT_STATUSES, Principal, Tenant
 from staxad.store import env as env_store
 from staxad.store import events, providers
 from staxad.store import tenants as store
@@ -92,26 +92,7 @@ class Tenants:
         spec = parse_tenant(payload, self.ctx.settings)
         now = self.ctx.now()
         tenant_id = new_id("ten")
-        services = tuple(
-            Service(
-                id=new_id("svc"),
-                tenant_id=tenant_id,
-                name=s.name,
-                source_type=s.source_type,
-                repo_url=s.repo_url,
-                branch=s.branch,
-                image_url=s.image_url,
-                port=s.port,
-                is_primary=s.is_primary,
-                is_routable=s.is_routable,
-                resource_size=s.resource_size,
-                priority=index,
-                status="pending",
-                created_at=now,
-                updated_at=now,
-            )
-            for index, s in enumerate(spec.services)
-        )
+        services = tuple(s.to_service(tenant_id, index, now) for index, s in enumerate(spec.services))
         tenant = Tenant(
             id=tenant_id,
             provider_id=who.provider_id,
