@@ -90,7 +90,7 @@ class Live:
         return f"{tenant}.{self.base_domain}"
 
 
-def test_environ(tmp_path: Path, instance: str) -> dict[str, str]:
+def environ_for(tmp_path: Path, instance: str) -> dict[str, str]:
     """A whole staxad configuration on free loopback ports, as STAXAD_* variables."""
     return {
         "STAXAD_INSTANCE": instance,
@@ -109,7 +109,7 @@ def test_environ(tmp_path: Path, instance: str) -> dict[str, str]:
 
 
 async def start_live(tmp_path: Path, instance: str) -> Live:
-    settings = load(None, test_environ(tmp_path, instance))
+    settings = load(None, environ_for(tmp_path, instance))
     port, https_port = settings.server.port, settings.domains.https_port
     daemon = Daemon(settings)
     server = uvicorn.Server(uvicorn.Config(daemon.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))

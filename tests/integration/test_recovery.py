@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from staxad.config import load
-from tests.integration.conftest import Live, podman, remove_instance_objects, test_environ
+from tests.integration.conftest import Live, environ_for, podman, remove_instance_objects
 from tests.integration.test_serving import container_of, create
 
 
@@ -143,7 +143,7 @@ async def _wait_api(port: int, process: subprocess.Popen[bytes]) -> None:
 
 @pytest.mark.usefixtures("web_image")
 async def test_kill_9_mid_deploy_recovers_to_a_true_state(tmp_path: Path, instance: str) -> None:
-    environ = test_environ(tmp_path, instance)
+    environ = environ_for(tmp_path, instance)
     settings = load(None, environ)
     from staxad.cli import _create_key
 
