@@ -75,6 +75,7 @@ class RuntimeSettings:
     podman_socket: str = ""
     health_timeout_seconds: int = 60
     reconcile_interval_seconds: int = 15
+    insecure_registries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,11 @@ def _coerce(where: str, kind: type[Any], value: object) -> object:
         if isinstance(value, str) and value.strip().lstrip("-").isdigit():
             return int(value)
         raise ConfigError(f"Config '{where}' must be an integer, not {value!r}.")
+    if kind == tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value  # env vars: comma-separated
+        if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+            raise ConfigError(f"Config '{where}' must be a list of strings, not {value!r}.")
+        return tuple(item.strip() for item in items if item.strip())
     if not isinstance(value, str):
         raise ConfigError(f"Config '{where}' must be a string, not {value!r}.")
     return value

@@ -29,6 +29,9 @@ from staxad.store.secretbox import SecretBox
 
 log = logging.getLogger("staxad")
 
+# Container events after which the host may differ from the store.
+REPAIR_TRIGGERS = frozenset({"died", "stop", "remove", "cleanup"})
+
 
 class Daemon:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
@@ -87,6 +90,7 @@ class Daemon:
             self._tasks.append(asyncio.create_task(guard("caddy-loader", self.caddy.run)))
         if self.podman is not None:
             await self.podman.start_service()
+            self._tasks.append(asyncio.create_task(guard("podman-events", self._watch_podman)))
         self._tasks.append(asyncio.create_task(guard("reconciler", self.reconciler.run)))
         self.reconciler.kick()
         self.scheduler.add_job(
@@ -99,6 +103,18 @@ class Daemon:
             next_run_time=datetime.now(UTC),  # sweep what a crash left behind at once
         )
         self.scheduler.start()
+
+    async def _watch_podman(self) -> None:
+        """podman's event stream as a second trigger: a container that dies or is removed
+        behind staxad's back is repaired at once, not at the next periodic pass."""
+        assert self.podman is not None
+        while True:
+            async for tenant_id, status in self.podman.events(self.settings.instance):
+                if status in REPAIR_TRIGGERS:
+                    self.reconciler.kick(tenant_id)
+            log.warning("podman event stream ended; restarting it and checking every tenant")
+            await asyncio.sleep(1.0)
+            self.reconciler.kick()  # events may have been missed meanwhile
 
     def _caddy_restarted(self) -> None:
         if self.caddy is not None:

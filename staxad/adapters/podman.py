@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import pwd
 import shutil
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +111,9 @@ class Podman:
             self._client.close()  # type: ignore[no-untyped-call]
         if self.service:
             await self.service.stop()
+            with contextlib.suppress(OSError):  # the folder goes only if staxad's socket was all it held
+                self.socket_path.unlink(missing_ok=True)
+                self.socket_path.parent.rmdir()
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -146,15 +151,28 @@ class Podman:
 
     # images
 
-    async def ensure_image(self, ref: str) -> None:
+    async def ensure_image(self, ref: str, tls_verify: bool = True) -> bool:
+        """Pull `ref` unless present; True when this call pulled it."""
         if await self._call(self.client.images.exists, ref):
-            return
+            return False
         try:
-            await self._call(self.client.images.pull, ref)
+            await self._call(self.client.images.pull, ref, tls_verify=tls_verify)
         except (ImageNotFound, NotFound, TemporaryError) as exc:
             raise PermanentError(f"image {ref} could not be pulled: {exc}") from exc
         if not await self._call(self.client.images.exists, ref):
             raise PermanentError(f"image {ref} could not be pulled")
+        log.info("pulled image %s", ref)
+        return True
+
+    async def remove_image(self, ref: str) -> None:
+        """Untag `ref`, deleting the image once no tag is left; kept while a container uses it."""
+        try:
+            await self._call(self.client.images.remove, ref)
+            log.info("removed image %s", ref)
+        except (ImageNotFound, NotFound):
+            return
+        except TemporaryError as exc:
+            log.warning("image %s kept: %s", ref, exc)
 
     # containers
 
@@ -237,8 +255,29 @@ class Podman:
         output = await self._call(container.logs, stdout=True, stderr=True, tail=lines, stream=False)
         return output if isinstance(output, bytes) else b"".join(output)
 
-    async def follow(self, name: str, lines: int) -> AsyncIterator[bytes]:
+    def follow(self, name: str, lines: int) -> AsyncIterator[bytes]:
         """Stream a container's output with `podman logs -f` run as the service user."""
+        return self._lines("logs", "-f", "--tail", str(lines), name)
+
+    async def events(self, instance: str) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, status) for every container event of this instance, as it happens.
+
+        Ends when the podman process does (e.g. the service user's storage was reset);
+        the caller restarts it.
+        """
+        async for line in self._lines(
+            "events", "--format", "json", "--filter", "type=container", "--filter", f"label={LABEL}.instance={instance}"
+        ):
+            try:
+                event = json.loads(line)
+                tenant = (event.get("Attributes") or {}).get(f"{LABEL}.tenant")
+                status = str(event.get("Status", ""))
+            except (ValueError, AttributeError):
+                continue
+            if tenant:
+                yield str(tenant), status
+
+    async def _lines(self, *args: str) -> AsyncIterator[bytes]:
         runuser = shutil.which("runuser") or "/usr/sbin/runuser"
         process = await asyncio.create_subprocess_exec(
             runuser,
@@ -246,24 +285,23 @@ class Podman:
             self.service_user,
             "--",
             "podman",
-            "logs",
-            "-f",
-            "--tail",
-            str(lines),
-            name,
+            *args,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             stdin=asyncio.subprocess.DEVNULL,
             cwd="/",
+            # runuser's podman (and the podman it re-executes in the user namespace) share
+            # this group: killing runuser alone would leave them holding the pipe open.
+            start_new_session=True,
         )
         assert process.stdout is not None
         try:
             while line := await process.stdout.readline():
                 yield line
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await process.wait()
 
 
 def _state(attrs: dict[str, Any]) -> ContainerState:

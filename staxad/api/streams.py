@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterator
 
 from starlette.responses import Response, StreamingResponse
 
@@ -18,8 +19,21 @@ POLL_SECONDS = 0.2
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-def _sse(call: Call, body: AsyncIterator[bytes]) -> Response:
-    return StreamingResponse(body, media_type="text/event-stream", headers={**call.headers, **SSE_HEADERS})
+# Streams being served now, by kind; each one's generator ends when its client goes.
+OPEN_STREAMS: Counter[str] = Counter()
+
+
+def _sse(call: Call, kind: str, body: AsyncGenerator[bytes, None]) -> Response:
+    async def tracked() -> AsyncIterator[bytes]:
+        OPEN_STREAMS[kind] += 1
+        try:
+            async for chunk in body:
+                yield chunk
+        finally:
+            OPEN_STREAMS[kind] -= 1
+            await body.aclose()
+
+    return StreamingResponse(tracked(), media_type="text/event-stream", headers={**call.headers, **SSE_HEADERS})
 
 
 def parse_lines(call: Call, default: int) -> tuple[int, bool]:
@@ -48,7 +62,7 @@ async def tenant_events(call: Call) -> Response:
         raise ValidationError("Last-Event-ID must be an event id (an integer).")
     db = call.platform.ctx.db
 
-    async def stream() -> AsyncIterator[bytes]:
+    async def stream() -> AsyncGenerator[bytes, None]:
         last = int(raw)
         idle = 0.0
         yield b": connected\n\n"
@@ -78,7 +92,7 @@ async def tenant_events(call: Call) -> Response:
                 idle = 0.0
                 yield b": keep-alive\n\n"
 
-    return _sse(call, stream())
+    return _sse(call, "events", stream())
 
 
 async def logs_response(call: Call, default_lines: int, service_name: str | None) -> Response:
@@ -91,12 +105,12 @@ async def logs_response(call: Call, default_lines: int, service_name: str | None
         return Response(text, media_type="text/plain; charset=utf-8", headers=call.headers)
     target = service or next(s for s in tenant.services if s.is_primary)
 
-    async def stream() -> AsyncIterator[bytes]:
+    async def stream() -> AsyncGenerator[bytes, None]:
         yield b": following\n\n"
         async for line in services.follow(tenant, lines, target):
             yield b"data: " + line.rstrip(b"\n").replace(b"\n", b"\ndata: ") + b"\n\n"
 
-    return _sse(call, stream())
+    return _sse(call, "logs", stream())
 
 
 @routes.add(

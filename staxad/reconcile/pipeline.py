@@ -23,6 +23,7 @@ from staxad.reconcile.routes import hostname
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events
+from staxad.store import images as image_store
 from staxad.store.deployments import Deployment
 
 log = logging.getLogger("staxad.deploy")
@@ -70,7 +71,7 @@ class Pipeline:
             network = names.network(self.settings.instance, tenant.name)
             await self.podman.ensure_network(network, names.labels(self.settings.instance, tenant.id))
             await self._record(d, "build", f"Preparing image for {service.name}")
-            image = await self._image(service, d)
+            image = await self._image(tenant, service, d)
             # The name is stored before the container exists, so a crash in between leaves
             # nothing that recovery does not know to remove.
             await self._record(
@@ -137,11 +138,17 @@ class Pipeline:
             if not isinstance(exc, PermanentError | TimeoutError):
                 raise
 
-    async def _image(self, service: Service, d: Deployment) -> str:
+    async def _image(self, tenant: Tenant, service: Service, d: Deployment) -> str:
         if service.source_type == "image":
-            assert service.image_url is not None
-            await self.podman.ensure_image(service.image_url)
-            return service.image_url
+            ref = service.image_url
+            assert ref is not None
+            registry = ref.split("/", 1)[0]
+            if await self.podman.ensure_image(
+                ref, tls_verify=registry not in self.settings.runtime.insecure_registries
+            ):
+                async with self.platform.ctx.db.transaction() as tx:
+                    await image_store.record(tx, tenant.id, ref, "pulled", service.id, self.platform.ctx.now())
+            return ref
         if d.image_ref:
             return d.image_ref
         raise PermanentError(

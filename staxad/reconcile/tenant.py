@@ -8,6 +8,7 @@ Every step is safe to repeat after a crash at any point.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -21,6 +22,7 @@ from staxad.reconcile.pipeline import Pipeline
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events
+from staxad.store import images as image_store
 from staxad.store import tenants as tenant_store
 from staxad.store.deployments import ACTIVE, Deployment
 
@@ -116,7 +118,9 @@ class TenantReconciler:
                 self._backoff.pop(d.container_name, None)
                 continue
             failures, not_before = self._backoff.get(d.container_name, (0, 0.0))
-            if time.monotonic() < not_before:
+            wait = not_before - time.monotonic()
+            if wait > 0:
+                asyncio.get_running_loop().call_later(wait, self.platform.ctx.changed, tenant.id)
                 continue
             self._backoff[d.container_name] = (failures + 1, time.monotonic() + min(2.0**failures, 300.0))
             if state is None:
@@ -189,6 +193,8 @@ class TenantReconciler:
                 await self.podman.remove_network(names.network(instance, tenant.name))
             except TemporaryError as exc:  # podman still releasing it; the periodic sweep retries
                 log.warning("network of tenant %s not removed yet: %s", tenant.name, exc)
+            for ref in await image_store.only_this_tenant_uses(self.db, tenant.id):
+                await self.podman.remove_image(ref)
         await self.platform.tenants.forget(tenant.id)
         await self.sync_routes()
         log.info("tenant %s (%s) deleted", tenant.name, tenant.id)

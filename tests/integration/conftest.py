@@ -6,12 +6,13 @@ afterwards by id, found through that instance's label."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,38 @@ pytestmark = pytest.mark.host
 @pytest.fixture(scope="session")
 def web_image() -> str:
     return build_web_images()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A plain-HTTP image registry on loopback (Debian's docker-registry), as host:port."""
+    folder = tmp_path_factory.mktemp("registry")
+    address = f"127.0.0.1:{free_port()}"
+    config = folder / "config.yml"
+    config.write_text(
+        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {folder / 'data'}\n"
+        f"http:\n  addr: {address}\n"
+    )
+    process = subprocess.Popen(
+        ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(address.split(":"), timeout=0.2):  # type: ignore[arg-type]
+                break
+            time.sleep(0.05)
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def push(image: str, registry: str, name: str) -> str:
+    """Copy a local image into the test registry; the local storage gets no new tag."""
+    ref = f"{registry}/{name}"
+    podman("push", "-q", "--tls-verify=false", image, ref)
+    return ref
 
 
 def free_port() -> int:
@@ -108,8 +141,8 @@ def environ_for(tmp_path: Path, instance: str) -> dict[str, str]:
     }
 
 
-async def start_live(tmp_path: Path, instance: str) -> Live:
-    settings = load(None, environ_for(tmp_path, instance))
+async def start_live(tmp_path: Path, instance: str, **overrides: str) -> Live:
+    settings = load(None, {**environ_for(tmp_path, instance), **overrides})
     port, https_port = settings.server.port, settings.domains.https_port
     daemon = Daemon(settings)
     server = uvicorn.Server(uvicorn.Config(daemon.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
@@ -146,13 +179,26 @@ def instance() -> str:
     return "t" + secrets.token_hex(4)
 
 
-@pytest.fixture
-async def live(tmp_path: Path, web_image: str, instance: str) -> AsyncIterator[Live]:
+@contextlib.asynccontextmanager
+async def running_daemon(tmp_path: Path, instance: str, **overrides: str) -> AsyncIterator[Live]:
     if os.geteuid() != 0:
         pytest.skip("host tests need root (they drive the service user's podman)")
-    running = await start_live(tmp_path, instance)
+    running = await start_live(tmp_path, instance, **overrides)
     try:
         yield running
     finally:
         await stop_live(running)
         remove_instance_objects(instance)
+
+
+@pytest.fixture
+async def live(tmp_path: Path, web_image: str, instance: str) -> AsyncIterator[Live]:
+    async with running_daemon(tmp_path, instance) as running:
+        yield running
+
+
+@pytest.fixture
+async def live_without_sweep(tmp_path: Path, web_image: str, instance: str) -> AsyncIterator[Live]:
+    """A daemon whose periodic pass runs only at start: repairs must come from events."""
+    async with running_daemon(tmp_path, instance, STAXAD_RUNTIME_RECONCILE_INTERVAL_SECONDS="3600") as running:
+        yield running

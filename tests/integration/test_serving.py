@@ -3,12 +3,17 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.integration.conftest import Live, podman
+from staxad.api import streams
+from tests.images import IMAGE
+from tests.integration.conftest import Live, podman, push, running_daemon
 
 
 async def create(live: Live, body: dict[str, Any]) -> dict[str, Any]:
@@ -158,6 +163,25 @@ async def test_delete_leaves_nothing_behind(live: Live, web_image: str) -> None:
     assert "gone" not in json.dumps(config["apps"]["http"]["servers"])
 
 
+async def test_a_pulled_image_is_removed_with_its_tenant_and_a_local_one_is_kept(
+    tmp_path: Path, instance: str, web_image: str, registry: str
+) -> None:
+    pulled = push(web_image, registry, f"staxa-test/pulled-{instance}:1")
+    assert podman("image", "exists", pulled, check=False).returncode != 0
+    async with running_daemon(tmp_path, instance, STAXAD_RUNTIME_INSECURE_REGISTRIES=registry) as live:
+        one = await create(live, {"name": "puller", "source_type": "image", "image_url": pulled, "port": 8080})
+        local = await create(live, {"name": "local", "source_type": "image", "image_url": web_image, "port": 8080})
+        await live.wait_status(one["id"], "ready")
+        await live.wait_status(local["id"], "ready")
+        assert live.https(live.host("puller")).stdout == "hello from v1\n\n200"
+        assert podman("image", "exists", pulled, check=False).returncode == 0
+        for tenant in (one, local):
+            assert (await live.client.delete(f"/tenants/{tenant['id']}", headers=live.auth)).status_code == 202
+            await live.wait_status(tenant["id"], "gone")
+    assert podman("image", "exists", pulled, check=False).returncode != 0
+    assert podman("image", "exists", web_image, check=False).returncode == 0  # not staxad's to remove
+
+
 async def test_a_broken_image_fails_the_deployment_with_a_reason(live: Live) -> None:
     tenant = await create(
         live, {"name": "broken", "source_type": "image", "image_url": "localhost/staxa-test/absent:1"}
@@ -166,3 +190,49 @@ async def test_a_broken_image_fails_the_deployment_with_a_reason(live: Live) -> 
     assert "could not be pulled" in failed["status_reason"]
     [deployment] = failed["deployments"]
     assert deployment["status"] == "failed" and deployment["finished_at"]
+
+
+def _podman_followers(container: str) -> list[str]:
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    return [line for line in ps.splitlines() if line.startswith("podman logs -f") and container in line]
+
+
+async def _until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        await asyncio.sleep(0.1)
+    return check()
+
+
+async def test_follow_streams_new_output_and_every_stream_ends_with_its_client(live: Live) -> None:
+    tenant = await create(live, {"name": "chatty", "source_type": "image", "image_url": IMAGE, "port": 8080})
+    ready = await live.wait_status(tenant["id"], "ready")
+    name = container_of(ready).format(instance=live.daemon.settings.instance)
+    url = f"/tenants/{tenant['id']}/services/web/logs"
+    seen: list[str] = []
+    async with (
+        asyncio.timeout(30),
+        live.client.stream("GET", url, headers=live.auth, params={"follow": "true", "lines": 5}) as logs,
+        live.client.stream("GET", f"/tenants/{tenant['id']}/events", headers=live.auth) as events,
+    ):
+        assert logs.headers["content-type"].startswith("text/event-stream")
+        assert events.status_code == 200
+        lines = logs.aiter_lines()
+        async for line in lines:
+            seen.append(line)
+            if "web starting on 8080" in line:
+                break
+        # output written after the stream opened arrives on it
+        await asyncio.to_thread(live.https, live.host("chatty"), "/no-such-page")
+        async for line in lines:
+            seen.append(line)
+            if "response:404" in line:
+                break
+        assert streams.OPEN_STREAMS["logs"] == 1 and streams.OPEN_STREAMS["events"] == 1
+        assert _podman_followers(name)  # podman and its user-namespace re-exec
+    assert any(line.startswith("data: ") and "response:404" in line for line in seen), seen
+    # the clients went: both generators end and the podman process following the logs is gone
+    assert await _until(lambda: streams.OPEN_STREAMS["logs"] == 0 and streams.OPEN_STREAMS["events"] == 0)
+    assert await _until(lambda: not _podman_followers(name)), _podman_followers(name)
