@@ -7,6 +7,7 @@ the two in step). Errors name the key and say what is expected.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import types
@@ -40,6 +41,10 @@ class DomainSettings:
     base_domain: str = "localhost"
     https_port: int = 443
     server_ip: str = ""
+    nameservers: tuple[str, ...] = ()
+    dns_port: int = 53
+    dns_timeout_seconds: int = 3
+    reverify_interval_minutes: int = 60
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class LimitSettings:
     test_tenants_per_provider: int = 3
     services_per_tenant: int = 10
     env_vars_per_tenant: int = 200
+    domains_per_tenant: int = 20
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,16 @@ def _check(settings: Settings) -> None:
         raise ConfigError("Config 'caddy.mode' must be 'managed' (staxad starts Caddy) or 'external'.")
     if settings.caddy.issuer not in ("internal", "acme"):
         raise ConfigError("Config 'caddy.issuer' must be 'internal' or 'acme'.")
+    for server in settings.domains.nameservers:
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            raise ConfigError(f"Config 'domains.nameservers' must list IP addresses, not {server!r}.") from None
+    if settings.domains.server_ip:
+        try:
+            ipaddress.ip_address(settings.domains.server_ip)
+        except ValueError:
+            raise ConfigError("Config 'domains.server_ip' must be an IP address.") from None
     if not 1 <= settings.server.port <= 65535:
         raise ConfigError("Config 'server.port' must be between 1 and 65535.")
 

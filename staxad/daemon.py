@@ -14,6 +14,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 
 from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy, build_config
+from staxad.adapters.dns import DnsResolver
+from staxad.adapters.hostinfo import detect_server_ip
 from staxad.adapters.podman import Podman
 from staxad.api.app import build_app
 from staxad.config import Settings
@@ -44,6 +46,10 @@ class Daemon:
             clock=clock or Clock(),
             changed=self._changed,
         )
+        domains = settings.domains
+        self.ctx.resolver = DnsResolver(domains.nameservers, domains.dns_port, domains.dns_timeout_seconds)
+        if not domains.server_ip:
+            self.ctx.detected_server_ip = detect_server_ip()
         self.platform = Platform(self.ctx)
         runtime = settings.runtime.enabled
         self.podman = Podman(settings.podman_socket, settings.runtime.service_user) if runtime else None
@@ -101,6 +107,14 @@ class Daemon:
             coalesce=True,
             max_instances=1,
             next_run_time=datetime.now(UTC),  # sweep what a crash left behind at once
+        )
+        self.scheduler.add_job(
+            self.platform.domains.recheck_all,
+            "interval",
+            minutes=self.settings.domains.reverify_interval_minutes,
+            id="reverify-domains",
+            coalesce=True,
+            max_instances=1,
         )
         self.scheduler.start()
 

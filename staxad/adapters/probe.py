@@ -7,8 +7,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+from datetime import UTC, datetime
 
 import httpx
+from cryptography import x509
 
 
 async def http_answers(port: int, timeout: float = 2.0) -> bool:
@@ -62,3 +64,37 @@ async def through_caddy(host: str, https_port: int, timeout: float = 10.0) -> in
             return response.status_code
     except httpx.HTTPError:
         return None
+
+
+async def certificate_names(host: str, https_port: int, timeout: float = 20.0) -> set[str]:
+    """The DNS names of the unexpired certificate Caddy serves for `host` (SNI) on loopback.
+
+    A handshake is also what makes Caddy obtain an on-demand certificate, so this both
+    asks for the certificate and reads what was really issued. Empty when none is served.
+    """
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", https_port, ssl=context, server_hostname=host), timeout
+        )
+    except (OSError, TimeoutError, ssl.SSLError):
+        return set()
+    try:
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
+    if not der:
+        return set()
+    certificate = x509.load_der_x509_certificate(der)
+    if certificate.not_valid_after_utc <= datetime.now(UTC):
+        return set()
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set()
+    return {name.lower() for name in names.get_values_for_type(x509.DNSName)}

@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from staxad.config import Settings
-from staxad.model.records import ApiKey, Provider, Service, Tenant
+from staxad.model.ownership import Expected
+from staxad.model.records import ApiKey, Domain, Provider, Service, Tenant
 from staxad.store.deployments import Deployment
 
 
-def tenant_url(settings: Settings, name: str) -> str:
+def tenant_url(settings: Settings, t: Tenant) -> str:
     port = settings.domains.https_port
     suffix = "" if port == 443 else f":{port}"
-    return f"https://{name}.{settings.domains.base_domain}{suffix}"
+    host = t.primary_domain or f"{t.name}.{settings.domains.base_domain}"
+    return f"https://{host}{suffix}"
 
 
 def provider(p: Provider, tenant_count: int | None = None) -> dict[str, Any]:
@@ -58,14 +60,36 @@ def tenant_summary(settings: Settings, t: Tenant) -> dict[str, Any]:
         "name": t.name,
         "display_name": t.display_name,
         "status": t.status,
-        "url": tenant_url(settings, t.name),
+        "url": tenant_url(settings, t),
         "mode": t.mode,
         "created_at": t.created_at,
         "updated_at": t.updated_at,
     }
 
 
-def tenant(settings: Settings, t: Tenant) -> dict[str, Any]:
+def domain(d: Domain, t: Tenant, want: Expected) -> dict[str, Any]:
+    service = next((s.name for s in t.services if s.id == d.service_id), None)
+    return {
+        "id": d.id,
+        "domain": d.domain,
+        "is_primary": d.is_primary,
+        "verified": d.verified,
+        "ssl_status": d.ssl_status,
+        "service": service,
+        "verification": {
+            "txt_name": want.txt_name,
+            "txt_value": want.txt_value,
+            "a": list(want.server_ips),
+            "cname": want.platform_host,
+        },
+        "last_checked_at": d.last_checked_at,
+        "check_error": d.check_error,
+        "verified_at": d.verified_at,
+        "created_at": d.created_at,
+    }
+
+
+def tenant(settings: Settings, t: Tenant, domains: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     primary = next((s for s in t.services if s.is_primary), None)
     return {
         **tenant_summary(settings, t),
@@ -75,7 +99,7 @@ def tenant(settings: Settings, t: Tenant) -> dict[str, Any]:
         "egress_mode": t.egress_mode,
         "app_port": primary.port if primary else None,
         "services": [service(s) for s in t.services],
-        "domains": [],
+        "domains": domains or [],
         "deployments": [],
     }
 

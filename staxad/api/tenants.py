@@ -100,8 +100,13 @@ async def create_tenant(call: Call) -> Response:
 async def get_tenant(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     recent, _ = await call.platform.deployments.page(tenant, 5, 0)
+    domains = call.platform.domains
+    shown = [render.domain(d, tenant, domains.expected(tenant, d)) for d in await domains.of(tenant)]
     return call.ok(
-        {**render.tenant(call.settings, tenant), "deployments": [render.deployment(d, tenant.id) for d in recent]}
+        {
+            **render.tenant(call.settings, tenant, shown),
+            "deployments": [render.deployment(d, tenant.id) for d in recent],
+        }
     )
 
 

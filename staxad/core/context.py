@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from staxad.config import Settings
 from staxad.model.clock import Clock, iso
-from staxad.model.ports import LogReader
+from staxad.model.ports import LogReader, Resolver
 from staxad.store.db import Database
 from staxad.store.secretbox import SecretBox
 
@@ -25,6 +25,13 @@ class Context:
     clock: Clock = field(default_factory=Clock)
     changed: Callable[[str], None] = _ignore
     logs: LogReader | None = None
+    resolver: Resolver | None = None
+    detected_server_ip: str | None = None
 
     def now(self) -> str:
         return iso(self.clock.now())
+
+    @property
+    def server_ip(self) -> str:
+        """Where users point A records: configured, else detected, else loopback."""
+        return self.settings.domains.server_ip or self.detected_server_ip or "127.0.0.1"

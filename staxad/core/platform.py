@@ -6,6 +6,7 @@ from staxad.core.accounts import Accounts
 from staxad.core.apikeys import ApiKeys
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
+from staxad.core.domains import Domains
 from staxad.core.services import Services
 from staxad.core.tenants import Tenants
 
@@ -18,3 +19,4 @@ class Platform:
         self.tenants = Tenants(ctx)
         self.deployments = Deployments(ctx)
         self.services = Services(ctx, self.deployments)
+        self.domains = Domains(ctx)

@@ -75,6 +75,7 @@ class Tenant:
     created_at: str
     updated_at: str
     services: tuple[Service, ...] = field(default=())
+    primary_domain: str | None = None  # verified and primary: what the tenant's url shows
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +94,19 @@ class Event:
 class Page:
     limit: int
     offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    id: str
+    tenant_id: str
+    service_id: str | None
+    domain: str
+    is_primary: bool
+    verified: bool
+    ssl_status: str  # pending -> provisioning -> active
+    token: str
+    verified_at: str | None
+    last_checked_at: str | None
+    check_error: str | None
+    created_at: str

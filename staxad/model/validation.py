@@ -7,14 +7,18 @@ git argv, a Caddy or nft document) passes one of these checks first. Checks rais
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
 
+import idna
+
 from staxad.model.errors import ValidationError
 
 DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")  # also xn-- labels
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
 # registry/path:tag@digest, as podman parses it; a leading "-" can never match.
@@ -87,6 +91,36 @@ def repo_url(value: str, allow_local: bool) -> str:
         return value
     hint = " or a local path (enabled by git.allow_local_repos)" if allow_local else ""
     raise ValueError(f"must be an https:// git URL{hint}")
+
+
+def custom_domain(value: str, base_domain: str) -> str:
+    """A user's own hostname in ASCII (IDNA 2008 / UTS 46), lowercase, without the final dot."""
+    if len(value) > 300 or CONTROL.search(value):
+        raise ValueError("must be a hostname such as 'app.example.com'")
+    if _is_ip(value.strip().strip("[]")):
+        raise ValueError("must be a hostname, not an IP address")
+    try:
+        ascii_name = idna.encode(value.strip().rstrip("."), uts46=True).decode()
+    except idna.IDNAError as exc:
+        raise ValueError(f"is not a valid hostname ({exc})") from None
+    labels = ascii_name.split(".")
+    if len(ascii_name) > 253 or len(labels) < 2 or not all(HOST_LABEL.match(label) for label in labels):
+        raise ValueError("must be a hostname of two or more labels such as 'app.example.com' (at most 253 characters)")
+    if labels[-1].isdigit():
+        raise ValueError("must end in a top-level domain, not a number")
+    if ascii_name == base_domain or ascii_name.endswith("." + base_domain):
+        raise ValueError(f"must not be under the platform's own domain '{base_domain}'")
+    if labels[-1] in ("localhost", "local", "internal", "arpa"):
+        raise ValueError(f"must be a public name; '.{labels[-1]}' names cannot be verified")
+    return ascii_name
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def image_ref(value: str) -> str:

@@ -18,8 +18,10 @@ from staxad.core.platform import Platform
 from staxad.model import names
 from staxad.model.errors import TemporaryError
 from staxad.model.records import Tenant
+from staxad.reconcile.certificates import Certificates
 from staxad.reconcile.pipeline import Pipeline
 from staxad.store import deployments as deployment_store
+from staxad.store import domains as domain_store
 from staxad.store import env as env_store
 from staxad.store import events
 from staxad.store import images as image_store
@@ -35,6 +37,7 @@ class TenantReconciler:
         self.podman = podman
         self.sync_routes = sync_routes
         self.pipeline = Pipeline(platform, podman, sync_routes) if podman else None
+        self.certificates = Certificates(platform)
         self._backoff: dict[str, tuple[int, float]] = {}  # container -> (failures, not before)
 
     @property
@@ -74,6 +77,7 @@ class TenantReconciler:
         await self._heal(tenant)
         await self._update_status(tenant.id)
         await self.sync_routes()
+        self.certificates.check_tenant(tenant.id, await domain_store.for_tenant(self.db, tenant.id))
 
     async def _recover_interrupted(self, tenant: Tenant) -> None:
         interrupted = await deployment_store.with_status(self.db, tenant.id, ACTIVE)

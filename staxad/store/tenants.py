@@ -57,6 +57,7 @@ def _tenant(row: Row, services: tuple[Service, ...] = ()) -> Tenant:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         services=services,
+        primary_domain=row["primary_domain"],
     )
 
 
@@ -71,6 +72,11 @@ class TenantQuery:
     offset: int
 
 
+_PRIMARY_DOMAIN = (
+    "(SELECT domain FROM domains WHERE tenant_id = tenants.id AND is_primary = 1 AND verified_at IS NOT NULL)"
+    " AS primary_domain"
+)
+
 _SERVICES_JSON = """(SELECT json_group_array(json_object(
     'id', id, 'tenant_id', tenant_id, 'name', name, 'source_type', source_type, 'repo_url', repo_url,
     'branch', branch, 'image_url', image_url, 'port', port, 'is_primary', is_primary,
@@ -82,7 +88,7 @@ _SERVICES_JSON = """(SELECT json_group_array(json_object(
 async def get(db: Database | Transaction, provider_id: str, tenant_id: str, test_only: bool = False) -> Tenant | None:
     """A tenant with its services, in one query: the API's hottest read."""
     sql = (
-        f"SELECT *, {_SERVICES_JSON} FROM tenants"  # noqa: S608 - a constant
+        f"SELECT *, {_PRIMARY_DOMAIN}, {_SERVICES_JSON} FROM tenants"  # noqa: S608 - constants
         " WHERE id = ? AND provider_id = ? AND (mode = 'test' OR NOT ?)"
     )
     row = await db.fetch_one(sql, (tenant_id, provider_id, test_only))
@@ -92,7 +98,7 @@ async def get(db: Database | Transaction, provider_id: str, tenant_id: str, test
 
 
 async def get_any(db: Database | Transaction, tenant_id: str) -> Tenant | None:
-    row = await db.fetch_one("SELECT * FROM tenants WHERE id = ?", (tenant_id,))
+    row = await db.fetch_one(f"SELECT *, {_PRIMARY_DOMAIN} FROM tenants WHERE id = ?", (tenant_id,))  # noqa: S608
     return _tenant(row, await services_of(db, tenant_id)) if row else None
 
 
@@ -118,7 +124,7 @@ async def search(db: Database, query: TenantQuery) -> tuple[list[Tenant], int]:
         params += [f"%{escaped}%", f"%{escaped}%"]
     clause = " AND ".join(where)
     rows = await db.fetch_all(
-        f"SELECT *, count(*) OVER () AS total FROM tenants WHERE {clause}"  # noqa: S608
+        f"SELECT *, {_PRIMARY_DOMAIN}, count(*) OVER () AS total FROM tenants WHERE {clause}"  # noqa: S608
         f" ORDER BY {SORTS[query.sort]} LIMIT ? OFFSET ?",
         [*params, query.limit, query.offset],
     )

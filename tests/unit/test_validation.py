@@ -138,3 +138,47 @@ def test_body_collects_every_error() -> None:
 def test_body_must_be_an_object() -> None:
     with pytest.raises(ValidationError):
         v.Body([1], ())
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("app.example.com", "app.example.com"),
+        ("App.Example.COM.", "app.example.com"),
+        ("bücher.example", "xn--bcher-kva.example"),
+        ("xn--bcher-kva.example", "xn--bcher-kva.example"),
+        ("a-b.c-d.example.org", "a-b.c-d.example.org"),
+    ],
+)
+def test_valid_custom_domains(given: str, stored: str) -> None:
+    assert v.custom_domain(given, "staxa.test") == stored
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "1.2.3.4",
+        "::1",
+        "[2001:db8::1]",
+        "staxa.test",
+        "app.staxa.test",
+        "APP.Staxa.Test",
+        "localhost",
+        "x.localhost",
+        "printer.local",
+        "example",
+        "-a.example.com",
+        "a..example.com",
+        "*.example.com",
+        "a_b.example.com",
+        "a.123",
+        "x" * 64 + ".com",
+        ("a" * 60 + ".") * 5 + "com",
+        "app.example.com\n",
+        "app example.com",
+        "x" * 400,
+    ],
+)
+def test_invalid_custom_domains(given: str) -> None:
+    with pytest.raises(ValueError):
+        v.custom_domain(given, "staxa.test")
