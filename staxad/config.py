@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from staxad.model.validation import IMAGE_REF
+
 
 class ConfigError(Exception):
     pass
@@ -72,6 +74,21 @@ class RateLimitSettings:
 @dataclass(frozen=True)
 class GitSettings:
     allow_local_repos: bool = False
+    clone_timeout_seconds: int = 120
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    timeout_seconds: int = 900
+    max_repo_mb: int = 500
+    max_image_mb: int = 4096
+    keep_images: int = 5
+    work_dir: str = ""
+    node_image: str = "docker.io/library/node:20-alpine"
+    python_image: str = "docker.io/library/python:3.12-slim"
+    go_image: str = "docker.io/library/golang:1.22-alpine"
+    go_runtime_image: str = "docker.io/library/alpine:3.20"
+    static_image: str = "docker.io/library/busybox:1.36"
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,7 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     git: GitSettings = field(default_factory=GitSettings)
+    build: BuildSettings = field(default_factory=BuildSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     caddy: CaddySettings = field(default_factory=CaddySettings)
     source: str = "defaults"
@@ -118,6 +136,9 @@ class Settings:
     @property
     def secret_key_path(self) -> Path:
         return self.data_dir / "secret.key"
+
+    def build_log(self, deployment_id: str) -> Path:
+        return self.data_dir / "build-logs" / f"{deployment_id}.log"
 
     @property
     def podman_socket(self) -> Path:
@@ -220,6 +241,11 @@ def _check(settings: Settings) -> None:
         raise ConfigError("Config 'caddy.mode' must be 'managed' (staxad starts Caddy) or 'external'.")
     if settings.caddy.issuer not in ("internal", "acme"):
         raise ConfigError("Config 'caddy.issuer' must be 'internal' or 'acme'.")
+    for key in ("node_image", "python_image", "go_image", "go_runtime_image", "static_image"):
+        if not IMAGE_REF.match(getattr(settings.build, key)):
+            raise ConfigError(f"Config 'build.{key}' must be an image reference such as 'docker.io/library/node:20'.")
+    if settings.build.keep_images < 1:
+        raise ConfigError("Config 'build.keep_images' must be at least 1 (the running image).")
     for server in settings.domains.nameservers:
         try:
             ipaddress.ip_address(server)

@@ -11,7 +11,7 @@ import ctypes
 import logging
 import os
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 log = logging.getLogger("staxad.proc")
@@ -37,20 +37,71 @@ class CommandError(Exception):
         self.result = result
 
 
-async def run(argv: Sequence[str], *, stdin: bytes | None = None, timeout: float = 120.0) -> Completed:
+async def run(
+    argv: Sequence[str],
+    *,
+    stdin: bytes | None = None,
+    timeout: float = 120.0,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> Completed:
+    """Run to completion; on timeout the whole process group is killed and TimeoutError raised."""
     process = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        start_new_session=True,
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
+    except BaseException:
+        await _kill_group(process)
         raise
     return Completed(tuple(argv), process.returncode or 0, out, err)
+
+
+async def lines(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str = "/", check: bool = False
+) -> AsyncIterator[bytes]:
+    """Yield a command's output (stdout and stderr) line by line.
+
+    The command gets its own process group, killed when the caller stops reading:
+    wrappers such as runuser leave children that would otherwise hold the pipe open.
+    With `check`, a non-zero exit raises `LinesExit` after the last line.
+    """
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        stdin=asyncio.subprocess.DEVNULL,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    try:
+        while line := await process.stdout.readline():
+            yield line
+        code = await process.wait()
+        if check and code != 0:
+            raise LinesExit(code)
+    finally:
+        await _kill_group(process)
+
+
+class LinesExit(Exception):
+    def __init__(self, returncode: int) -> None:
+        super().__init__(f"exited with {returncode}")
+        self.returncode = returncode
+
+
+async def _kill_group(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    await process.wait()
 
 
 _libc = ctypes.CDLL(None, use_errno=True)

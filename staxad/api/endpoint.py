@@ -45,8 +45,9 @@ class Call:
     def query(self) -> dict[str, str]:
         return dict(self.request.query_params)
 
-    async def body(self) -> object:
-        return await read_json(self.request, self.settings.server.max_body_bytes)
+    async def body(self, optional: bool = False) -> object:
+        """The JSON body; with `optional`, an empty body reads as `{}`."""
+        return await read_json(self.request, self.settings.server.max_body_bytes, optional)
 
     def ok(self, data: Any, status: int = 200) -> Response:
         return responses.resource(data, self.request_id, status, self.headers)
@@ -100,7 +101,7 @@ class Routes:
         return register
 
 
-async def read_json(request: Request, max_bytes: int) -> object:
+async def read_json(request: Request, max_bytes: int, optional: bool = False) -> object:
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
         raise _too_large(max_bytes)
@@ -113,6 +114,8 @@ async def read_json(request: Request, max_bytes: int) -> object:
         chunks.append(chunk)
     raw = b"".join(chunks)
     if not raw.strip():
+        if optional:
+            return {}
         raise ValidationError("The request body is empty; send a JSON object.")
     try:
         return json.loads(raw)

@@ -134,6 +134,44 @@ async def get_deployment(call: Call) -> Response:
     return call.ok(render.deployment(found, tenant.id))
 
 
+DEPLOYMENT_BODY = {
+    "type": "object",
+    "properties": {
+        "branch": {"type": "string", "description": "Git branch; default the service's branch."},
+        "commit_sha": {"type": "string", "description": "A commit on that branch; default its head."},
+    },
+}
+
+
+@routes.add(
+    "POST",
+    "/tenants/{tenant_id}/deployments",
+    scope="deploy",
+    rate="deploy",
+    status=202,
+    body=DEPLOYMENT_BODY,
+    summary="Deploy the primary service, optionally at a branch or commit.",
+)
+async def create_deployment(call: Call) -> Response:
+    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
+    queued = await call.platform.deployments.create(tenant, await call.body(optional=True))
+    return call.ok(render.deployment(queued, tenant.id), 202)
+
+
+@routes.add(
+    "POST",
+    "/tenants/{tenant_id}/deployments/{deployment_id}/rollback",
+    scope="deploy",
+    rate="deploy",
+    status=202,
+    summary="A new deployment running the image of an earlier one (no rebuild).",
+)
+async def rollback_deployment(call: Call) -> Response:
+    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
+    queued = await call.platform.deployments.rollback(call.who, tenant, call.param("deployment_id"))
+    return call.ok(render.deployment(queued, tenant.id), 202)
+
+
 @routes.add("GET", "/tenants/{tenant_id}/env", scope="tenants:read", summary="Env vars; secret-looking values masked.")
 async def get_env(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))

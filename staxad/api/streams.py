@@ -133,3 +133,39 @@ async def tenant_logs(call: Call) -> Response:
 )
 async def service_logs(call: Call) -> Response:
     return await logs_response(call, 100, call.param("service_name"))
+
+
+@routes.add(
+    "GET",
+    "/tenants/{tenant_id}/deployments/{deployment_id}/logs",
+    scope="tenants:read",
+    query=("follow",),
+    summary="A deployment's build log (text/plain; SSE with follow=true until the build ends).",
+)
+async def build_logs(call: Call) -> Response:
+    _, follow = parse_lines(call, 1)
+    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
+    deployments = call.platform.deployments
+    found = await deployments.get(call.who, tenant, call.param("deployment_id"))
+    if not follow:
+        return Response(deployments.build_log(found), media_type="text/plain; charset=utf-8", headers=call.headers)
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        offset, pending = 0, b""
+        yield b": following\n\n"
+        while True:
+            current = await deployments.get(call.who, tenant, found.id)
+            chunk = deployments.build_log(found, offset)
+            offset += len(chunk)
+            *complete, pending = (pending + chunk).split(b"\n")
+            for line in complete:
+                yield b"data: " + line + b"\n\n"
+            if not chunk and current.status not in ("queued", "building"):
+                if pending:
+                    yield b"data: " + pending + b"\n\n"
+                yield b"event: end\ndata: " + current.status.encode() + b"\n\n"
+                return
+            if not chunk:
+                await asyncio.sleep(POLL_SECONDS)
+
+    return _sse(call, "build-logs", stream())

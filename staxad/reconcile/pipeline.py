@@ -19,6 +19,7 @@ from staxad.core.platform import Platform
 from staxad.model import names
 from staxad.model.errors import PermanentError
 from staxad.model.records import Service, Tenant
+from staxad.reconcile.build import Builder
 from staxad.reconcile.routes import hostname
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
@@ -39,6 +40,7 @@ class Pipeline:
         self.podman = podman
         self.sync_routes = sync_routes
         self.settings = platform.ctx.settings
+        self.builder = Builder(platform, podman)
         self._began: dict[str, float] = {}
 
     async def _record(
@@ -119,6 +121,8 @@ class Pipeline:
             if live and live.container_name:
                 await asyncio.sleep(DRAIN_SECONDS)
                 await self.podman.remove(live.container_name)
+            if service.source_type == "github":
+                await self.builder.prune(tenant, service, image)
         except Exception as exc:
             reason = str(exc) if isinstance(exc, PermanentError) else f"{type(exc).__name__}: {exc}"
             log.warning("deployment %s of %s/%s failed: %s", d.id, tenant.name, service.name, reason)
@@ -139,22 +143,27 @@ class Pipeline:
                 raise
 
     async def _image(self, tenant: Tenant, service: Service, d: Deployment) -> str:
-        if service.source_type == "image":
-            ref = service.image_url
-            assert ref is not None
-            registry = ref.split("/", 1)[0]
-            if await self.podman.ensure_image(
-                ref, tls_verify=registry not in self.settings.runtime.insecure_registries
-            ):
-                async with self.platform.ctx.db.transaction() as tx:
-                    await image_store.record(tx, tenant.id, ref, "pulled", service.id, self.platform.ctx.now())
-            return ref
-        if d.image_ref:
+        if service.source_type == "github" and d.rollback_from and d.image_ref:
+            # a rollback runs the image an earlier deployment built, without rebuilding
+            if await self.podman.image_size(d.image_ref) is None:
+                raise PermanentError(
+                    f"the image {d.image_ref} of that deployment was pruned (build.keep_images); "
+                    "deploy its commit instead"
+                )
             return d.image_ref
-        raise PermanentError(
-            "building from a git repository is not available in this staxad version; "
-            'deploy an image (source_type "image") instead'
-        )
+        if service.source_type == "github":
+
+            async def progress(message: str) -> None:
+                await self._record(d, "build", message)
+
+            return await self.builder.build(tenant, service, d, progress)
+        ref = d.image_ref or service.image_url
+        assert ref is not None
+        registry = ref.split("/", 1)[0]
+        if await self.podman.ensure_image(ref, tls_verify=registry not in self.settings.runtime.insecure_registries):
+            async with self.platform.ctx.db.transaction() as tx:
+                await image_store.record(tx, tenant.id, ref, "pulled", service.id, self.platform.ctx.now())
+        return ref
 
     async def _env(self, tenant: Tenant, service: Service) -> dict[str, str]:
         stored = await env_store.read(self.platform.ctx.db, self.platform.ctx.box, tenant.id)

@@ -22,6 +22,9 @@ class Deployment:
     reason: str | None
     branch: str | None
     commit_sha: str | None
+    commit_message: str | None
+    framework: str | None
+    build_seconds: float | None
     image_ref: str | None
     container_name: str | None
     host_port: int | None
@@ -45,6 +48,9 @@ def _deployment(row: Row) -> Deployment:
         reason=row["reason"],
         branch=row["branch"],
         commit_sha=row["commit_sha"],
+        commit_message=row["commit_message"],
+        framework=row["framework"],
+        build_seconds=row["build_seconds"],
         image_ref=row["image_ref"],
         container_name=row["container_id"],
         host_port=row["host_port"],
@@ -57,8 +63,8 @@ def _deployment(row: Row) -> Deployment:
 
 async def insert(tx: Transaction, d: Deployment) -> None:
     await tx.execute(
-        "INSERT INTO deployments (id, tenant_id, service_id, status, stage, branch, commit_sha, image_ref,"
-        " rollback_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO deployments (id, tenant_id, service_id, status, stage, branch, commit_sha, commit_message,"
+        " framework, image_ref, rollback_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             d.id,
             d.tenant_id,
@@ -67,6 +73,8 @@ async def insert(tx: Transaction, d: Deployment) -> None:
             d.stage,
             d.branch,
             d.commit_sha,
+            d.commit_message,
+            d.framework,
             d.image_ref,
             d.rollback_from,
             d.created_at,
@@ -109,7 +117,20 @@ async def any_with_status(db: Database, statuses: tuple[str, ...]) -> list[Deplo
     return [_deployment(r) for r in rows]
 
 
-FIELDS = ("status", "stage", "reason", "image_ref", "container_id", "host_port", "started_at", "finished_at")
+FIELDS = (
+    "status",
+    "stage",
+    "reason",
+    "image_ref",
+    "container_id",
+    "host_port",
+    "started_at",
+    "finished_at",
+    "commit_sha",
+    "commit_message",
+    "framework",
+    "build_seconds",
+)
 
 
 async def update(tx: Transaction, deployment_id: str, **changes: Any) -> None:

@@ -21,3 +21,20 @@ async def only_this_tenant_uses(db: Database, tenant_id: str) -> list[str]:
         (tenant_id,),
     )
     return [row["ref"] for row in rows]
+
+
+async def built_for_service(db: Database, service_id: str) -> list[str]:
+    """Built image refs of a service, newest first."""
+    rows = await db.fetch_all(
+        "SELECT ref FROM images WHERE service_id = ? AND origin = 'built' ORDER BY created_at DESC, rowid DESC",
+        (service_id,),
+    )
+    return [row["ref"] for row in rows]
+
+
+async def known(db: Database, tenant_id: str, ref: str) -> bool:
+    return await db.fetch_value("SELECT 1 FROM images WHERE tenant_id = ? AND ref = ?", (tenant_id, ref)) is not None
+
+
+async def forget(tx: Transaction, tenant_id: str, ref: str) -> None:
+    await tx.execute("DELETE FROM images WHERE tenant_id = ? AND ref = ?", (tenant_id, ref))

@@ -78,3 +78,24 @@ async def test_logs_and_events_validate_their_parameters(client: httpx.AsyncClie
     assert empty.status_code == 200 and empty.text == ""
     bad = {**auth, "Last-Event-ID": "abc"}
     assert_error(await client.get(f"/tenants/{tenant['id']}/events", headers=bad), 400, "validation_error")
+
+
+async def test_create_deployment_validates_branch_and_commit(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    tenant = await create_tenant(client, auth, "deployer")
+    url = f"/tenants/{tenant['id']}/deployments"
+    for body in [
+        {"branch": "--upload-pack=x"},
+        {"branch": "a..b"},
+        {"commit_sha": "HEAD"},
+        {"commit_sha": 7},
+        {"x": 1},
+    ]:
+        assert_error(await client.post(url, headers=auth, json=body), 400, "validation_error")
+    # an image service has no branch to deploy
+    assert_error(await client.post(url, headers=auth, json={"branch": "main"}), 422, "unprocessable_entity")
+    queued = assert_resource(await client.post(url, headers=auth), 202)
+    assert queued["status"] == "queued" and queued["rollback_from"] is None
+    assert_error(await client.post(f"{url}/{queued['id']}/rollback", headers=auth), 422, "unprocessable_entity")
+    assert_error(await client.post(f"{url}/dep_nope/rollback", headers=auth), 404, "not_found")
+    log = await client.get(f"{url}/{queued['id']}/logs", headers=auth)
+    assert log.status_code == 200 and log.text == ""

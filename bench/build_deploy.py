@@ -1,0 +1,105 @@
+"""Time from `POST /deployments` of a new commit to HTTPS serving it, for a static git
+repository, against `git clone && podman build && podman run` + the first HTTP 200 done
+by hand, in the same run, with the same base image and service user. Medians of runs.
+
+Usage (root, after scripts/bootstrap): .venv/bin/python -m bench.build_deploy [--runs 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import pwd
+import secrets
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.harness import first_200, staxad
+from bench.loadgen import free_port
+from tests.gitrepos import commit
+from tests.images import IMAGE, SERVICE_USER, build_web_images, podman
+
+CONTAINERFILE = f'FROM {IMAGE}\nCOPY . /www\nCMD ["/bin/sh", "-c", "exec httpd -f -p \\"$PORT\\" -h /www"]\n'
+
+
+async def by_hand(repo: Path, run: int) -> float:
+    user = pwd.getpwnam(SERVICE_USER)
+    work = Path(user.pw_dir) / ".cache" / f"bench-{secrets.token_hex(4)}"
+    name, port, tag = f"staxa-bench-{secrets.token_hex(4)}", free_port(), f"localhost/staxa-bench/hand:{run}"
+    began = time.perf_counter()
+    try:
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", f"file://{repo}", str(work)], check=True)
+        shutil.rmtree(work / ".git")
+        (work.parent / f"{work.name}.Containerfile").write_text(CONTAINERFILE)
+        subprocess.run(["chown", "-R", f"{user.pw_uid}:{user.pw_gid}", str(work)], check=True)
+        podman("build", "-q", "-f", str(work.parent / f"{work.name}.Containerfile"), "-t", tag, str(work))
+        podman("run", "-d", "--name", name, "-e", "PORT=8080", "-p", f"127.0.0.1:{port}:8080", tag)
+        await first_200(f"http://127.0.0.1:{port}/")
+        return time.perf_counter() - began
+    finally:
+        podman("rm", "-f", name, check=False)
+        podman("rmi", "-f", tag, check=False)
+        shutil.rmtree(work, ignore_errors=True)
+        (work.parent / f"{work.name}.Containerfile").unlink(missing_ok=True)
+
+
+async def serves(url: str, host: str, text: str, ca: Path) -> None:
+    import ssl
+
+    context = ssl.create_default_context(cafile=str(ca))
+    async with httpx.AsyncClient(verify=context, timeout=2) as client:
+        for _ in range(12000):
+            try:
+                response = await client.get(url, headers={"Host": host}, extensions={"sni_hostname": host})
+                if response.status_code == 200 and response.text == text:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.005)
+    raise TimeoutError(url)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    build_web_images()
+    with tempfile.TemporaryDirectory() as tmp:
+        repo = Path(tmp) / "site"
+        commit(repo, {"index.html": "v0\n"}, "v0")
+        extra = {"STAXAD_GIT_ALLOW_LOCAL_REPOS": "true", "STAXAD_BUILD_STATIC_IMAGE": IMAGE}
+        async with staxad(**extra) as running:
+            body = {"name": "built", "source_type": "github", "repo_url": str(repo), "branch": "main", "port": 8080}
+            created = await running.api.post("/tenants", json=body)
+            assert created.status_code == 202, created.text
+            tenant_id = created.json()["data"]["id"]
+            await running.first_https_200("built.staxa.test")
+            url = f"https://127.0.0.1:{running.settings.domains.https_port}/"
+            staxad_times, hand_times = [], []
+            for run in range(1, args.runs + 1):
+                commit(repo, {"index.html": f"v{run}\n"}, f"v{run}")
+                hand_times.append(await by_hand(repo, run))
+                began = time.perf_counter()
+                response = await running.api.post(f"/tenants/{tenant_id}/deployments")
+                assert response.status_code == 202, response.text
+                await serves(url, "built.staxa.test", f"v{run}\n", running.root_ca)
+                staxad_times.append(time.perf_counter() - began)
+                await asyncio.sleep(1.5)  # let the old container drain before the next run
+    s, h = statistics.median(staxad_times), statistics.median(hand_times)
+    print(f"runs: {args.runs} (static repo, one new commit each)")
+    for label, value, times in [
+        ("git clone + podman build + run + first HTTP 200 (by hand)", h, hand_times),
+        ("staxad POST /deployments -> new commit served over HTTPS ", s, staxad_times),
+    ]:
+        print(f"{label} median {value * 1000:7.0f} ms   all {[round(t * 1000) for t in times]}")
+    print(f"ratio staxad/by hand: {s / h:.2f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

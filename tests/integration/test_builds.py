@@ -1,0 +1,137 @@
+"""Git sources end to end: real repositories, real clones, podman builds as the service
+user, served over HTTPS through Caddy; history, rollback and hostile repositories."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.gitrepos import commit
+from tests.images import IMAGE, podman
+from tests.integration.conftest import Live, running_daemon
+from tests.integration.test_serving import create
+
+
+@pytest.fixture
+async def builder(tmp_path: Path, instance: str, web_image: str) -> AsyncIterator[Live]:
+    overrides = {
+        "STAXAD_GIT_ALLOW_LOCAL_REPOS": "true",
+        "STAXAD_BUILD_STATIC_IMAGE": IMAGE,  # busybox with httpd, built offline
+        "STAXAD_BUILD_MAX_REPO_MB": "1",
+        "STAXAD_BUILD_KEEP_IMAGES": "2",
+    }
+    async with running_daemon(tmp_path, instance, **overrides) as live:
+        yield live
+
+
+async def settled(live: Live, tenant_id: str, deployment_id: str) -> dict[str, Any]:
+    for _ in range(600):
+        response = await live.client.get(f"/tenants/{tenant_id}/deployments/{deployment_id}", headers=live.auth)
+        data: dict[str, Any] = response.json()["data"]
+        if data["status"] in ("succeeded", "failed", "cancelled"):
+            return data
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"deployment {deployment_id} did not finish: {data}")
+
+
+async def fetch(live: Live, name: str) -> str:
+    return (await asyncio.to_thread(live.https, live.host(name))).stdout
+
+
+def git_tenant(name: str, repo: Path) -> dict[str, Any]:
+    return {"name": name, "source_type": "github", "repo_url": str(repo), "branch": "main", "port": 8080}
+
+
+async def test_static_repo_history_rollback_and_pinned_commit(builder: Live, tmp_path: Path) -> None:
+    live = builder
+    repo = tmp_path / "site"
+    first_sha = commit(repo, {"index.html": "static v1\n"}, "first page")
+    tenant = await create(live, git_tenant("site", repo))
+    ready = await live.wait_status(tenant["id"], "ready", timeout=120)
+    assert await fetch(live, "site") == "static v1\n\n200"
+    [first] = ready["deployments"]
+    assert (first["commit_sha"], first["commit_message"], first["framework"]) == (first_sha, "first page", "static")
+    assert first["build_duration_seconds"] > 0 and first["image"].startswith(
+        f"localhost/staxa-{live.daemon.settings.instance}/"
+    )
+    log = await live.client.get(f"/tenants/{tenant['id']}/deployments/{first['id']}/logs", headers=live.auth)
+    assert "detected static" in log.text and "STEP 2/3: COPY . /www" in log.text and first_sha in log.text
+
+    commit(repo, {"index.html": "static v2\n"}, "second page")
+    url = f"/tenants/{tenant['id']}/deployments"
+    second = (await live.client.post(url, headers=live.auth)).json()["data"]
+    assert (await settled(live, tenant["id"], second["id"]))["status"] == "succeeded"
+    assert await fetch(live, "site") == "static v2\n\n200"
+
+    rolled = await live.client.post(f"{url}/{first['id']}/rollback", headers=live.auth)
+    assert rolled.status_code == 202 and rolled.json()["data"]["rollback_from"] == first["id"]
+    done = await settled(live, tenant["id"], rolled.json()["data"]["id"])
+    assert done["status"] == "succeeded" and done["image"] == first["image"] and done["build_duration_seconds"] is None
+    assert await fetch(live, "site") == "static v1\n\n200"
+
+    pinned = await live.client.post(url, headers=live.auth, json={"commit_sha": first_sha})
+    built = await settled(live, tenant["id"], pinned.json()["data"]["id"])
+    assert built["status"] == "succeeded" and built["commit_sha"] == first_sha and built["image"] != first["image"]
+    listing = (await live.client.get(url, headers=live.auth)).json()
+    assert listing["meta"]["total"] == 4 and [d["status"] for d in listing["data"]] == ["succeeded"] * 4
+    # keep_images = 2: once the old container has drained, the first build's image is
+    # pruned, and rolling back to it is refused with what to do instead
+    for _ in range(100):
+        if podman("image", "exists", first["image"], check=False).returncode != 0:
+            break
+        await asyncio.sleep(0.1)
+    assert podman("image", "exists", first["image"], check=False).returncode != 0
+    refused = await live.client.post(f"{url}/{first['id']}/rollback", headers=live.auth)
+    assert refused.status_code == 422 and "pruned" in refused.json()["error"]["message"]
+    assert first_sha in refused.json()["error"]["message"]
+
+
+async def test_containerfile_repo_a_failing_build_and_hostile_repos(builder: Live, tmp_path: Path) -> None:
+    live = builder
+    repo = tmp_path / "app"
+    containerfile = f"FROM {IMAGE}\nRUN echo 'built by containerfile' > /www/index.html\n"
+    commit(repo, {"Containerfile": containerfile}, "app")
+    tenant = await create(live, git_tenant("app", repo))
+    ready = await live.wait_status(tenant["id"], "ready", timeout=120)
+    assert ready["deployments"][0]["framework"] == "containerfile"
+    assert await fetch(live, "app") == "built by containerfile\n\n200"
+
+    commit(repo, {"Containerfile": f"FROM {IMAGE}\nRUN echo broken && exit 3\n"}, "break the build")
+    url = f"/tenants/{tenant['id']}/deployments"
+    failed = await settled(live, tenant["id"], (await live.client.post(url, headers=live.auth)).json()["data"]["id"])
+    assert failed["status"] == "failed" and "image build failed" in failed["reason"] and "broken" in failed["reason"]
+    log = await live.client.get(f"{url}/{failed['id']}/logs", headers=live.auth)
+    assert "build failed" in log.text
+    assert await fetch(live, "app") == "built by containerfile\n\n200"  # the old version still serves
+
+    evil = tmp_path / "evil"
+    commit(evil, {"README": "x"}, "links out", links={"Dockerfile": "/etc/shadow"})
+    huge = tmp_path / "huge"
+    commit(huge, {"index.html": "hi\n", "blob.bin": b"\0" * (3 << 20)}, "too big")
+    for name, repo_path, says in (("evil", evil, "link to outside"), ("huge", huge, "build.max_repo_mb")):
+        made = await create(live, git_tenant(name, repo_path))
+        failed_tenant = await live.wait_status(made["id"], "failed", timeout=60)
+        assert says in failed_tenant["status_reason"], failed_tenant["status_reason"]
+        built = f"reference=localhost/staxa-{live.daemon.settings.instance}/{name}-*"
+        assert podman("images", "-q", "--filter", built).stdout.strip() == b""
+    assert live.daemon.tenant_reconciler.pipeline is not None
+    work_root = live.daemon.tenant_reconciler.pipeline.builder.work_root
+    assert not work_root.exists() or list(work_root.iterdir()) == []  # no checkout outlives its build
+
+    hostile = [
+        {"branch": "--upload-pack=touch /tmp/pwned"},
+        {"branch": "-b"},
+        {"commit_sha": "HEAD~1"},
+        {"commit_sha": "--all"},
+    ]
+    for body in hostile:
+        response = await live.client.post(url, headers=live.auth, json=body)
+        assert response.status_code == 400, (body, response.text)
+    for bad_url in ("ext::sh -c touch% /tmp/pwned", "-uhttps://x", "https://example.com/a\nb", "ssh://git@host/x"):
+        response = await live.client.post("/tenants", headers=live.auth, json=git_tenant("hostile", Path(bad_url)))
+        assert response.status_code == 400, (bad_url, response.text)
+    assert not Path("/tmp/pwned").exists()
