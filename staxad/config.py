@@ -78,6 +78,16 @@ class GitSettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    enabled: bool = True
+    node_port_min: int = 30000
+    node_port_max: int = 32767
+    min_prefix_v4: int = 16
+    max_cidrs: int = 20
+    rules_per_tenant: int = 20
+
+
+@dataclass(frozen=True)
 class BuildSettings:
     timeout_seconds: int = 900
     max_repo_mb: int = 500
@@ -121,6 +131,7 @@ class Settings:
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     git: GitSettings = field(default_factory=GitSettings)
     build: BuildSettings = field(default_factory=BuildSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     caddy: CaddySettings = field(default_factory=CaddySettings)
     source: str = "defaults"
@@ -244,6 +255,11 @@ def _check(settings: Settings) -> None:
     for key in ("node_image", "python_image", "go_image", "go_runtime_image", "static_image"):
         if not IMAGE_REF.match(getattr(settings.build, key)):
             raise ConfigError(f"Config 'build.{key}' must be an image reference such as 'docker.io/library/node:20'.")
+    n = settings.network
+    if not 1 <= n.node_port_min <= n.node_port_max <= 65535:
+        raise ConfigError("Config 'network.node_port_min'..'node_port_max' must be a port range, low to high.")
+    if not 0 <= n.min_prefix_v4 <= 32:
+        raise ConfigError("Config 'network.min_prefix_v4' must be between 0 and 32.")
     if settings.build.keep_images < 1:
         raise ConfigError("Config 'build.keep_images' must be at least 1 (the running image).")
     for server in settings.domains.nameservers:

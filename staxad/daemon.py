@@ -16,12 +16,14 @@ from starlette.applications import Starlette
 from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy, build_config
 from staxad.adapters.dns import DnsResolver
 from staxad.adapters.hostinfo import detect_server_ip
+from staxad.adapters.nft import Nft
 from staxad.adapters.podman import Podman
 from staxad.api.app import build_app
 from staxad.config import Settings
 from staxad.core.context import Context
 from staxad.core.platform import Platform
 from staxad.model.clock import Clock
+from staxad.reconcile.firewall import Firewall
 from staxad.reconcile.guard import guard
 from staxad.reconcile.loop import Reconciler
 from staxad.reconcile.routes import desired_routes
@@ -60,7 +62,14 @@ class Daemon:
             if runtime and settings.caddy.mode == "managed"
             else None
         )
-        self.tenant_reconciler = TenantReconciler(self.platform, self.podman, self.sync_routes)
+        self.firewall = (
+            Firewall(self.platform, self.podman, Nft(), Nft.rootless(settings.runtime.service_user))
+            if self.podman is not None and settings.network.enabled
+            else None
+        )
+        self.tenant_reconciler = TenantReconciler(
+            self.platform, self.podman, self.sync_routes, self.firewall.sync if self.firewall else None
+        )
         self.reconciler = Reconciler(self.tenant_reconciler.reconcile, self.tenant_reconciler.all_ids)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._tasks: list[asyncio.Task[None]] = []
@@ -94,6 +103,8 @@ class Daemon:
             self.managed_caddy.process.on_restart = self._caddy_restarted
         if self.caddy is not None:
             self._tasks.append(asyncio.create_task(guard("caddy-loader", self.caddy.run)))
+        if self.firewall is not None:
+            self.firewall.allow_dnat_to_loopback()
         if self.podman is not None:
             await self.podman.start_service()
             self._tasks.append(asyncio.create_task(guard("podman-events", self._watch_podman)))
@@ -140,6 +151,9 @@ class Daemon:
             if self.caddy is not None and not await self.caddy.running_matches():
                 self.caddy.forget_loaded()
             await self.tenant_reconciler.sweep()
+            await self.platform.netrules.expire_due()
+            if self.firewall is not None:
+                await self.firewall.sync()  # reloads a table that a flush or a new namespace lost
         except Exception:
             log.exception("periodic check failed; next run retries")
         self.reconciler.kick()

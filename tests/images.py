@@ -59,3 +59,32 @@ def build_web_images() -> str:
             cmd = "CMD " + json.dumps(["/bin/sh", "-c", START])
             podman("import", "--change", cmd, "-", ref, stdin=_rootfs_tar(f"v{version}"))
     return IMAGE
+
+
+UDP_IMAGE = "localhost/staxa-test/udp:1"
+UDP_START = (
+    'exec dnsmasq --keep-in-foreground --port="$PORT" --user= --group= --pid-file= --no-resolv --no-hosts'
+    " --address=/udp.test/198.18.0.7 --log-facility=-"
+)
+
+
+def build_udp_image() -> str:
+    """A UDP (and TCP) DNS server on $PORT answering 198.18.0.7 for *.udp.test: Debian's
+    dnsmasq and the libraries it links, imported offline. Runs with no capabilities."""
+    if podman("image", "exists", UDP_IMAGE, check=False).returncode == 0:
+        return UDP_IMAGE
+    dnsmasq = shutil.which("dnsmasq") or "/usr/sbin/dnsmasq"
+    linked = subprocess.run(["ldd", dnsmasq], capture_output=True, text=True, check=True).stdout
+    libraries = sorted({word for word in linked.split() if word.startswith("/")})
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        tar.add(dnsmasq, "bin/dnsmasq")
+        tar.add(shutil.which("busybox") or "/bin/busybox", "bin/busybox")
+        link = tarfile.TarInfo("bin/sh")
+        link.type, link.linkname = tarfile.SYMTYPE, "busybox"
+        tar.addfile(link)
+        for library in libraries:
+            tar.add(str(Path(library).resolve()), library.lstrip("/"))
+    cmd = "CMD " + json.dumps(["/bin/sh", "-c", UDP_START])
+    podman("import", "--change", cmd, "-", UDP_IMAGE, stdin=buffer.getvalue())
+    return UDP_IMAGE

@@ -53,8 +53,9 @@ class ContainerState:
     name: str
     running: bool
     status: str
-    host_port: int | None
+    host_port: int | None  # where the app's TCP port is published on 127.0.0.1
     labels: dict[str, str] = field(default_factory=dict)
+    published: dict[str, int] = field(default_factory=dict)  # "8080/udp" -> host port
 
 
 class Podman:
@@ -145,6 +146,17 @@ class Podman:
             with contextlib.suppress(NotFound):
                 await self._call(self.client.networks.get(name).remove, force=True)
 
+    async def subnet(self, name: str) -> str | None:
+        """The IPv4 subnet podman gave a network, e.g. 10.89.3.0/24."""
+        try:
+            network = await self._call(self.client.networks.get, name)
+        except NotFound:
+            return None
+        for entry in network.attrs.get("subnets") or []:
+            if "." in str(entry.get("subnet", "")):
+                return str(entry["subnet"])
+        return None
+
     async def networks(self, instance: str) -> list[str]:
         found = await self._call(self.client.networks.list, filters={"label": f"{LABEL}.instance={instance}"})
         return [n.name for n in found]
@@ -220,7 +232,8 @@ class Podman:
             },
             "network_mode": "bridge",
             "networks": {spec.network: {"aliases": [spec.alias]}},
-            "ports": {f"{spec.port}/tcp": ("127.0.0.1", 0)},  # 0: podman picks a free port
+            # 0: podman picks a free port. UDP too, so an inbound UDP rule needs no restart.
+            "ports": {f"{spec.port}/tcp": ("127.0.0.1", 0), f"{spec.port}/udp": ("127.0.0.1", 0)},
             "cap_drop": ["ALL"],
             "no_new_privileges": True,
             # An init as PID 1 forwards signals and reaps zombies, so apps stop on SIGTERM
@@ -321,12 +334,13 @@ def _state(attrs: dict[str, Any]) -> ContainerState:
     state = attrs.get("State") or {}
     running = bool(state.get("Running")) if isinstance(state, dict) else attrs.get("State") == "running"
     status = state.get("Status", "") if isinstance(state, dict) else str(state)
-    host_port = None
+    published: dict[str, int] = {}
     ports = ((attrs.get("NetworkSettings") or {}).get("Ports")) or {}
-    for bindings in ports.values():
+    for key, bindings in ports.items():
         for binding in bindings or []:
             if binding.get("HostPort"):
-                host_port = int(binding["HostPort"])
+                published[key] = int(binding["HostPort"])
+    host_port = next((port for key, port in published.items() if key.endswith("/tcp")), None)
     name = str(attrs.get("Name") or (attrs.get("Names") or [""])[0]).lstrip("/")
     labels = (attrs.get("Config") or {}).get("Labels") or attrs.get("Labels") or {}
-    return ContainerState(str(attrs.get("Id")), name, running, status, host_port, dict(labels))
+    return ContainerState(str(attrs.get("Id")), name, running, status, host_port, dict(labels), published)

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from staxad.api import accounts, domains, keys, openapi, services, streams, tenants
+from staxad.api import accounts, domains, keys, netrules, openapi, services, streams, tenants
 from staxad.api.endpoint import Call, Endpoint, Pipeline, Routes
 from staxad.api.ratelimit import RateLimiter
 from staxad.config import Settings
@@ -22,7 +22,15 @@ from staxad.model.errors import MethodNotAllowed, NotFound
 from staxad.reconcile.routes import serves
 
 BASE = "/api/v1"
-GROUPS = (accounts.routes, keys.routes, tenants.routes, services.routes, domains.routes, streams.routes)
+GROUPS = (
+    accounts.routes,
+    keys.routes,
+    tenants.routes,
+    services.routes,
+    domains.routes,
+    netrules.routes,
+    streams.routes,
+)
 
 meta = Routes()
 

@@ -7,6 +7,7 @@ from staxad.core.apikeys import ApiKeys
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
 from staxad.core.domains import Domains
+from staxad.core.netrules import NetworkRules
 from staxad.core.services import Services
 from staxad.core.tenants import Tenants
 
@@ -20,3 +21,4 @@ class Platform:
         self.deployments = Deployments(ctx)
         self.services = Services(ctx, self.deployments)
         self.domains = Domains(ctx)
+        self.netrules = NetworkRules(ctx)

@@ -33,10 +33,17 @@ log = logging.getLogger("staxad.reconcile")
 
 
 class TenantReconciler:
-    def __init__(self, platform: Platform, podman: Podman | None, sync_routes: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        podman: Podman | None,
+        sync_routes: Callable[[], Awaitable[None]],
+        sync_firewall: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.platform = platform
         self.podman = podman
         self.sync_routes = sync_routes
+        self.sync_firewall = sync_firewall
         self.pipeline = Pipeline(platform, podman, sync_routes) if podman else None
         self.certificates = Certificates(platform)
         self._backoff: dict[str, tuple[int, float]] = {}  # container -> (failures, not before)
@@ -78,6 +85,8 @@ class TenantReconciler:
         await self._heal(tenant)
         await self._update_status(tenant.id)
         await self.sync_routes()
+        if self.sync_firewall is not None:
+            await self.sync_firewall()
         self.certificates.check_tenant(tenant.id, await domain_store.for_tenant(self.db, tenant.id))
 
     async def _recover_interrupted(self, tenant: Tenant) -> None:
@@ -202,6 +211,8 @@ class TenantReconciler:
                 await self.podman.remove_image(ref)
         await self.platform.tenants.forget(tenant.id)
         await self.sync_routes()
+        if self.sync_firewall is not None:
+            await self.sync_firewall()
         log.info("tenant %s (%s) deleted", tenant.name, tenant.id)
 
     async def sweep(self) -> None:

@@ -172,6 +172,10 @@ def remove_instance_objects(instance: str) -> None:
     networks = podman("network", "ls", "-q", "--filter", label, check=False).stdout.decode().split()
     if networks:
         podman("network", "rm", "-f", *networks, check=False)
+    table = f"staxad-{instance}"  # the firewall tables the daemon leaves in place when it stops
+    subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True, check=False)
+    netns = ["runuser", "-u", "staxa", "--", "podman", "unshare", "--rootless-netns"]
+    subprocess.run([*netns, "nft", "delete", "table", "ip", table], capture_output=True, check=False, cwd="/")
 
 
 @pytest.fixture

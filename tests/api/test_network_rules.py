@@ -1,0 +1,114 @@
+"""Network rules through the API, runtime disabled: validation, allocation, limits, TTL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from staxad.daemon import Daemon
+from staxad.model.clock import FrozenClock
+from tests.api.helpers import assert_error, assert_resource, create_tenant
+from tests.conftest import make_settings
+
+INBOUND = {"direction": "inbound", "protocol": "tcp", "target_service": "web", "source_cidrs": ["203.0.113.0/24"]}
+OUTBOUND = {
+    "direction": "outbound",
+    "protocol": "tcp",
+    "destination_cidrs": ["198.51.100.0/24"],
+    "destination_port": 443,
+}
+
+
+@pytest.fixture
+async def daemon(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Daemon]:
+    settings = make_settings(
+        tmp_path,
+        STAXAD_NETWORK_NODE_PORT_MIN="30000",
+        STAXAD_NETWORK_NODE_PORT_MAX="30002",
+        STAXAD_NETWORK_RULES_PER_TENANT="3",
+        STAXAD_NETWORK_MAX_CIDRS="2",
+        STAXAD_DOMAINS_SERVER_IP="198.18.0.10",
+    )
+    d = Daemon(settings, clock=clock)
+    await d.start()
+    yield d
+    await d.stop()
+
+
+async def post(client: httpx.AsyncClient, auth: dict[str, str], tenant: dict[str, Any], body: Any) -> httpx.Response:
+    return await client.post(f"/tenants/{tenant['id']}/network-rules", headers=auth, json=body)
+
+
+async def test_inbound_allocation_listing_and_release(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    tenant = await create_tenant(client, auth, "ports", port=5432)
+    first = assert_resource(await post(client, auth, tenant, {**INBOUND, "description": "office"}), 201)
+    assert first["id"].startswith("nr_") and first["allocated_port"] == 30000 and first["status"] == "active"
+    assert first["connection_string"] == "198.18.0.10:30000" and first["target_port"] == 5432
+    udp = assert_resource(await post(client, auth, tenant, {**INBOUND, "protocol": "udp"}), 201)
+    assert udp["allocated_port"] == 30000  # separate pools per protocol
+    listed = assert_resource(await client.get(f"/tenants/{tenant['id']}/network-rules", headers=auth))
+    assert [r["id"] for r in listed] == [first["id"], udp["id"]]
+    only_udp = await client.get(f"/tenants/{tenant['id']}/network-rules?direction=outbound", headers=auth)
+    assert assert_resource(only_udp) == []
+    url = f"/tenants/{tenant['id']}/network-rules/{first['id']}"
+    assert (await client.delete(url, headers=auth)).status_code == 204
+    assert_error(await client.delete(url, headers=auth), 404, "not_found")
+    again = assert_resource(await post(client, auth, tenant, INBOUND), 201)
+    assert again["allocated_port"] == 30000  # released at once
+    deleted = await client.get(f"/tenants/{tenant['id']}/network-rules?status=deleted", headers=auth)
+    assert [r["id"] for r in assert_resource(deleted)] == [first["id"]]
+    bad_query = await client.get(f"/tenants/{tenant['id']}/network-rules?status=gone", headers=auth)
+    assert_error(bad_query, 400, "validation_error")
+
+
+async def test_validation_errors(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    tenant = await create_tenant(client, auth, "checks")
+    bad = [
+        {**INBOUND, "source_cidrs": ["203.0.113.0/33"]},
+        {**INBOUND, "source_cidrs": ["203.0.113.7/24"]},  # host bits set
+        {**INBOUND, "source_cidrs": ["10.0.0.0/8"]},  # wider than /16
+        {**INBOUND, "source_cidrs": ["1.0.0.0/24", "2.0.0.0/24", "3.0.0.0/24"]},  # more than max_cidrs
+        {**INBOUND, "source_cidrs": ["2001:db8::/32"]},
+        {**INBOUND, "source_cidrs": []},
+        {**INBOUND, "source_cidrs": "203.0.113.0/24"},
+        {**INBOUND, "protocol": "icmp"},
+        {**INBOUND, "direction": "sideways"},
+        {**INBOUND, "target_service": "nope"},
+        {**INBOUND, "destination_port": 80},
+        {**INBOUND, "ttl_hours": 0},
+        {**OUTBOUND, "destination_port": 70000},
+        {**OUTBOUND, "source_cidrs": ["203.0.113.0/24"]},
+        {"direction": "inbound"},
+        ["not", "an", "object"],
+    ]
+    for body in bad:
+        assert_error(await post(client, auth, tenant, body), 400, "validation_error")
+    assert_error(await post(client, auth, tenant, {**INBOUND, "target_port": 9999}), 422, "unprocessable_entity")
+    error = assert_error(await post(client, auth, tenant, OUTBOUND), 422, "unprocessable_entity")
+    assert "restricted" in error["message"]
+
+
+async def test_pool_exhaustion_rule_limit_and_outbound(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon, clock: FrozenClock
+) -> None:
+    one = await create_tenant(client, auth, "one")
+    two = await create_tenant(client, auth, "two", egress_mode="restricted")
+    for _ in range(3):
+        assert_resource(await post(client, auth, one, INBOUND), 201)
+    assert_error(await post(client, auth, one, {**INBOUND, "protocol": "udp"}), 422, "unprocessable_entity")
+    exhausted = assert_error(await post(client, auth, two, INBOUND), 409, "conflict")
+    assert "30000 to 30002" in exhausted["message"]
+    out = assert_resource(await post(client, auth, two, {**OUTBOUND, "ttl_hours": 2}), 201)
+    assert out["allocated_port"] is None and out["connection_string"] is None and out["expires_at"]
+
+    clock.advance(2 * 3600 + 1)
+    expired = await daemon.platform.netrules.expire_due()
+    assert [r.id for r in expired] == [out["id"]]
+    assert assert_resource(await client.get(f"/tenants/{two['id']}/network-rules", headers=auth)) == []
+    gone = await client.get(f"/tenants/{two['id']}/network-rules?status=expired", headers=auth)
+    assert [r["status"] for r in assert_resource(gone)] == ["expired"]
+    assert await daemon.platform.netrules.expire_due() == []

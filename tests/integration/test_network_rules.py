@@ -1,0 +1,172 @@
+"""Network rules for real: nft in the host namespace and in the rootless network
+namespace, checked from test hosts in network namespaces of the test's own (veth pairs,
+198.18.0.0/15). Nothing else is ever contacted."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from tests.images import build_udp_image, podman
+from tests.integration.conftest import Live
+from tests.integration.test_serving import container_of, create
+from tests.netns import NetHost, net_host
+
+
+def curl(host: NetHost, address: str, port: int) -> str:
+    return host.run("curl", "-sS", "--max-time", "2", f"http://{address}:{port}/", timeout=10).stdout
+
+
+async def until(check: Callable[[], bool], timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(check):
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
+def nft_table_gone(live: Live, where: str) -> None:
+    """Lose staxad's table the way a flush would, without touching anything else."""
+    table = f"staxad-{live.daemon.settings.instance}"
+    prefix = [] if where == "host" else ["runuser", "-u", "staxa", "--", "podman", "unshare", "--rootless-netns"]
+    subprocess.run([*prefix, "nft", "delete", "table", "ip", table], check=True, capture_output=True)
+
+
+async def rule(live: Live, tenant: dict[str, Any], **body: Any) -> dict[str, Any]:
+    response = await live.client.post(f"/tenants/{tenant['id']}/network-rules", headers=live.auth, json=body)
+    assert response.status_code == 201, response.text
+    return dict(response.json()["data"])
+
+
+async def test_inbound_node_ports_from_allowed_sources_only(live: Live, web_image: str) -> None:
+    tenant = await create(live, {"name": "db", "source_type": "image", "image_url": web_image, "port": 8080})
+    ready = await live.wait_status(tenant["id"], "ready")
+    name = container_of(ready).format(instance=live.daemon.settings.instance)
+    published = int(podman("port", name, "8080/tcp").stdout.decode().strip().rsplit(":", 1)[1])
+    with net_host() as allowed, net_host() as other:
+        inbound = await rule(
+            live,
+            tenant,
+            direction="inbound",
+            protocol="tcp",
+            target_service="web",
+            source_cidrs=[f"{allowed.address}/32"],
+        )
+        port = inbound["allocated_port"]
+        assert 30000 <= port <= 32767 and inbound["connection_string"].endswith(f":{port}")
+        assert await until(lambda: curl(allowed, allowed.gateway, port) == "hello from v1\n")
+        assert curl(other, other.gateway, port) == ""  # not an allowed source
+        assert curl(allowed, allowed.gateway, published) == ""  # the published port stays on loopback
+        assert curl(allowed, "127.0.0.1", published) == ""  # and loopback is not routable from outside
+
+        nft_table_gone(live, "host")  # as after `nft flush ruleset`
+        assert await until(lambda: curl(allowed, allowed.gateway, port) == "hello from v1\n")
+
+        deleted = await live.client.delete(f"/tenants/{tenant['id']}/network-rules/{inbound['id']}", headers=live.auth)
+        assert deleted.status_code == 204
+        assert await until(lambda: curl(allowed, allowed.gateway, port) == "")
+
+        expiring = await rule(
+            live,
+            tenant,
+            direction="inbound",
+            protocol="tcp",
+            target_service="web",
+            source_cidrs=[f"{allowed.address}/32"],
+            ttl_hours=1,
+        )
+        assert expiring["allocated_port"] == port  # released at once, so handed out again
+        assert await until(lambda: curl(allowed, allowed.gateway, port) == "hello from v1\n")
+        async with live.daemon.db.transaction() as tx:  # an hour passes
+            await tx.execute(
+                "UPDATE network_rules SET expires_at = '2000-01-01T00:00:00Z' WHERE id = ?", (expiring["id"],)
+            )
+        assert await until(lambda: curl(allowed, allowed.gateway, port) == "")
+        listed = await live.client.get(f"/tenants/{tenant['id']}/network-rules?status=expired", headers=live.auth)
+        assert [r["id"] for r in listed.json()["data"]] == [expiring["id"]]
+        assert live.daemon.firewall is not None
+        live.daemon.firewall.forget()  # an expired rule never comes back, not even on a full reload
+        await live.daemon.firewall.sync()
+        assert curl(allowed, allowed.gateway, port) == ""
+
+
+def fetch_from(container: str, host: NetHost) -> str:
+    request = f"printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host.address} 8000"
+    return podman("exec", container, "sh", "-c", request, check=False).stdout.decode(errors="replace")
+
+
+async def test_restricted_egress_blocks_all_but_its_outbound_rules(live: Live, web_image: str) -> None:
+    tenant = await create(live, {"name": "closed", "source_type": "image", "image_url": web_image, "port": 8080})
+    ready = await live.wait_status(tenant["id"], "ready")
+    container = container_of(ready).format(instance=live.daemon.settings.instance)
+    with net_host() as target:
+        server = target.popen("python3", "-m", "http.server", "8000", "--bind", target.address)
+        try:
+            # first reached while egress is open: the block below is the rules' doing
+            assert await until(lambda: "200" in fetch_from(container, target).split("\n", 1)[0])
+            url = f"/tenants/{tenant['id']}"
+            body = {
+                "direction": "outbound",
+                "protocol": "tcp",
+                "destination_cidrs": [f"{target.address}/32"],
+                "destination_port": 8000,
+            }
+            refused = await live.client.post(f"{url}/network-rules", headers=live.auth, json=body)
+            assert refused.status_code == 422 and "restricted" in refused.json()["error"]["message"]
+
+            assert (
+                await live.client.patch(url, headers=live.auth, json={"egress_mode": "restricted"})
+            ).status_code == 200
+            assert await until(lambda: fetch_from(container, target) == "")
+            outbound = await rule(live, tenant, **body)
+            assert await until(lambda: "200" in fetch_from(container, target).split("\n", 1)[0])
+
+            await live.client.delete(f"{url}/network-rules/{outbound['id']}", headers=live.auth)
+            assert await until(lambda: fetch_from(container, target) == "")
+            assert live.daemon.firewall is not None
+            loads = live.daemon.firewall.loads
+            nft_table_gone(live, "netns")  # as when the rootless namespace is made anew
+            assert await until(lambda: live.daemon.firewall.loads > loads)  # the reconciler put it back
+            assert await until(lambda: fetch_from(container, target) == "")
+            assert (await live.client.patch(url, headers=live.auth, json={"egress_mode": "open"})).status_code == 200
+            assert await until(lambda: "200" in fetch_from(container, target).split("\n", 1)[0])
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
+def ask_dns(host: NetHost, port: int) -> str:
+    """A DNS query over UDP from the test host, with dnspython from the project's venv."""
+    code = (
+        "import dns.message, dns.query, sys\n"
+        "q = dns.message.make_query('x.udp.test', 'A')\n"
+        f"print(dns.query.udp(q, '{host.gateway}', port={port}, timeout=2).answer[0][0])\n"
+    )
+    return host.run(sys.executable, "-c", code, timeout=10).stdout.strip()
+
+
+async def test_udp_node_port(live: Live) -> None:
+    image = build_udp_image()
+    body = {
+        "name": "resolver",
+        "services": [{"name": "dns", "source_type": "image", "image_url": image, "port": 8053, "is_routable": False}],
+    }
+    tenant = await create(live, body)
+    await live.wait_status(tenant["id"], "ready")
+    with net_host() as allowed, net_host() as other:
+        udp = await rule(
+            live,
+            tenant,
+            direction="inbound",
+            protocol="udp",
+            target_service="dns",
+            source_cidrs=[f"{allowed.address}/32"],
+        )
+        port = udp["allocated_port"]
+        assert await until(lambda: ask_dns(allowed, port) == "198.18.0.7")
+        assert ask_dns(other, port) == ""
