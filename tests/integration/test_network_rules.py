@@ -123,6 +123,9 @@ async def test_restricted_egress_blocks_all_but_its_outbound_rules(live: Live, w
                 await live.client.patch(url, headers=live.auth, json={"egress_mode": "restricted"})
             ).status_code == 200
             assert await until(lambda: fetch_from(container, target) == "")
+            # name resolution (aardvark on the tenant's bridge) still works while restricted
+            looked_up = podman("exec", container, "nslookup", "web", check=False)
+            assert looked_up.returncode == 0 and b"Address" in looked_up.stdout, looked_up
             outbound = await rule(live, tenant, **body)
             assert await until(lambda: "200" in fetch_from(container, target).split("\n", 1)[0])
 
