@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -13,6 +14,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 
+from staxad.adapters import systemd
 from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy, build_config
 from staxad.adapters.dns import DnsResolver
 from staxad.adapters.hostinfo import detect_server_ip
@@ -70,7 +72,7 @@ class Daemon:
         self.tenant_reconciler = TenantReconciler(
             self.platform, self.podman, self.sync_routes, self.firewall.sync if self.firewall else None
         )
-        self.reconciler = Reconciler(self.tenant_reconciler.reconcile, self.tenant_reconciler.all_ids)
+        self.reconciler = Reconciler(self.tenant_reconciler.reconcile, self.tenant_reconciler.all_ids, self.ctx.metrics)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._tasks: list[asyncio.Task[None]] = []
         self.app: Starlette = build_app(self.platform, settings, self._lifespan)
@@ -159,6 +161,7 @@ class Daemon:
         self.reconciler.kick()
 
     async def stop(self) -> None:
+        systemd.notify("STOPPING=1")
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for task in self._tasks:
@@ -182,6 +185,27 @@ class Daemon:
             await self.stop()
 
 
+class _Server(uvicorn.Server):
+    """Tells systemd READY once the socket listens and the first reconcile pass is done."""
+
+    def __init__(self, config: uvicorn.Config, daemon: Daemon) -> None:
+        super().__init__(config)
+        self.daemon = daemon
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit:
+            return
+        self.daemon._tasks.append(asyncio.create_task(self._ready()))
+
+    async def _ready(self) -> None:
+        await self.daemon.reconciler.idle()
+        systemd.notify(f"READY=1\nSTATUS=serving on {self.config.host}:{self.config.port}")
+        interval = systemd.watchdog_interval()
+        if interval:
+            await systemd.feed_watchdog(interval)
+
+
 def serve(settings: Settings) -> None:
     daemon = Daemon(settings)
     config = uvicorn.Config(
@@ -196,4 +220,4 @@ def serve(settings: Settings) -> None:
     log.info(
         "staxad listening on http://%s:%d (config %s)", settings.server.host, settings.server.port, settings.source
     )
-    uvicorn.Server(config).run()
+    _Server(config, daemon).run()

@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import socket
 import stat
 import subprocess
+import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +116,67 @@ def _data_dir(settings: Settings) -> Finding:
     return Finding(True, False, f"data dir {path} is usable")
 
 
+def _caddy_admin(settings: Settings) -> Finding:
+    if settings.caddy.mode == "managed":
+        return Finding(True, False, "Caddy is started by staxad (caddy.mode = managed)")
+    url = f"http://{settings.caddy.admin}/config/"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            response.read()
+    except OSError as exc:
+        return Finding(
+            False,
+            True,
+            f"Caddy's admin endpoint {settings.caddy.admin} does not answer ({exc})",
+            "install the caddy drop-in from the staxad package and `systemctl restart caddy`",
+        )
+    return Finding(True, False, f"Caddy's admin endpoint answers at {settings.caddy.admin}")
+
+
+def _ports(settings: Settings) -> list[Finding]:
+    """In managed mode staxad's Caddy must be able to bind the HTTP and HTTPS ports."""
+    if settings.caddy.mode != "managed":
+        return []
+    findings = []
+    for port in sorted({settings.caddy.http_port, settings.domains.https_port}):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("0.0.0.0", port))  # noqa: S104 - checking the port is free, then closing
+            except OSError:
+                findings.append(
+                    Finding(False, True, f"port {port} is taken by another process", f"ss -ltnp 'sport = :{port}'")
+                )
+                continue
+        findings.append(Finding(True, False, f"port {port} is free for Caddy"))
+    return findings
+
+
+def _clock() -> Finding:
+    """Certificates and rule expiry need the right time; compare with the hardware clock."""
+    rtc = Path("/sys/class/rtc/rtc0/since_epoch")
+    try:
+        hardware = int(rtc.read_text().strip())
+    except (OSError, ValueError):
+        return Finding(True, False, "no hardware clock to compare with; keep NTP running")
+    skew = abs(time.time() - hardware)
+    if skew > 60:
+        return Finding(
+            False,
+            False,
+            f"the system clock is {skew:.0f} s off the hardware clock",
+            "enable NTP (timedatectl set-ntp true)",
+        )
+    return Finding(True, False, f"the system clock agrees with the hardware clock ({skew:.0f} s)")
+
+
+def _route_localnet(settings: Settings) -> Finding:
+    knob = Path("/proc/sys/net/ipv4/conf/all/route_localnet")
+    if not settings.network.enabled or os.access(knob, os.W_OK):
+        return Finding(True, False, "inbound network rules can forward to loopback (route_localnet)")
+    return Finding(False, True, f"{knob} is not writable", "run staxad as root outside a read-only /proc/sys")
+
+
 def checks(settings: Settings) -> list[Callable[[], Finding]]:
     return [
         lambda: _data_dir(settings),
@@ -126,13 +190,16 @@ def checks(settings: Settings) -> list[Callable[[], Finding]]:
         lambda: _subid("/etc/subgid"),
         _tun,
         _cgroups,
+        lambda: _caddy_admin(settings),
+        _clock,
+        lambda: _route_localnet(settings),
     ]
 
 
 def run_doctor(settings: Settings) -> int:
     blocking = 0
-    for check in checks(settings):
-        finding = check()
+    findings = [check() for check in checks(settings)] + _ports(settings)
+    for finding in findings:
         mark = "ok  " if finding.ok else ("FAIL" if finding.blocking else "warn")
         print(f"[{mark}] {finding.what}")
         if finding.fix and not finding.ok:

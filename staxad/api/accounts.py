@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.responses import Response
 
 from staxad.api import render
 from staxad.api.endpoint import Call, Routes
+from staxad.api.streams import OPEN_STREAMS
 
 routes = Routes()
 
@@ -46,3 +48,18 @@ async def get_account(call: Call) -> Response:
 async def update_account(call: Call) -> Response:
     provider, count = await call.platform.accounts.update(call.who, await call.body())
     return call.ok(render.provider(provider, count))
+
+
+@routes.add(
+    "GET",
+    "/metrics",
+    scope="admin",
+    summary="Prometheus metrics of this staxad (text exposition format); admin keys only.",
+)
+async def metrics(call: Call) -> Response:
+    ctx = call.platform.ctx
+    rows = await ctx.db.fetch_all("SELECT status, count(*) AS n FROM tenants GROUP BY status")
+    ctx.metrics.set_tenants({row["status"]: int(row["n"]) for row in rows})
+    for kind, count in OPEN_STREAMS.items():
+        ctx.metrics.streams.labels(kind).set(count)
+    return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST, headers=call.headers)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,6 +146,16 @@ class Pipeline:
         limit_class = endpoint.rate
 
         async def run(request: Request) -> Response:
+            began = time.perf_counter()
+            response = await handle(request)
+            metrics = self.platform.ctx.metrics
+            metrics.requests.labels(endpoint.method, endpoint.path, str(response.status_code)).inc()
+            metrics.latency.labels(endpoint.method, endpoint.path).observe(time.perf_counter() - began)
+            if response.status_code == 429:
+                metrics.rate_limited.labels(bucket).inc()
+            return response
+
+        async def handle(request: Request) -> Response:
             request_id = new_request_id()
             headers = {"X-Request-Id": request_id}
             try:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from staxad.config import Settings
+from staxad.metrics import Metrics
 from staxad.model.clock import Clock, iso
 from staxad.model.ports import LogReader, Resolver
 from staxad.store.db import Database
@@ -27,6 +28,7 @@ class Context:
     logs: LogReader | None = None
     resolver: Resolver | None = None
     detected_server_ip: str | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
     def now(self) -> str:
         return iso(self.clock.now())

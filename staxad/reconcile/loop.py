@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
+
+from staxad.metrics import Metrics
 
 log = logging.getLogger("staxad.reconcile")
 
@@ -18,9 +21,16 @@ Handler = Callable[[str], Awaitable[None]]
 
 
 class Reconciler:
-    def __init__(self, handle_tenant: Handler, list_tenants: Callable[[], Awaitable[list[str]]]) -> None:
+    def __init__(
+        self,
+        handle_tenant: Handler,
+        list_tenants: Callable[[], Awaitable[list[str]]],
+        metrics: Metrics | None = None,
+    ) -> None:
         self._handle = handle_tenant
         self._list = list_tenants
+        self._metrics = metrics
+        self._kicked: dict[str, float] = {}  # tenant -> when its oldest unhandled kick came
         self._dirty: set[str] = set()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
@@ -33,6 +43,7 @@ class Reconciler:
             self._everything = True
         else:
             self._dirty.add(tenant_id)
+            self._kicked.setdefault(tenant_id, time.monotonic())
         self._wake.set()
 
     async def run(self) -> None:
@@ -49,11 +60,16 @@ class Reconciler:
                 self._running[tenant_id] = asyncio.create_task(self._one(tenant_id))
 
     async def _one(self, tenant_id: str) -> None:
+        kicked = self._kicked.pop(tenant_id, None)
+        if kicked is not None and self._metrics is not None:
+            self._metrics.reconcile_lag.observe(time.monotonic() - kicked)
         try:
             await self._handle(tenant_id)
             self.passes += 1
         except Exception:
             self.errors += 1
+            if self._metrics is not None:
+                self._metrics.reconcile_errors.inc()
             log.exception("reconciling tenant %s failed; will retry", tenant_id)
             asyncio.get_running_loop().call_later(2.0, self.kick, tenant_id)
         finally:

@@ -117,7 +117,7 @@ class Pipeline:
                 status="succeeded",
                 finished_at=self.platform.ctx.now(),
             )
-            self._began.pop(d.id, None)
+            self._finished(d, "succeeded")
             if live and live.container_name:
                 await asyncio.sleep(DRAIN_SECONDS)
                 await self.podman.remove(live.container_name)
@@ -126,6 +126,7 @@ class Pipeline:
         except Exception as exc:
             reason = str(exc) if isinstance(exc, PermanentError) else f"{type(exc).__name__}: {exc}"
             log.warning("deployment %s of %s/%s failed: %s", d.id, tenant.name, service.name, reason)
+            self._finished(d, "failed")
             async with self.platform.ctx.db.transaction() as tx:
                 await deployment_store.set_live(tx, service.id, live.id if live else None)
             await self.podman.remove(container)
@@ -164,6 +165,13 @@ class Pipeline:
             async with self.platform.ctx.db.transaction() as tx:
                 await image_store.record(tx, tenant.id, ref, "pulled", service.id, self.platform.ctx.now())
         return ref
+
+    def _finished(self, d: Deployment, outcome: str) -> None:
+        began = self._began.pop(d.id, None)
+        metrics = self.platform.ctx.metrics
+        metrics.deployments.labels(outcome).inc()
+        if began is not None:
+            metrics.deploy_seconds.labels(outcome).observe(time.perf_counter() - began)
 
     async def _env(self, tenant: Tenant, service: Service) -> dict[str, str]:
         stored = await env_store.read(self.platform.ctx.db, self.platform.ctx.box, tenant.id)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import subprocess
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from staxad.api import streams
 from tests.images import IMAGE
@@ -44,7 +46,10 @@ async def read_events(live: Live, tenant_id: str, until: str, last_event_id: int
     return found
 
 
-async def test_image_tenant_is_served_over_https_through_caddy(live: Live, web_image: str) -> None:
+async def test_image_tenant_is_served_over_https_through_caddy(
+    live: Live, web_image: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, every level: secrets must appear in none
     tenant = await create(
         live,
         {
@@ -104,6 +109,10 @@ async def test_image_tenant_is_served_over_https_through_caddy(live: Live, web_i
             assert (await client.get(ask, params={"domain": bad})).status_code == 403, bad
     unknown = live.https("nobody.staxa.test")
     assert not unknown.stdout.endswith("\n200")
+    raw_key = live.auth["Authorization"].removeprefix("Bearer ")
+    for secret in ("tok-123", raw_key):
+        assert secret not in caplog.text
+    assert "hello" in caplog.text  # the capture did see the run
 
 
 def http_get(container: str, address: str) -> str:
