@@ -96,6 +96,7 @@ async def staxad(**extra: str) -> AsyncIterator[Staxad]:
             if labelled:
                 podman("rm", "-f", *[i.decode() for i in labelled], check=False)
             built = f"reference=localhost/staxa-{instance}/*"
-            images = podman("images", "-q", "--filter", built, check=False).stdout.split()
+            listed = podman("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", built, check=False)
+            images = listed.stdout.split()  # by name: podman 4.3 misses these by short id
             if images:
                 podman("rmi", "-f", *[i.decode() for i in images], check=False)

@@ -1,6 +1,6 @@
 """Test images built offline: a busybox rootfs imported into the service user's podman.
 
-`localhost/staxa-test/web:N` serves "hello from vN" on $PORT (after sleeping $DELAY
+`localhost/staxatest/web:N` serves "hello from vN" on $PORT (after sleeping $DELAY
 seconds, if set) and its environment at /cgi-bin/env."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import tarfile
 from pathlib import Path
 
 SERVICE_USER = "staxa"
-IMAGE = "localhost/staxa-test/web:1"
+IMAGE = "localhost/staxatest/web:1"
 CGI_ENV = "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nenv\n"
 START = 'sleep "${DELAY:-0}"; echo "web starting on $PORT"; exec httpd -f -v -p "$PORT" -h /www'
 
@@ -52,7 +52,7 @@ def _rootfs_tar(version: str) -> bytes:
 def build_web_images() -> str:
     """A busybox web server image, built offline: it serves "hello from v1" on $PORT."""
     for version in ("1", "2"):
-        ref = f"localhost/staxa-test/web:{version}"
+        ref = f"localhost/staxatest/web:{version}"
         if podman("image", "inspect", "--format", "{{.Config.Cmd}}", ref, check=False).stdout.find(b"DELAY") < 0:
             podman("rmi", "-f", ref, check=False)
         if podman("image", "exists", ref, check=False).returncode != 0:
@@ -61,7 +61,7 @@ def build_web_images() -> str:
     return IMAGE
 
 
-UDP_IMAGE = "localhost/staxa-test/udp:1"
+UDP_IMAGE = "localhost/staxatest/udp:1"
 UDP_START = (
     'exec dnsmasq --keep-in-foreground --port="$PORT" --user= --group= --pid-file= --no-resolv --no-hosts'
     " --address=/udp.test/198.18.0.7 --log-facility=-"

@@ -53,8 +53,8 @@ def create(database: Path, key: Path, target: Path) -> dict[str, object]:
 
 
 def restore(source: Path, database: Path, key: Path, force: bool = False) -> dict[str, object]:
-    if database.exists() and not force:
-        raise BackupError(f"{database} already exists; restore onto a fresh install, or pass --force to replace it")
+    if database.exists() and not force and not _empty(database):
+        raise BackupError(f"{database} already holds providers; restore onto a fresh install, or pass --force")
     try:
         with tarfile.open(source, "r:gz") as tar:
             names = set(tar.getnames())
@@ -78,6 +78,18 @@ def restore(source: Path, database: Path, key: Path, force: bool = False) -> dic
     except (tarfile.TarError, OSError, ValueError, KeyError) as exc:
         raise BackupError(f"cannot restore from {source}: {exc}") from None
     return dict(manifest)
+
+
+def _empty(database: Path) -> bool:
+    """A fresh install's database: migrated, nobody registered yet."""
+    try:
+        conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+        try:
+            return int(conn.execute("SELECT count(*) FROM providers").fetchone()[0]) == 0
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return False
 
 
 def _read(tar: tarfile.TarFile, name: str) -> bytes:

@@ -4,7 +4,7 @@ from typing import Any
 
 import httpx
 
-IMAGE_TENANT = {"source_type": "image", "image_url": "localhost/staxa-test/web:1"}
+IMAGE_TENANT = {"source_type": "image", "image_url": "localhost/staxatest/web:1"}
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:

@@ -42,7 +42,7 @@ async def test_online_backup_and_restore_onto_a_fresh_install(
     environ(monkeypatch, fresh)
     assert main(["admin", "restore", str(archive)]) == 0
     assert main(["admin", "restore", str(archive)]) == 1  # never over an existing database by accident
-    assert "already exists" in capsys.readouterr().err
+    assert "already holds providers" in capsys.readouterr().err
     assert main(["admin", "restore", "--force", str(archive)]) == 0
 
     restored = Daemon(make_settings(tmp_path / "ignored", STAXAD_STORE_DATA_DIR=str(fresh)))

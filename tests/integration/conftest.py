@@ -172,6 +172,16 @@ def remove_instance_objects(instance: str) -> None:
     networks = podman("network", "ls", "-q", "--filter", label, check=False).stdout.decode().split()
     if networks:
         podman("network", "rm", "-f", *networks, check=False)
+    built = podman(
+        "images",
+        "--format",
+        "{{.Repository}}:{{.Tag}}",
+        "--filter",
+        f"reference=localhost/staxa-{instance}/*",
+        check=False,
+    )
+    if built.stdout.split():
+        podman("rmi", "-f", *built.stdout.decode().split(), check=False)
     table = f"staxad-{instance}"  # the firewall tables the daemon leaves in place when it stops
     subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True, check=False)
     netns = ["runuser", "-u", "staxa", "--", "podman", "unshare", "--rootless-netns"]

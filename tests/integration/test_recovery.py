@@ -167,7 +167,7 @@ async def test_kill_9_mid_deploy_recovers_to_a_true_state(tmp_path: Path, instan
             body = {
                 "name": "lazarus",
                 "source_type": "image",
-                "image_url": "localhost/staxa-test/web:1",
+                "image_url": "localhost/staxatest/web:1",
                 "port": 8080,
                 "env": {"DELAY": "3"},
             }

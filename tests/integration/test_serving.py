@@ -127,7 +127,7 @@ async def test_services_reach_each_other_by_name_and_tenants_are_isolated(live: 
             "name": "one",
             "services": [
                 {"name": "web", "source_type": "image", "image_url": web_image, "port": 8080, "is_routable": True},
-                {"name": "api", "source_type": "image", "image_url": "localhost/staxa-test/web:2", "port": 8080},
+                {"name": "api", "source_type": "image", "image_url": "localhost/staxatest/web:2", "port": 8080},
             ],
         },
     )
@@ -192,9 +192,7 @@ async def test_a_pulled_image_is_removed_with_its_tenant_and_a_local_one_is_kept
 
 
 async def test_a_broken_image_fails_the_deployment_with_a_reason(live: Live) -> None:
-    tenant = await create(
-        live, {"name": "broken", "source_type": "image", "image_url": "localhost/staxa-test/absent:1"}
-    )
+    tenant = await create(live, {"name": "broken", "source_type": "image", "image_url": "localhost/staxatest/absent:1"})
     failed = await live.wait_status(tenant["id"], "failed")
     assert "could not be pulled" in failed["status_reason"]
     [deployment] = failed["deployments"]

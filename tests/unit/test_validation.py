@@ -95,7 +95,7 @@ def test_invalid_repo_urls_without_local(url: str) -> None:
         "library/nginx",
         "ghcr.io/acme/app:v1",
         "localhost:5000/a/b:c",
-        "localhost/staxa-test/web:1",
+        "localhost/staxatest/web:1",
         "a/b@sha256:" + "0" * 64,
     ],
 )

@@ -1,0 +1,3 @@
+from staxad.cli import main
+
+raise SystemExit(main())

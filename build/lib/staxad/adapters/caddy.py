@@ -1,0 +1,208 @@
+"""Caddy: staxad renders Caddy's whole JSON config from the store and loads it through
+the admin API in one request, only when it differs from what Caddy runs.
+
+Caddy reloads its whole config on any change (even a PATCH by @id), so one `POST /load`
+of the full document costs the same and can never leave a half-applied state. Bursts
+are coalesced: callers `submit()` the latest desired config; one loader task loads the
+newest. TLS is on-demand, gated by staxad's `ask` endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from staxad.adapters.proc import Supervised
+
+log = logging.getLogger("staxad.caddy")
+
+
+@dataclass(frozen=True)
+class Route:
+    id: str
+    hosts: tuple[str, ...]
+    upstream_port: int
+
+
+# Caddy answers an unmatched request with an empty 200; say plainly that nothing is here.
+NOT_SERVED = {
+    "@id": "staxa-not-served",
+    "handle": [{"handler": "static_response", "status_code": 404, "body": "No app is served at this address.\n"}],
+}
+
+
+def build_config(
+    routes: list[Route],
+    *,
+    admin: str,
+    https_port: int,
+    http_port: int,
+    ask_url: str,
+    issuer: str,
+    acme_email: str,
+    storage: str | None,
+) -> dict[str, Any]:
+    """The whole Caddy document for these routes; pure, so it is tested without Caddy."""
+    issuers: list[dict[str, Any]] = (
+        [{"module": "internal"}]
+        if issuer == "internal"
+        else [{"module": "acme", **({"email": acme_email} if acme_email else {})}]
+    )
+    config: dict[str, Any] = {
+        "admin": {"listen": admin},
+        "apps": {
+            "http": {
+                "http_port": http_port,
+                "https_port": https_port,
+                "servers": {
+                    "staxad": {
+                        "listen": [f":{https_port}"],
+                        "routes": [
+                            {
+                                "@id": route.id,
+                                "match": [{"host": list(route.hosts)}],
+                                "handle": [
+                                    {
+                                        "handler": "reverse_proxy",
+                                        "upstreams": [{"dial": f"127.0.0.1:{route.upstream_port}"}],
+                                    }
+                                ],
+                                "terminal": True,
+                            }
+                            for route in sorted(routes, key=lambda r: r.id)
+                        ]
+                        + [NOT_SERVED],
+                        "tls_connection_policies": [{}],
+                    },
+                },
+            },
+            "tls": {
+                "automation": {
+                    "policies": [{"issuers": issuers, "on_demand": True}],
+                    "on_demand": {"ask": ask_url},
+                },
+            },
+            "pki": {"certificate_authorities": {"local": {"install_trust": False}}},
+        },
+    }
+    if storage:
+        config["storage"] = {"module": "file_system", "root": storage}
+    return config
+
+
+class CaddyAdmin:
+    def __init__(self, admin: str) -> None:
+        self.base = f"http://{admin}"
+        self._desired: dict[str, Any] | None = None
+        self._loaded: str | None = None
+        self._wake = asyncio.Event()
+        self.loads = 0
+        self.last_error: str | None = None
+
+    def submit(self, config: dict[str, Any]) -> None:
+        self._desired = config
+        self._wake.set()
+
+    def forget_loaded(self) -> None:
+        """Caddy restarted (empty): the next run loads again even if nothing changed."""
+        self._loaded = None
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await asyncio.sleep(0.05)  # let a burst of submissions settle into one load
+            await self.sync()
+
+    async def sync(self) -> bool:
+        """Load the desired config if Caddy does not run it already. True when in step."""
+        if self._desired is None:
+            return True
+        text = json.dumps(self._desired, sort_keys=True)
+        if text == self._loaded:
+            return True
+        try:
+            async with httpx.AsyncClient(timeout=30) as client:
+                response = await client.post(
+                    f"{self.base}/load", content=text, headers={"Content-Type": "application/json"}
+                )
+            if response.status_code != 200:
+                self.last_error = response.text[:500]
+                log.error("caddy refused the config: %s", self.last_error)
+                return False
+        except httpx.HTTPError as exc:
+            self.last_error = str(exc)
+            log.warning("caddy admin unreachable (%s); will retry", exc)
+            asyncio.get_running_loop().call_later(1.0, self._wake.set)
+            return False
+        self._loaded = text
+        self.loads += 1
+        self.last_error = None
+        return True
+
+    async def running_matches(self) -> bool:
+        """Ask Caddy what it runs: an emptied Caddy (restarted by hand) differs."""
+        if self._loaded is None:
+            return False
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.get(f"{self.base}/config/")
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and response.json() == json.loads(self._loaded)
+
+    async def wait_in_step(self, timeout: float = 30.0) -> None:
+        async with asyncio.timeout(timeout):
+            while not await self.sync():  # noqa: ASYNC110 - sync() does I/O, no event to wait on
+                await asyncio.sleep(0.2)
+
+
+class ManagedCaddy:
+    """A private Caddy that staxad starts and keeps running (development and tests)."""
+
+    def __init__(self, binary: str, admin: str, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.admin = admin
+        bootstrap = data_dir / "bootstrap.json"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        bootstrap.write_text(json.dumps({"admin": {"listen": admin}}))
+        self.process = Supervised(
+            "caddy",
+            [binary, "run", "--config", str(bootstrap)],
+            env={
+                "XDG_DATA_HOME": str(data_dir / "data"),
+                "XDG_CONFIG_HOME": str(data_dir / "config"),
+                "HOME": str(data_dir),
+            },
+            log_path=str(data_dir / "caddy.log"),
+        )
+
+    @property
+    def storage(self) -> str:
+        return str(self.data_dir / "data" / "caddy")
+
+    @property
+    def root_certificate(self) -> Path:
+        return Path(self.storage) / "pki" / "authorities" / "local" / "root.crt"
+
+    async def start(self) -> None:
+        await self.process.start()
+        async with asyncio.timeout(20):
+            while True:
+                try:
+                    async with httpx.AsyncClient(timeout=2) as client:
+                        if (await client.get(f"http://{self.admin}/config/")).status_code == 200:
+                            return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)
+
+    async def stop(self) -> None:
+        await self.process.stop()

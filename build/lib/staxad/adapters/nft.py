@@ -1,0 +1,39 @@
+"""nftables through `nft -j`: in the host namespace, and in the service user's rootless
+network namespace (entered with `podman unshare --rootless-netns`, the only way in:
+that namespace is bind-mounted in the user's own mount namespace)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Any
+
+from staxad.adapters import proc
+from staxad.model.errors import TemporaryError
+
+
+class Nft:
+    def __init__(self, prefix: list[str] | None = None) -> None:
+        self.prefix = prefix or []
+
+    @classmethod
+    def rootless(cls, service_user: str) -> Nft:
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        return cls([runuser, "-u", service_user, "--", "podman", "unshare", "--rootless-netns"])
+
+    async def apply(self, document: str) -> None:
+        """One atomic transaction: all of it or none of it."""
+        result = await proc.run([*self.prefix, "nft", "-f", "-"], stdin=document.encode(), timeout=30)
+        if result.returncode != 0:
+            raise TemporaryError(f"nft refused the ruleset: {result.stderr.decode(errors='replace').strip()[:500]}")
+
+    async def table(self, family: str, name: str) -> dict[str, Any] | None:
+        """The table as `nft -j list table` shows it, or None when it does not exist."""
+        result = await proc.run([*self.prefix, "nft", "-j", "list", "table", family, name], timeout=30)
+        if result.returncode != 0:
+            return None
+        return dict(json.loads(result.stdout))
+
+    async def delete(self, family: str, name: str) -> None:
+        if await self.table(family, name) is not None:
+            await proc.run([*self.prefix, "nft", "delete", "table", family, name], timeout=30)

@@ -1,0 +1,346 @@
+"""Rootless Podman through the service user's API socket.
+
+staxad (root) starts `podman system service` as the service user and talks to it with
+podman-py; its blocking calls run in threads. Every container is hardened: no
+privileges, all capabilities dropped, no-new-privileges, a pids limit, and the
+memory/CPU of its size. Published ports bind to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import pwd
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from podman import PodmanClient
+from podman.errors import APIError, ImageNotFound, NotFound
+
+from staxad.adapters import proc
+from staxad.adapters.proc import Supervised
+from staxad.model.errors import PermanentError, TemporaryError
+from staxad.model.names import LABEL
+from staxad.model.resources import SIZES
+
+log = logging.getLogger("staxad.podman")
+
+STOP_SECONDS = 5  # SIGTERM, then SIGKILL after this long
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    name: str
+    image: str
+    network: str
+    alias: str
+    port: int
+    env: dict[str, str]
+    labels: dict[str, str]
+    resource_size: str
+    command: list[str] | None = None
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    id: str
+    name: str
+    running: bool
+    status: str
+    host_port: int | None  # where the app's TCP port is published on 127.0.0.1
+    labels: dict[str, str] = field(default_factory=dict)
+    published: dict[str, int] = field(default_factory=dict)  # "8080/udp" -> host port
+
+
+class Podman:
+    def __init__(self, socket_path: Path, service_user: str) -> None:
+        self.socket_path = socket_path
+        self.service_user = service_user
+        self.service: Supervised | None = None
+        self._client: PodmanClient | None = None
+
+    @property
+    def client(self) -> PodmanClient:
+        if self._client is None:
+            self._client = PodmanClient(base_url=f"unix://{self.socket_path}", timeout=120)
+        return self._client
+
+    async def start_service(self) -> None:
+        user = pwd.getpwnam(self.service_user)
+        folder = self.socket_path.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        folder.chmod(0o700)
+        with contextlib.suppress(FileNotFoundError):
+            self.socket_path.unlink()
+        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
+        self.service = Supervised(
+            "podman-service",
+            [
+                runuser,
+                "-u",
+                self.service_user,
+                "--",
+                "podman",
+                "system",
+                "service",
+                "--time=0",
+                f"unix://{self.socket_path}",
+            ],
+            env={"HOME": user.pw_dir},
+        )
+        await self.service.start()
+        await self.wait_ready()
+
+    async def wait_ready(self, timeout: float = 30.0) -> None:
+        async with asyncio.timeout(timeout):
+            while True:
+                try:
+                    await asyncio.to_thread(self.client.ping)
+                    return
+                except Exception:
+                    await asyncio.sleep(0.1)
+
+    async def stop_service(self) -> None:
+        if self._client is not None:
+            self._client.close()  # type: ignore[no-untyped-call]
+        if self.service:
+            await self.service.stop()
+            with contextlib.suppress(OSError):  # the folder goes only if staxad's socket was all it held
+                self.socket_path.unlink(missing_ok=True)
+                self.socket_path.parent.rmdir()
+
+    async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        except NotFound:
+            raise
+        except APIError as exc:
+            raise TemporaryError(f"podman: {exc.explanation or exc}") from exc
+        except OSError as exc:  # the socket is gone: the service is restarting
+            raise TemporaryError(f"podman API unreachable: {exc}") from exc
+
+    # networks
+
+    async def ensure_network(self, name: str, labels: dict[str, str]) -> None:
+        if await self._call(self.client.networks.exists, name):
+            return
+        await self._call(
+            self.client.networks.create,
+            name,
+            driver="bridge",
+            dns_enabled=True,
+            options={"isolate": "true"},
+            labels=labels,
+        )
+        log.info("created network %s", name)
+
+    async def remove_network(self, name: str) -> None:
+        if await self._call(self.client.networks.exists, name):
+            with contextlib.suppress(NotFound):
+                await self._call(self.client.networks.get(name).remove, force=True)
+
+    async def subnet(self, name: str) -> str | None:
+        """The IPv4 subnet podman gave a network, e.g. 10.89.3.0/24."""
+        try:
+            network = await self._call(self.client.networks.get, name)
+        except NotFound:
+            return None
+        for entry in network.attrs.get("subnets") or []:
+            if "." in str(entry.get("subnet", "")):
+                return str(entry["subnet"])
+        return None
+
+    async def networks(self, instance: str) -> list[str]:
+        found = await self._call(self.client.networks.list, filters={"label": f"{LABEL}.instance={instance}"})
+        return [n.name for n in found]
+
+    # images
+
+    async def ensure_image(self, ref: str, tls_verify: bool = True) -> bool:
+        """Pull `ref` unless present; True when this call pulled it."""
+        if await self._call(self.client.images.exists, ref):
+            return False
+        try:
+            await self._call(self.client.images.pull, ref, tls_verify=tls_verify)
+        except (ImageNotFound, NotFound, TemporaryError) as exc:
+            raise PermanentError(f"image {ref} could not be pulled: {exc}") from exc
+        if not await self._call(self.client.images.exists, ref):
+            raise PermanentError(f"image {ref} could not be pulled")
+        log.info("pulled image %s", ref)
+        return True
+
+    def build(self, context: Path, containerfile: Path, tag: str) -> AsyncIterator[bytes]:
+        """`podman build` as the service user, its output line by line; raises LinesExit on failure.
+
+        No --label: podman 4 adds each as one more committed layer (~0.1 s apiece); the
+        store's images table knows which images are staxad's.
+        """
+        return proc.lines(
+            [
+                self._runuser,
+                "-u",
+                self.service_user,
+                "--",
+                "podman",
+                "build",
+                "--pull=missing",
+                "--layers",
+                "--file",
+                str(containerfile),
+                "--tag",
+                tag,
+                str(context),
+            ],
+            check=True,
+        )
+
+    async def image_size(self, ref: str) -> int | None:
+        try:
+            image = await self._call(self.client.images.get, ref)
+        except (ImageNotFound, NotFound):
+            return None
+        return int(image.attrs.get("Size") or 0)
+
+    async def remove_image(self, ref: str) -> None:
+        """Untag `ref`, deleting the image once no tag is left; kept while a container uses it."""
+        try:
+            await self._call(self.client.images.remove, ref)
+            log.info("removed image %s", ref)
+        except (ImageNotFound, NotFound):
+            return
+        except TemporaryError as exc:
+            log.warning("image %s kept: %s", ref, exc)
+
+    # containers
+
+    async def run(self, spec: ContainerSpec) -> ContainerState:
+        size = SIZES[spec.resource_size]
+        kwargs: dict[str, Any] = {
+            "name": spec.name,
+            "environment": spec.env,
+            # cgroups v1 rootless hosts drop these limits; the label keeps what was asked.
+            "labels": {
+                **spec.labels,
+                f"{LABEL}.resources": f"cpus={size.cpus},memory={size.memory_mib}m,pids={size.pids}",
+            },
+            "network_mode": "bridge",
+            "networks": {spec.network: {"aliases": [spec.alias]}},
+            # 0: podman picks a free port. UDP too, so an inbound UDP rule needs no restart.
+            "ports": {f"{spec.port}/tcp": ("127.0.0.1", 0), f"{spec.port}/udp": ("127.0.0.1", 0)},
+            "cap_drop": ["ALL"],
+            "no_new_privileges": True,
+            # An init as PID 1 forwards signals and reaps zombies, so apps stop on SIGTERM
+            # instead of waiting out the stop timeout.
+            "init": True,
+            "privileged": False,
+            "pids_limit": size.pids,
+            "mem_limit": f"{size.memory_mib}m",
+            "nano_cpus": int(size.cpus * 1e9),
+            "restart_policy": {"Name": "no"},
+        }
+        if spec.command:
+            kwargs["command"] = spec.command
+        container = await self._call(self.client.containers.create, spec.image, **kwargs)
+        try:
+            await self._call(container.start)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self._call(container.remove, force=True)
+            raise
+        state = await self.inspect(spec.name)
+        if state is None:
+            raise TemporaryError(f"container {spec.name} vanished after start")
+        return state
+
+    async def inspect(self, name: str) -> ContainerState | None:
+        try:
+            container = await self._call(self.client.containers.get, name)
+        except NotFound:
+            return None
+        return _state(container.attrs)
+
+    async def start(self, name: str) -> ContainerState | None:
+        try:
+            container = await self._call(self.client.containers.get, name)
+            await self._call(container.start)
+        except NotFound:
+            return None
+        return await self.inspect(name)
+
+    async def remove(self, name: str) -> None:
+        try:
+            container = await self._call(self.client.containers.get, name)
+            with contextlib.suppress(TemporaryError):  # already exited: nothing to stop
+                await self._call(container.stop, timeout=STOP_SECONDS)
+            await self._call(container.remove, force=True, v=True)
+        except NotFound:
+            return
+        except TemporaryError:
+            if await self.inspect(name) is not None:  # removed meanwhile by someone else: done
+                raise
+
+    async def containers(self, instance: str) -> list[ContainerState]:
+        found = await self._call(
+            self.client.containers.list, all=True, filters={"label": f"{LABEL}.instance={instance}"}
+        )
+        return [_state(c.attrs) for c in found]
+
+    async def logs(self, name: str, lines: int) -> bytes:
+        try:
+            container = await self._call(self.client.containers.get, name)
+        except NotFound:
+            return b""
+        output = await self._call(container.logs, stdout=True, stderr=True, tail=lines, stream=False)
+        return output if isinstance(output, bytes) else b"".join(output)
+
+    def follow(self, name: str, lines: int) -> AsyncIterator[bytes]:
+        """Stream a container's output with `podman logs -f` run as the service user."""
+        return self._lines("logs", "-f", "--tail", str(lines), name)
+
+    async def events(self, instance: str) -> AsyncIterator[tuple[str, str]]:
+        """(tenant id, status) for every container event of this instance, as it happens.
+
+        Ends when the podman process does (e.g. the service user's storage was reset);
+        the caller restarts it.
+        """
+        async for line in self._lines(
+            "events", "--format", "json", "--filter", "type=container", "--filter", f"label={LABEL}.instance={instance}"
+        ):
+            try:
+                event = json.loads(line)
+                tenant = (event.get("Attributes") or {}).get(f"{LABEL}.tenant")
+                status = str(event.get("Status", ""))
+            except (ValueError, AttributeError):
+                continue
+            if tenant:
+                yield str(tenant), status
+
+    def _lines(self, *args: str) -> AsyncIterator[bytes]:
+        return proc.lines([self._runuser, "-u", self.service_user, "--", "podman", *args])
+
+    @property
+    def _runuser(self) -> str:
+        return shutil.which("runuser") or "/usr/sbin/runuser"
+
+
+def _state(attrs: dict[str, Any]) -> ContainerState:
+    state = attrs.get("State") or {}
+    running = bool(state.get("Running")) if isinstance(state, dict) else attrs.get("State") == "running"
+    status = state.get("Status", "") if isinstance(state, dict) else str(state)
+    published: dict[str, int] = {}
+    ports = ((attrs.get("NetworkSettings") or {}).get("Ports")) or {}
+    for key, bindings in ports.items():
+        for binding in bindings or []:
+            if binding.get("HostPort"):
+                published[key] = int(binding["HostPort"])
+    host_port = next((port for key, port in published.items() if key.endswith("/tcp")), None)
+    name = str(attrs.get("Name") or (attrs.get("Names") or [""])[0]).lstrip("/")
+    labels = (attrs.get("Config") or {}).get("Labels") or attrs.get("Labels") or {}
+    return ContainerState(str(attrs.get("Id")), name, running, status, host_port, dict(labels), published)

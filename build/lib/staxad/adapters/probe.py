@@ -1,0 +1,100 @@
+"""Health probes. Rootless port forwarding accepts a connection even when nothing
+listens inside the container, so an open port proves nothing: an HTTP probe needs a
+status line back, a TCP probe needs the connection to stay open."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from datetime import UTC, datetime
+
+import httpx
+from cryptography import x509
+
+
+async def http_answers(port: int, timeout: float = 2.0) -> bool:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), timeout)
+    except (OSError, TimeoutError):
+        return False
+    try:
+        writer.write(b"GET / HTTP/1.0\r\nHost: localhost\r\nUser-Agent: staxad-health\r\n\r\n")
+        await writer.drain()
+        line = await asyncio.wait_for(reader.readline(), timeout)
+        return line.startswith(b"HTTP/")
+    except (OSError, TimeoutError):
+        return False
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def tcp_stays_open(port: int, hold: float = 0.5) -> bool:
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2.0)
+    except (OSError, TimeoutError):
+        return False
+    try:
+        data = await asyncio.wait_for(reader.read(1), hold)
+        return data != b""  # the app spoke first: it is there
+    except TimeoutError:
+        return True  # still open after `hold`: something accepted it
+    except OSError:
+        return False
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def through_caddy(host: str, https_port: int, timeout: float = 10.0) -> int | None:
+    """GET https://host/ via Caddy on loopback with the right SNI; the status, or None.
+
+    This checks routing, not the certificate chain (the internal CA is not trusted here)."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        async with httpx.AsyncClient(verify=context, timeout=timeout) as client:
+            response = await client.get(
+                f"https://127.0.0.1:{https_port}/", headers={"Host": host}, extensions={"sni_hostname": host}
+            )
+            return response.status_code
+    except httpx.HTTPError:
+        return None
+
+
+async def certificate_names(host: str, https_port: int, timeout: float = 20.0) -> set[str]:
+    """The DNS names of the unexpired certificate Caddy serves for `host` (SNI) on loopback.
+
+    A handshake is also what makes Caddy obtain an on-demand certificate, so this both
+    asks for the certificate and reads what was really issued. Empty when none is served.
+    """
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", https_port, ssl=context, server_hostname=host), timeout
+        )
+    except (OSError, TimeoutError, ssl.SSLError):
+        return set()
+    try:
+        ssl_object = writer.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.wait_closed()
+    if not der:
+        return set()
+    certificate = x509.load_der_x509_certificate(der)
+    if certificate.not_valid_after_utc <= datetime.now(UTC):
+        return set()
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return set()
+    return {name.lower() for name in names.get_values_for_type(x509.DNSName)}

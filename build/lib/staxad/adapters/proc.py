@@ -1,0 +1,188 @@
+"""External commands, argv lists only, and supervised long-running processes.
+
+No user value reaches a shell: every command is an argv list given to exec.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+log = logging.getLogger("staxad.proc")
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    def check(self) -> Completed:
+        if self.returncode != 0:
+            raise CommandError(self)
+        return self
+
+
+class CommandError(Exception):
+    def __init__(self, result: Completed) -> None:
+        tail = result.stderr.decode(errors="replace").strip()[-500:]
+        super().__init__(f"{result.argv[0]} exited with {result.returncode}: {tail}")
+        self.result = result
+
+
+async def run(
+    argv: Sequence[str],
+    *,
+    stdin: bytes | None = None,
+    timeout: float = 120.0,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> Completed:
+    """Run to completion; on timeout the whole process group is killed and TimeoutError raised."""
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        start_new_session=True,
+    )
+    try:
+        out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
+    except BaseException:
+        await _kill_group(process)
+        raise
+    return Completed(tuple(argv), process.returncode or 0, out, err)
+
+
+async def lines(
+    argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str = "/", check: bool = False
+) -> AsyncIterator[bytes]:
+    """Yield a command's output (stdout and stderr) line by line.
+
+    The command gets its own process group, killed when the caller stops reading:
+    wrappers such as runuser leave children that would otherwise hold the pipe open.
+    With `check`, a non-zero exit raises `LinesExit` after the last line.
+    """
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        stdin=asyncio.subprocess.DEVNULL,
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        start_new_session=True,
+    )
+    assert process.stdout is not None
+    try:
+        while line := await process.stdout.readline():
+            yield line
+        code = await process.wait()
+        if check and code != 0:
+            raise LinesExit(code)
+    finally:
+        await _kill_group(process)
+
+
+class LinesExit(Exception):
+    def __init__(self, returncode: int) -> None:
+        super().__init__(f"exited with {returncode}")
+        self.returncode = returncode
+
+
+async def _kill_group(process: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    await process.wait()
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when staxad dies, even by SIGKILL, so a restarted staxad
+    never finds a stale Caddy or podman service holding its ports and sockets."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+class Supervised:
+    """Keeps one child process running: restarts it with back-off when it exits.
+
+    `ready` is awaited after each start; `on_restart` runs after a restart so callers
+    can re-apply state the process lost (Caddy's config, for one).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        log_path: str | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.env = env
+        self.log_path = log_path
+        self.process: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+        self.on_restart: Callable[[], None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        await self._spawn()
+        self._task = asyncio.create_task(self._watch())
+
+    async def _spawn(self) -> None:
+        output = open(self.log_path, "ab") if self.log_path else asyncio.subprocess.DEVNULL  # noqa: SIM115, ASYNC230
+        env = {**os.environ, **(self.env or {})}
+        self.process = await asyncio.create_subprocess_exec(
+            *self.argv,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            env=env,
+            start_new_session=True,
+        )
+        if not isinstance(output, int):
+            output.close()
+        log.info("started %s (pid %d)", self.name, self.process.pid)
+
+    async def _watch(self) -> None:
+        delay = 0.5
+        while not self._stopping:
+            assert self.process is not None
+            code = await self.process.wait()
+            if self._stopping:
+                return
+            log.warning("%s exited with %s; restarting in %.1f s", self.name, code, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 15.0)
+            await self._spawn()
+            self.restarts += 1
+            if self.on_restart:
+                self.on_restart()
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.process and self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()

@@ -1,0 +1,65 @@
+"""Register, Get Account, Update Account."""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.responses import Response
+
+from staxad.api import render
+from staxad.api.endpoint import Call, Routes
+from staxad.api.streams import OPEN_STREAMS
+
+routes = Routes()
+
+REGISTER_BODY = {
+    "type": "object",
+    "required": ["email"],
+    "additionalProperties": False,
+    "properties": {"email": {"type": "string", "format": "email"}, "name": {"type": "string", "maxLength": 100}},
+}
+ACCOUNT_BODY = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}},
+}
+
+
+@routes.add(
+    "POST",
+    "/register",
+    scope="admin",
+    status=201,
+    body=REGISTER_BODY,
+    summary="Register a provider (idempotent: 201 new, 200 existing). Needs the admin scope.",
+)
+async def register(call: Call) -> Response:
+    provider, created = await call.platform.accounts.register_body(await call.body())
+    return call.ok(render.provider(provider), 201 if created else 200)
+
+
+@routes.add("GET", "/account", scope="account", summary="The caller's provider with its tenant count.")
+async def get_account(call: Call) -> Response:
+    provider, count = await call.platform.accounts.get(call.who)
+    return call.ok(render.provider(provider, count))
+
+
+@routes.add("PATCH", "/account", scope="account", body=ACCOUNT_BODY, summary="Update the provider's display name.")
+async def update_account(call: Call) -> Response:
+    provider, count = await call.platform.accounts.update(call.who, await call.body())
+    return call.ok(render.provider(provider, count))
+
+
+@routes.add(
+    "GET",
+    "/metrics",
+    scope="admin",
+    summary="Prometheus metrics of this staxad (text exposition format); admin keys only.",
+)
+async def metrics(call: Call) -> Response:
+    ctx = call.platform.ctx
+    rows = await ctx.db.fetch_all("SELECT status, count(*) AS n FROM tenants GROUP BY status")
+    ctx.metrics.set_tenants({row["status"]: int(row["n"]) for row in rows})
+    for kind, count in OPEN_STREAMS.items():
+        ctx.metrics.streams.labels(kind).set(count)
+    return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST, headers=call.headers)

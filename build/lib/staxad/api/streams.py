@@ -1,0 +1,171 @@
+"""Events (SSE, replayable from Last-Event-ID) and container logs (text, or SSE with follow)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncGenerator, AsyncIterator
+
+from starlette.responses import Response, StreamingResponse
+
+from staxad.api.endpoint import Call, Routes
+from staxad.model.errors import ValidationError
+from staxad.store import events as event_store
+
+routes = Routes()
+KEEPALIVE_SECONDS = 15.0
+POLL_SECONDS = 0.2
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+# Streams being served now, by kind; each one's generator ends when its client goes.
+OPEN_STREAMS: Counter[str] = Counter()
+
+
+def _sse(call: Call, kind: str, body: AsyncGenerator[bytes, None]) -> Response:
+    async def tracked() -> AsyncIterator[bytes]:
+        OPEN_STREAMS[kind] += 1
+        try:
+            async for chunk in body:
+                yield chunk
+        finally:
+            OPEN_STREAMS[kind] -= 1
+            await body.aclose()
+
+    return StreamingResponse(tracked(), media_type="text/event-stream", headers={**call.headers, **SSE_HEADERS})
+
+
+def parse_lines(call: Call, default: int) -> tuple[int, bool]:
+    query = call.query()
+    raw = query.get("lines", str(default))
+    follow = query.get("follow", "false").lower()
+    if not raw.isdigit() or not 1 <= int(raw) <= 10000:
+        raise ValidationError("Invalid lines: must be an integer from 1 to 10000.", {"fields": {"lines": "1-10000"}})
+    if follow not in ("true", "false", "1", "0"):
+        raise ValidationError("Invalid follow: must be true or false.", {"fields": {"follow": "true or false"}})
+    return int(raw), follow in ("true", "1")
+
+
+@routes.add(
+    "GET",
+    "/tenants/{tenant_id}/events",
+    scope="tenants:read",
+    rate="events",
+    query=("since",),
+    summary="Server-Sent Events of every stage change; replays after Last-Event-ID.",
+)
+async def tenant_events(call: Call) -> Response:
+    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
+    raw = call.request.headers.get("last-event-id") or call.query().get("since") or "0"
+    if not raw.isdigit():
+        raise ValidationError("Last-Event-ID must be an event id (an integer).")
+    db = call.platform.ctx.db
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        last = int(raw)
+        idle = 0.0
+        yield b": connected\n\n"
+        while True:
+            batch = await event_store.since(db, tenant.id, last)
+            for event in batch:
+                last = event.id
+                payload = {
+                    "id": event.id,
+                    "type": event.type,
+                    "stage": event.stage,
+                    "message": event.message,
+                    "deployment_id": event.deployment_id,
+                    "service": event.service_name,
+                    "tenant_id": event.tenant_id,
+                    "timestamp": event.created_at,
+                }
+                yield f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(payload)}\n\n".encode()
+                if event.type == "tenant.deleted":
+                    return
+            if batch:
+                idle = 0.0
+                continue
+            await asyncio.sleep(POLL_SECONDS)
+            idle += POLL_SECONDS
+            if idle >= KEEPALIVE_SECONDS:
+                idle = 0.0
+                yield b": keep-alive\n\n"
+
+    return _sse(call, "events", stream())
+
+
+async def logs_response(call: Call, default_lines: int, service_name: str | None) -> Response:
+    lines, follow = parse_lines(call, default_lines)
+    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
+    services = call.platform.services
+    service = services.find(tenant, service_name) if service_name else None
+    if not follow:
+        text = await services.logs(tenant, lines, service)
+        return Response(text, media_type="text/plain; charset=utf-8", headers=call.headers)
+    target = service or next(s for s in tenant.services if s.is_primary)
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        yield b": following\n\n"
+        async for line in services.follow(tenant, lines, target):
+            yield b"data: " + line.rstrip(b"\n").replace(b"\n", b"\ndata: ") + b"\n\n"
+
+    return _sse(call, "logs", stream())
+
+
+@routes.add(
+    "GET",
+    "/tenants/{tenant_id}/logs",
+    scope="tenants:read",
+    query=("lines", "follow"),
+    summary="Container output of the tenant's services (text/plain; SSE with follow=true).",
+)
+async def tenant_logs(call: Call) -> Response:
+    return await logs_response(call, 200, None)
+
+
+@routes.add(
+    "GET",
+    "/tenants/{tenant_id}/services/{service_name}/logs",
+    scope="tenants:read",
+    query=("lines", "follow"),
+    summary="One service's container output (text/plain; SSE with follow=true).",
+)
+async def service_logs(call: Call) -> Response:
+    return await logs_response(call, 100, call.param("service_name"))
+
+
+@routes.add(
+    "GET",
+    "/tenants/{tenant_id}/deployments/{deployment_id}/logs",
+    scope="tenants:read",
+    query=("follow",),
+    summary="A deployment's build log (text/plain; SSE with follow=true until the build ends).",
+)
+async def build_logs(call: Call) -> Response:
+    _, follow = parse_lines(call, 1)
+    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
+    deployments = call.platform.deployments
+    found = await deployments.get(call.who, tenant, call.param("deployment_id"))
+    if not follow:
+        return Response(deployments.build_log(found), media_type="text/plain; charset=utf-8", headers=call.headers)
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        offset, pending = 0, b""
+        yield b": following\n\n"
+        while True:
+            current = await deployments.get(call.who, tenant, found.id)
+            chunk = deployments.build_log(found, offset)
+            offset += len(chunk)
+            *complete, pending = (pending + chunk).split(b"\n")
+            for line in complete:
+                yield b"data: " + line + b"\n\n"
+            if not chunk and current.status not in ("queued", "building"):
+                if pending:
+                    yield b"data: " + pending + b"\n\n"
+                yield b"event: end\ndata: " + current.status.encode() + b"\n\n"
+                return
+            if not chunk:
+                await asyncio.sleep(POLL_SECONDS)
+
+    return _sse(call, "build-logs", stream())

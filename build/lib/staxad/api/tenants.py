@@ -1,0 +1,134 @@
+"""List, Create, Get, Update, Delete tenants."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import Response
+
+from staxad.api import render
+from staxad.api.endpoint import Call, Routes
+from staxad.core.tenants import parse_list_params
+
+routes = Routes()
+
+_SOURCE = {
+    "source_type": {"type": "string", "enum": ["github", "image"]},
+    "repo_url": {"type": "string", "maxLength": 2048},
+    "branch": {"type": "string", "default": "main"},
+    "image_url": {"type": "string", "maxLength": 512},
+    "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+    "app_port": {"type": "integer", "minimum": 1, "maximum": 65535},
+    "resource_size": {"type": "string", "enum": ["small", "medium", "large"]},
+}
+SERVICE_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["name", "source_type"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},
+        **_SOURCE,
+        "is_routable": {"type": "boolean"},
+        "is_primary": {"type": "boolean"},
+    },
+}
+CREATE_BODY = {
+    "type": "object",
+    "required": ["name"],
+    "additionalProperties": False,
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},
+        "display_name": {"type": "string", "maxLength": 100},
+        **_SOURCE,
+        "egress_mode": {"type": "string", "enum": ["open", "restricted"]},
+        "services": {"type": "array", "items": SERVICE_BODY, "minItems": 1},
+        "env": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
+PATCH_BODY = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "display_name": {"type": ["string", "null"], "maxLength": 100},
+        "branch": {"type": "string"},
+        "resource_size": {"type": "string", "enum": ["small", "medium", "large"]},
+        "app_port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "egress_mode": {"type": "string", "enum": ["open", "restricted"]},
+    },
+}
+
+
+def events_url(tenant_id: str) -> str:
+    return f"/api/v1/tenants/{tenant_id}/events"
+
+
+@routes.add(
+    "GET",
+    "/tenants",
+    scope="tenants:read",
+    rate="list_tenants",
+    query=("status", "limit", "offset", "sort", "search"),
+    summary="List tenants with status filter, search, sort and pagination.",
+)
+async def list_tenants(call: Call) -> Response:
+    params = parse_list_params(call.query())
+    found, total = await call.platform.tenants.page(call.who, params)
+    return call.listing([render.tenant_summary(call.settings, t) for t in found], total, params.limit, params.offset)
+
+
+@routes.add(
+    "POST",
+    "/tenants",
+    scope="tenants:write",
+    rate="create_tenant",
+    status=202,
+    body=CREATE_BODY,
+    summary="Create a tenant (asynchronous; follow events_url).",
+)
+async def create_tenant(call: Call) -> Response:
+    tenant = await call.platform.tenants.create(call.who, await call.body())
+    return call.ok({**render.tenant(call.settings, tenant), "events_url": events_url(tenant.id)}, 202)
+
+
+@routes.add(
+    "GET",
+    "/tenants/{tenant_id}",
+    scope="tenants:read",
+    rate="get_tenant",
+    summary="A tenant with its services, domains and recent deployments.",
+)
+async def get_tenant(call: Call) -> Response:
+    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
+    recent, _ = await call.platform.deployments.page(tenant, 5, 0)
+    domains = call.platform.domains
+    shown = [render.domain(d, tenant, domains.expected(tenant, d)) for d in await domains.of(tenant)]
+    return call.ok(
+        {
+            **render.tenant(call.settings, tenant, shown),
+            "deployments": [render.deployment(d, tenant.id) for d in recent],
+        }
+    )
+
+
+@routes.add(
+    "PATCH",
+    "/tenants/{tenant_id}",
+    scope="tenants:write",
+    body=PATCH_BODY,
+    summary="Change only the given fields of a tenant.",
+)
+async def update_tenant(call: Call) -> Response:
+    tenant = await call.platform.tenants.update(call.who, call.param("tenant_id"), await call.body())
+    return call.ok(render.tenant(call.settings, tenant))
+
+
+@routes.add(
+    "DELETE",
+    "/tenants/{tenant_id}",
+    scope="tenants:write",
+    status=202,
+    summary="Delete a tenant and everything of it on the host (asynchronous).",
+)
+async def delete_tenant(call: Call) -> Response:
+    await call.platform.tenants.delete(call.who, call.param("tenant_id"))
+    return call.empty(202)

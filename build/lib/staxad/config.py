@@ -1,0 +1,284 @@
+"""Frozen settings from a TOML file, overridden by STAXAD_<SECTION>_<KEY> variables.
+
+Every setting has a default; `config/staxad.toml` documents each one (a test keeps
+the two in step). Errors name the key and say what is expected.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from staxad.model.validation import IMAGE_REF
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8780
+    max_body_bytes: int = 65536
+    log_level: str = "info"
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    data_dir: str = "/var/lib/staxad"
+    synchronous: str = "FULL"
+
+
+@dataclass(frozen=True)
+class DomainSettings:
+    base_domain: str = "localhost"
+    https_port: int = 443
+    server_ip: str = ""
+    nameservers: tuple[str, ...] = ()
+    dns_port: int = 53
+    dns_timeout_seconds: int = 3
+    reverify_interval_minutes: int = 60
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    tenants_per_provider: int = 25
+    test_tenants_per_provider: int = 3
+    services_per_tenant: int = 10
+    env_vars_per_tenant: int = 200
+    domains_per_tenant: int = 20
+
+
+@dataclass(frozen=True)
+class RateLimitSettings:
+    create_tenant: int = 10
+    deploy: int = 20
+    list_tenants: int = 60
+    get_tenant: int = 120
+    events: int = 10
+    create_key: int = 5
+    default: int = 60
+    unauthenticated: int = 120
+    window_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class GitSettings:
+    allow_local_repos: bool = False
+    clone_timeout_seconds: int = 120
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    enabled: bool = True
+    node_port_min: int = 30000
+    node_port_max: int = 32767
+    min_prefix_v4: int = 16
+    max_cidrs: int = 20
+    rules_per_tenant: int = 20
+
+
+@dataclass(frozen=True)
+class BuildSettings:
+    timeout_seconds: int = 900
+    max_repo_mb: int = 500
+    max_image_mb: int = 4096
+    keep_images: int = 5
+    work_dir: str = ""
+    node_image: str = "docker.io/library/node:20-alpine"
+    python_image: str = "docker.io/library/python:3.12-slim"
+    go_image: str = "docker.io/library/golang:1.22-alpine"
+    go_runtime_image: str = "docker.io/library/alpine:3.20"
+    static_image: str = "docker.io/library/busybox:1.36"
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    enabled: bool = True
+    service_user: str = "staxa"
+    podman_socket: str = ""
+    health_timeout_seconds: int = 60
+    reconcile_interval_seconds: int = 15
+    insecure_registries: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CaddySettings:
+    mode: str = "managed"
+    admin: str = "127.0.0.1:2019"
+    binary: str = "caddy"
+    http_port: int = 80
+    issuer: str = "internal"
+    acme_email: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance: str = "default"
+    server: ServerSettings = field(default_factory=ServerSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    domains: DomainSettings = field(default_factory=DomainSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    git: GitSettings = field(default_factory=GitSettings)
+    build: BuildSettings = field(default_factory=BuildSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
+    caddy: CaddySettings = field(default_factory=CaddySettings)
+    source: str = "defaults"
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.store.data_dir)
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "staxad.db"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.data_dir / "secret.key"
+
+    def build_log(self, deployment_id: str) -> Path:
+        return self.data_dir / "build-logs" / f"{deployment_id}.log"
+
+    @property
+    def podman_socket(self) -> Path:
+        return Path(self.runtime.podman_socket or f"/run/staxad-{self.instance}/podman.sock")
+
+    @property
+    def ask_url(self) -> str:
+        return f"http://{self.server.host}:{self.server.port}/internal/tls/ask"
+
+
+SCALARS = (str, int, bool)
+
+
+def _sections() -> dict[str, type[Any]]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Settings) if dataclasses.is_dataclass(hints[f.name])}
+
+
+def _coerce(where: str, kind: type[Any], value: object) -> object:
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+            return value.lower() in ("1", "true", "yes", "on")
+        raise ConfigError(f"Config '{where}' must be true or false, not {value!r}.")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise ConfigError(f"Config '{where}' must be an integer, not {value!r}.")
+    if kind == tuple[str, ...]:
+        items = value.split(",") if isinstance(value, str) else value  # env vars: comma-separated
+        if not isinstance(items, list | tuple) or not all(isinstance(item, str) for item in items):
+            raise ConfigError(f"Config '{where}' must be a list of strings, not {value!r}.")
+        return tuple(item.strip() for item in items if item.strip())
+    if not isinstance(value, str):
+        raise ConfigError(f"Config '{where}' must be a string, not {value!r}.")
+    return value
+
+
+def _build(kind: type[Any], where: str, values: Mapping[str, object]) -> Any:
+    hints = typing.get_type_hints(kind)
+    known = {f.name for f in dataclasses.fields(kind)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(f"Config '{where}{key}' is not a setting; known: {', '.join(sorted(known))}.")
+    args = {}
+    for key, value in values.items():
+        hint = hints[key]
+        if isinstance(hint, types.UnionType):
+            hint = next(a for a in typing.get_args(hint) if a is not type(None))
+        args[key] = _coerce(where + key, hint, value)
+    return kind(**args)
+
+
+def load(path: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    environ = os.environ if environ is None else environ
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"Config file '{path}' does not exist.") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"Config file '{path}' is not valid TOML: {exc}.") from None
+    sections = _sections()
+    top = {k: v for k, v in raw.items() if k not in sections}
+    for key in top:
+        if key not in ("instance",):
+            raise ConfigError(f"Config '{key}' is not a setting; sections: {', '.join(sections)}.")
+    merged: dict[str, dict[str, object]] = {name: dict(raw.get(name) or {}) for name in sections}
+    for name in sections:
+        if not isinstance(raw.get(name, {}), dict):
+            raise ConfigError(f"Config '[{name}]' must be a table.")
+    for var, value in environ.items():
+        if not var.startswith("STAXAD_") or var in ("STAXAD_CONFIG",):
+            continue
+        rest = var[len("STAXAD_") :].lower()
+        if rest == "instance":
+            top["instance"] = value
+            continue
+        for name in sections:
+            if rest.startswith(name + "_"):
+                merged[name][rest[len(name) + 1 :]] = value
+                break
+    built = {name: _build(kind, f"{name}.", merged[name]) for name, kind in sections.items()}
+    instance = _coerce("instance", str, top.get("instance", "default"))
+    settings = Settings(instance=str(instance), source=str(path or "defaults"), **built)
+    _check(settings)
+    return settings
+
+
+def _check(settings: Settings) -> None:
+    if not settings.instance.replace("-", "").isalnum() or len(settings.instance) > 32:
+        raise ConfigError("Config 'instance' must be up to 32 letters, digits or '-'.")
+    if settings.store.synchronous.upper() not in ("NORMAL", "FULL", "EXTRA"):
+        raise ConfigError("Config 'store.synchronous' must be NORMAL, FULL or EXTRA.")
+    if settings.caddy.mode not in ("managed", "external"):
+        raise ConfigError("Config 'caddy.mode' must be 'managed' (staxad starts Caddy) or 'external'.")
+    if settings.caddy.issuer not in ("internal", "acme"):
+        raise ConfigError("Config 'caddy.issuer' must be 'internal' or 'acme'.")
+    for key in ("node_image", "python_image", "go_image", "go_runtime_image", "static_image"):
+        if not IMAGE_REF.match(getattr(settings.build, key)):
+            raise ConfigError(f"Config 'build.{key}' must be an image reference such as 'docker.io/library/node:20'.")
+    n = settings.network
+    if not 1 <= n.node_port_min <= n.node_port_max <= 65535:
+        raise ConfigError("Config 'network.node_port_min'..'node_port_max' must be a port range, low to high.")
+    if not 0 <= n.min_prefix_v4 <= 32:
+        raise ConfigError("Config 'network.min_prefix_v4' must be between 0 and 32.")
+    if settings.build.keep_images < 1:
+        raise ConfigError("Config 'build.keep_images' must be at least 1 (the running image).")
+    for server in settings.domains.nameservers:
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            raise ConfigError(f"Config 'domains.nameservers' must list IP addresses, not {server!r}.") from None
+    if settings.domains.server_ip:
+        try:
+            ipaddress.ip_address(settings.domains.server_ip)
+        except ValueError:
+            raise ConfigError("Config 'domains.server_ip' must be an IP address.") from None
+    if not 1 <= settings.server.port <= 65535:
+        raise ConfigError("Config 'server.port' must be between 1 and 65535.")
+
+
+def settings_keys() -> list[str]:
+    """Every setting as 'section.key' (and 'instance'), for the docs test."""
+    keys = ["instance"]
+    for name, kind in _sections().items():
+        keys.extend(f"{name}.{f.name}" for f in dataclasses.fields(kind))
+    return keys

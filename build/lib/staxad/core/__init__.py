@@ -1,0 +1,1 @@
+"""The use cases: plain Python over the store. No HTTP, no host adapters."""

@@ -1,0 +1,39 @@
+"""What every use case needs: the store, the secret box, the clock, the settings, and a
+way to tell the reconciler that a tenant's desired state changed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from staxad.config import Settings
+from staxad.metrics import Metrics
+from staxad.model.clock import Clock, iso
+from staxad.model.ports import LogReader, Resolver
+from staxad.store.db import Database
+from staxad.store.secretbox import SecretBox
+
+
+def _ignore(_tenant_id: str) -> None:
+    return None
+
+
+@dataclass
+class Context:
+    db: Database
+    box: SecretBox
+    settings: Settings
+    clock: Clock = field(default_factory=Clock)
+    changed: Callable[[str], None] = _ignore
+    logs: LogReader | None = None
+    resolver: Resolver | None = None
+    detected_server_ip: str | None = None
+    metrics: Metrics = field(default_factory=Metrics)
+
+    def now(self) -> str:
+        return iso(self.clock.now())
+
+    @property
+    def server_ip(self) -> str:
+        """Where users point A records: configured, else detected, else loopback."""
+        return self.settings.domains.server_ip or self.detected_server_ip or "127.0.0.1"

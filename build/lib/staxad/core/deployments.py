@@ -1,0 +1,148 @@
+"""Deployments as the user sees them: queue, list, read. Running them is the
+reconciler's job (staxad.reconcile.pipeline); a queued deployment survives a restart.
+
+A newer request supersedes a queued, not yet started one of the same service.
+"""
+
+from __future__ import annotations
+
+from staxad.core.context import Context
+from staxad.model import validation
+from staxad.model.clock import new_id
+from staxad.model.errors import NotFound, Unprocessable
+from staxad.model.records import Principal, Service, Tenant
+from staxad.store import deployments as store
+from staxad.store import events
+from staxad.store import images as image_store
+from staxad.store import tenants as tenant_store
+from staxad.store.db import Transaction
+from staxad.store.deployments import Deployment
+
+DEPLOYABLE = ("provisioning", "deploying", "ready", "failed")
+
+
+class Deployments:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def queue(
+        self,
+        tx: Transaction,
+        tenant: Tenant,
+        services: list[Service],
+        why: str,
+        *,
+        branch: str | None = None,
+        commit: str | None = None,
+        rollback: Deployment | None = None,
+    ) -> list[Deployment]:
+        now = self.ctx.now()
+        queued = []
+        for service in sorted(services, key=lambda s: s.priority):
+            await tx.execute(
+                "UPDATE deployments SET status = 'cancelled', reason = 'superseded by a newer deployment',"
+                " finished_at = ? WHERE service_id = ? AND status = 'queued'",
+                (now, service.id),
+            )
+            deployment = Deployment(
+                id=new_id("dep"),
+                tenant_id=tenant.id,
+                service_id=service.id,
+                service_name=service.name,
+                status="queued",
+                stage="provision",
+                reason=None,
+                branch=(rollback.branch if rollback else branch or service.branch) if service.repo_url else None,
+                commit_sha=rollback.commit_sha if rollback else commit,
+                commit_message=rollback.commit_message if rollback else None,
+                framework=rollback.framework if rollback else None,
+                build_seconds=None,
+                image_ref=rollback.image_ref if rollback else service.image_url,
+                container_name=None,
+                host_port=None,
+                rollback_from=rollback.id if rollback else None,
+                created_at=now,
+                started_at=None,
+                finished_at=None,
+            )
+            await store.insert(tx, deployment)
+            await events.append(
+                tx,
+                tenant.id,
+                "deployment.queued",
+                f"{why}: deploying service {service.name}",
+                now,
+                stage="provision",
+                deployment_id=deployment.id,
+                service_name=service.name,
+            )
+            queued.append(deployment)
+        if tenant.status in ("ready", "failed"):
+            await tenant_store.update(tx, tenant.id, now, status="deploying", status_reason=None)
+        return queued
+
+    async def deploy(self, tenant: Tenant, services: list[Service], why: str) -> list[Deployment]:
+        if tenant.status not in DEPLOYABLE:
+            raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status} and cannot be deployed.")
+        async with self.ctx.db.transaction() as tx:
+            queued = await self.queue(tx, tenant, services, why)
+        self.ctx.changed(tenant.id)
+        return queued
+
+    async def create(self, tenant: Tenant, payload: object) -> Deployment:
+        """Deploy the primary service, optionally at another branch or a pinned commit."""
+        body = validation.Body(payload, ("branch", "commit_sha"))
+        branch = body.check("branch", body.string("branch"), validation.branch_name)
+        commit = body.check("commit_sha", body.string("commit_sha", max_len=40), validation.commit_sha)
+        body.done()
+        service = next(s for s in tenant.services if s.is_primary)
+        if (branch or commit) and service.source_type != "github":
+            raise Unprocessable(f"Service '{service.name}' deploys an image; branch and commit_sha need a git source.")
+        if tenant.status not in DEPLOYABLE:
+            raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status} and cannot be deployed.")
+        async with self.ctx.db.transaction() as tx:
+            [queued] = await self.queue(tx, tenant, [service], "deployment requested", branch=branch, commit=commit)
+        self.ctx.changed(tenant.id)
+        return queued
+
+    async def rollback(self, who: Principal, tenant: Tenant, deployment_id: str) -> Deployment:
+        """A new deployment that runs the image an earlier one built, without rebuilding."""
+        target = await self.get(who, tenant, deployment_id)
+        if target.status != "succeeded" or not target.image_ref:
+            raise Unprocessable(
+                f"Deployment '{target.id}' did not succeed; only a succeeded one can be rolled back to."
+            )
+        service = next((s for s in tenant.services if s.id == target.service_id), None)
+        if service is None:
+            raise Unprocessable(f"The service of deployment '{target.id}' no longer exists.")
+        if service.source_type == "github" and not await image_store.known(self.ctx.db, tenant.id, target.image_ref):
+            raise Unprocessable(
+                f"The image of deployment '{target.id}' was pruned (only the newest "
+                f"{self.ctx.settings.build.keep_images} are kept); deploy commit {target.commit_sha} instead."
+            )
+        if tenant.status not in DEPLOYABLE:
+            raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status} and cannot be deployed.")
+        async with self.ctx.db.transaction() as tx:
+            [queued] = await self.queue(tx, tenant, [service], f"rollback to {target.id}", rollback=target)
+        self.ctx.changed(tenant.id)
+        return queued
+
+    def build_log(self, d: Deployment, offset: int = 0) -> bytes:
+        """The deployment's build log from `offset` on; empty when nothing was built (yet)."""
+        try:
+            with self.ctx.settings.build_log(d.id).open("rb") as handle:
+                handle.seek(offset)
+                return handle.read()
+        except FileNotFoundError:
+            return b""
+
+    async def page(
+        self, tenant: Tenant, limit: int, offset: int, service: Service | None = None
+    ) -> tuple[list[Deployment], int]:
+        return await store.for_tenant(self.ctx.db, tenant.id, limit, offset, service.id if service else None)
+
+    async def get(self, who: Principal, tenant: Tenant, deployment_id: str) -> Deployment:
+        found = await store.get(self.ctx.db, tenant.id, deployment_id)
+        if found is None:
+            raise NotFound(f"Deployment '{deployment_id[:64]}' not found.")
+        return found

@@ -1,0 +1,189 @@
+"""Custom domains: add, verify ownership through DNS, re-verify, delete.
+
+A domain is routed once it was verified (`verified_at` set) and approved for new
+certificates only while it is verified now. A re-check that finds the DNS moved away
+withdraws the approval but keeps the route: a resolver hiccup must not take a site
+down, and a domain pointed elsewhere gets no traffic here anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sqlite3
+
+from staxad.core.context import Context
+from staxad.model import validation
+from staxad.model.clock import new_id
+from staxad.model.errors import Conflict, NotFound, Unprocessable
+from staxad.model.ownership import Expected, Lookup, Verdict, judge
+from staxad.model.records import Domain, Service, Tenant
+from staxad.store import domains as store
+from staxad.store import events
+from staxad.store import tenants as tenant_store
+
+log = logging.getLogger("staxad.domains")
+
+
+class Domains:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def platform_host(self, tenant: Tenant) -> str:
+        return f"{tenant.name}.{self.ctx.settings.domains.base_domain}"
+
+    def expected(self, tenant: Tenant, d: Domain) -> Expected:
+        return Expected(d.domain, d.token, (self.ctx.server_ip,), self.platform_host(tenant))
+
+    async def of(self, tenant: Tenant) -> list[Domain]:
+        return await store.for_tenant(self.ctx.db, tenant.id)
+
+    async def get(self, tenant: Tenant, domain_id: str) -> Domain:
+        found = await store.get(self.ctx.db, tenant.id, domain_id)
+        if found is None:
+            raise NotFound(f"Domain '{domain_id[:64]}' not found in tenant '{tenant.name}'.")
+        return found
+
+    async def add(self, tenant: Tenant, payload: object) -> Domain:
+        body = validation.Body(payload, ("domain", "is_primary", "service_id"))
+        name = body.check(
+            "domain",
+            body.string("domain", required=True, max_len=300),
+            lambda v: validation.custom_domain(v, self.ctx.settings.domains.base_domain),
+        )
+        is_primary = body.boolean("is_primary") or False
+        service_ref = body.string("service_id", max_len=64)
+        body.done()
+        service = self._service(tenant, service_ref)
+        if tenant.status == "deleting":
+            raise Unprocessable(f"Tenant '{tenant.name}' is being deleted.")
+        limit = self.ctx.settings.limits.domains_per_tenant
+        if await store.count_for(self.ctx.db, tenant.id) >= limit:
+            raise Unprocessable(f"A tenant may have at most {limit} domains; delete one first.")
+        domain = Domain(
+            id=new_id("dom"),
+            tenant_id=tenant.id,
+            service_id=service.id if service_ref else None,
+            domain=name,
+            is_primary=is_primary,
+            verified=False,
+            ssl_status="pending",
+            token=secrets.token_hex(16),
+            verified_at=None,
+            last_checked_at=None,
+            check_error=None,
+            created_at=self.ctx.now(),
+        )
+        async with self.ctx.db.transaction() as tx:
+            if await store.claimed(tx, name):
+                raise Conflict(f"Domain '{name}' is already claimed by a tenant.")
+            try:
+                await store.insert(tx, domain)
+            except sqlite3.IntegrityError:
+                raise Conflict(f"Domain '{name}' is already claimed by a tenant.") from None
+            await events.append(
+                tx, tenant.id, "domain.added", f"Domain {name} added; verify it once DNS is set", self.ctx.now()
+            )
+        return domain
+
+    @staticmethod
+    def _service(tenant: Tenant, ref: str | None) -> Service:
+        """The service a domain routes to: named by id or name, else the primary routable one."""
+        if ref is None:
+            service = next((s for s in tenant.services if s.is_primary and s.is_routable), None)
+            service = service or next((s for s in tenant.services if s.is_routable), None)
+            if service is None:
+                raise Unprocessable(f"Tenant '{tenant.name}' has no routable service to point a domain at.")
+            return service
+        service = next((s for s in tenant.services if ref in (s.id, s.name)), None)
+        if service is None:
+            validation.raise_field("service_id", f"no service '{ref}' in tenant '{tenant.name}'")
+        assert service is not None
+        if not service.is_routable:
+            raise Unprocessable(f"Service '{service.name}' is internal (is_routable false); it cannot have a domain.")
+        return service
+
+    async def check(self, tenant: Tenant, d: Domain) -> Verdict:
+        resolver = self.ctx.resolver
+        if resolver is None:
+            raise Unprocessable("DNS verification is not available in this configuration.")
+        want = self.expected(tenant, d)
+        queries = want.queries()
+        answers: list[Lookup] = await asyncio.gather(*(resolver.lookup(name, kind) for name, kind in queries))
+        return judge(want, dict(zip(queries, answers, strict=True)))
+
+    async def verify(self, tenant: Tenant, domain_id: str) -> Domain:
+        d = await self.get(tenant, domain_id)
+        verdict = await self.check(tenant, d)
+        await self._record(tenant, d, verdict)
+        if not verdict.verified:
+            raise Unprocessable(
+                f"Domain '{d.domain}' is not verified: {verdict.message}",
+                {"found": verdict.found, "expected": verdict.expected},
+            )
+        return await self.get(tenant, domain_id)
+
+    async def _record(self, tenant: Tenant, d: Domain, verdict: Verdict) -> None:
+        now = self.ctx.now()
+        async with self.ctx.db.transaction() as tx:
+            if verdict.verified:
+                await store.update(
+                    tx,
+                    d.id,
+                    verified=1,
+                    verified_at=d.verified_at or now,
+                    last_checked_at=now,
+                    check_error=None,
+                    ssl_status="active" if d.ssl_status == "active" else "provisioning",
+                )
+                if not d.verified:
+                    await events.append(
+                        tx, tenant.id, "domain.verified", f"Domain {d.domain} verified: {verdict.message}", now
+                    )
+            elif verdict.inconclusive:
+                await store.update(tx, d.id, last_checked_at=now, check_error=verdict.message)
+            else:
+                await store.update(tx, d.id, verified=0, last_checked_at=now, check_error=verdict.message)
+                if d.verified:
+                    await events.append(
+                        tx,
+                        tenant.id,
+                        "domain.verification_lost",
+                        f"Domain {d.domain} no longer points here; no new certificates are issued for it: "
+                        + verdict.message,
+                        now,
+                    )
+        if verdict.verified != d.verified:
+            self.ctx.changed(tenant.id)
+
+    async def recheck(self, tenant: Tenant, d: Domain) -> Verdict:
+        """The scheduled re-verification of one domain; never raises for a failed check."""
+        verdict = await self.check(tenant, d)
+        await self._record(tenant, d, verdict)
+        return verdict
+
+    async def recheck_all(self) -> list[tuple[Domain, Verdict]]:
+        """Every verified domain again (the scheduled job); one failure does not stop the rest."""
+        results = []
+        for d in await store.verified(self.ctx.db):
+            tenant = await tenant_store.get_any(self.ctx.db, d.tenant_id)
+            if tenant is None:
+                continue
+            try:
+                results.append((d, await self.recheck(tenant, d)))
+            except Exception:
+                log.exception("re-verifying %s failed; the next run retries", d.domain)
+        return results
+
+    async def set_ssl_status(self, tenant_id: str, d: Domain, status: str, message: str) -> None:
+        async with self.ctx.db.transaction() as tx:
+            await store.update(tx, d.id, ssl_status=status)
+            await events.append(tx, tenant_id, f"domain.ssl_{status}", message, self.ctx.now())
+
+    async def delete(self, tenant: Tenant, domain_id: str) -> None:
+        d = await self.get(tenant, domain_id)
+        async with self.ctx.db.transaction() as tx:
+            await store.delete(tx, d.id)
+            await events.append(tx, tenant.id, "domain.deleted", f"Domain {d.domain} deleted", self.ctx.now())
+        self.ctx.changed(tenant.id)

@@ -1,0 +1,132 @@
+"""Network rules: inbound NodePorts and restricted egress, as the user manages them.
+
+A rule is active until deleted or until its `ttl_hours` pass (then `expired`); either
+way it leaves the firewall on the next reconcile and never comes back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timedelta
+
+from staxad.core.context import Context
+from staxad.model.clock import iso, new_id
+from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.netrules import DIRECTIONS, RULE_STATUSES, NetworkRule, RuleSpec, parse_rule
+from staxad.model.records import Tenant
+from staxad.store import events
+from staxad.store import netrules as store
+from staxad.store.db import Transaction
+
+
+class NetworkRules:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def connection_string(self, rule: NetworkRule) -> str | None:
+        return f"{self.ctx.server_ip}:{rule.allocated_port}" if rule.allocated_port else None
+
+    async def of(self, tenant: Tenant, query: dict[str, str]) -> list[NetworkRule]:
+        direction = query.get("direction") or None
+        status = query.get("status") or "active"
+        errors = {}
+        if direction is not None and direction not in DIRECTIONS:
+            errors["direction"] = f"must be one of: {', '.join(DIRECTIONS)}"
+        if status not in (*RULE_STATUSES, "all"):
+            errors["status"] = f"must be one of: {', '.join((*RULE_STATUSES, 'all'))}"
+        if errors:
+            raise ValidationError("Invalid query parameters.", {"fields": errors})
+        return await store.for_tenant(self.ctx.db, tenant.id, direction, None if status == "all" else status)
+
+    async def create(self, tenant: Tenant, payload: object) -> NetworkRule:
+        settings = self.ctx.settings.network
+        spec = parse_rule(payload, min_prefix_v4=settings.min_prefix_v4, max_cidrs=settings.max_cidrs)
+        if tenant.status == "deleting":
+            raise Unprocessable(f"Tenant '{tenant.name}' is being deleted.")
+        target_service_id, target_port = self._target(tenant, spec)
+        if spec.direction == "outbound" and tenant.egress_mode != "restricted":
+            raise Unprocessable(
+                'Outbound rules need egress_mode "restricted"; '
+                'PATCH the tenant with {"egress_mode": "restricted"} first.'
+            )
+        now = self.ctx.clock.now()
+        async with self.ctx.db.transaction() as tx:
+            if await store.count_active(tx, tenant.id) >= settings.rules_per_tenant:
+                raise Unprocessable(f"A tenant may have at most {settings.rules_per_tenant} active network rules.")
+            port = await self._free_port(tx, spec.protocol) if spec.direction == "inbound" else None
+            rule = NetworkRule(
+                id=new_id("nr"),
+                tenant_id=tenant.id,
+                direction=spec.direction,
+                protocol=spec.protocol,
+                target_service_id=target_service_id,
+                target_port=target_port,
+                allocated_port=port,
+                source_cidrs=spec.source_cidrs,
+                destination_cidrs=spec.destination_cidrs,
+                destination_port=spec.destination_port,
+                description=spec.description,
+                status="active",
+                expires_at=iso(now + timedelta(hours=spec.ttl_hours)) if spec.ttl_hours else None,
+                created_at=iso(now),
+            )
+            try:
+                await store.insert(tx, rule)
+            except sqlite3.IntegrityError:
+                raise Conflict("That node port was just taken; try again.") from None
+            what = f"port {port} -> {spec.target_service}:{target_port}" if port else f"to {spec.destination_cidrs}"
+            await events.append(tx, tenant.id, "network_rule.created", f"{spec.direction} rule {what}", iso(now))
+        self.ctx.changed(tenant.id)
+        return rule
+
+    @staticmethod
+    def _target(tenant: Tenant, spec: RuleSpec) -> tuple[str | None, int | None]:
+        if spec.direction != "inbound":
+            return None, None
+        service = next((s for s in tenant.services if s.name == spec.target_service), None)
+        if service is None:
+            names = ", ".join(s.name for s in tenant.services)
+            raise ValidationError(
+                f"Invalid target_service: no service '{spec.target_service}' in tenant '{tenant.name}' ({names}).",
+                {"fields": {"target_service": f"one of: {names}"}},
+            )
+        port = spec.target_port or service.port
+        if port != service.port:
+            raise Unprocessable(
+                f"Service '{service.name}' listens on port {service.port}; target_port {port} is not exposed by it."
+            )
+        return service.id, port
+
+    async def _free_port(self, tx: Transaction, protocol: str) -> int:
+        settings = self.ctx.settings.network
+        taken = await store.ports_in_use(tx, protocol)
+        for port in range(settings.node_port_min, settings.node_port_max + 1):
+            if port not in taken:
+                return port
+        raise Conflict(
+            f"Every node port from {settings.node_port_min} to {settings.node_port_max} is in use for {protocol}; "
+            "delete a rule or widen network.node_port_min/max."
+        )
+
+    async def delete(self, tenant: Tenant, rule_id: str) -> None:
+        rule = await store.get(self.ctx.db, tenant.id, rule_id)
+        if rule is None or rule.status == "deleted":
+            raise NotFound(f"Network rule '{rule_id[:64]}' not found.")
+        async with self.ctx.db.transaction() as tx:
+            await store.set_status(tx, rule.id, "deleted")
+            await events.append(
+                tx, tenant.id, "network_rule.deleted", f"Network rule {rule.id} deleted", self.ctx.now()
+            )
+        self.ctx.changed(tenant.id)
+
+    async def expire_due(self) -> list[NetworkRule]:
+        """Rules whose TTL passed become `expired` (the scheduled job)."""
+        expired = await store.due(self.ctx.db, self.ctx.now())
+        for rule in expired:
+            async with self.ctx.db.transaction() as tx:
+                await store.set_status(tx, rule.id, "expired")
+                await events.append(
+                    tx, rule.tenant_id, "network_rule.expired", f"Network rule {rule.id} expired", self.ctx.now()
+                )
+            self.ctx.changed(rule.tenant_id)
+        return expired

@@ -1,0 +1,24 @@
+"""All use cases over one context: what the HTTP layer and the CLI call."""
+
+from __future__ import annotations
+
+from staxad.core.accounts import Accounts
+from staxad.core.apikeys import ApiKeys
+from staxad.core.context import Context
+from staxad.core.deployments import Deployments
+from staxad.core.domains import Domains
+from staxad.core.netrules import NetworkRules
+from staxad.core.services import Services
+from staxad.core.tenants import Tenants
+
+
+class Platform:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.accounts = Accounts(ctx)
+        self.keys = ApiKeys(ctx)
+        self.tenants = Tenants(ctx)
+        self.deployments = Deployments(ctx)
+        self.services = Services(ctx, self.deployments)
+        self.domains = Domains(ctx)
+        self.netrules = NetworkRules(ctx)

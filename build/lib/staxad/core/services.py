@@ -1,0 +1,114 @@
+"""Services of a tenant, its env vars, and its logs."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+
+from staxad.core.context import Context
+from staxad.core.deployments import DEPLOYABLE, Deployments
+from staxad.core.specs import parse_service
+from staxad.model import validation
+from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.records import Service, Tenant
+from staxad.store import deployments as deployment_store
+from staxad.store import env as env_store
+from staxad.store import events
+from staxad.store import tenants as tenant_store
+from staxad.store.deployments import Deployment
+
+MASK = "****"
+
+
+class Services:
+    def __init__(self, ctx: Context, deployments: Deployments) -> None:
+        self.ctx = ctx
+        self.deployments = deployments
+
+    @staticmethod
+    def find(tenant: Tenant, name: str) -> Service:
+        for service in tenant.services:
+            if service.name == name:
+                return service
+        raise NotFound(f"Service '{name[:64]}' not found in tenant '{tenant.name}'.")
+
+    async def add(self, tenant: Tenant, payload: object) -> tuple[Service, Deployment]:
+        spec = parse_service(payload, self.ctx.settings)
+        if spec.is_primary:
+            raise ValidationError(
+                "A new service cannot replace the primary one.", {"fields": {"is_primary": "must be false"}}
+            )
+        if any(s.name == spec.name for s in tenant.services):
+            raise Conflict(f"Service '{spec.name}' already exists in tenant '{tenant.name}'.")
+        if tenant.status not in DEPLOYABLE:
+            raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status}; services can be added once it is not.")
+        if len(tenant.services) >= self.ctx.settings.limits.services_per_tenant:
+            raise Unprocessable(f"A tenant may have at most {self.ctx.settings.limits.services_per_tenant} services.")
+        now = self.ctx.now()
+        priority = max((s.priority for s in tenant.services), default=-1) + 1
+        service = spec.to_service(tenant.id, priority, now)
+        async with self.ctx.db.transaction() as tx:
+            try:
+                await tenant_store.insert_service(tx, service)
+            except sqlite3.IntegrityError:
+                raise Conflict(f"Service '{spec.name}' already exists in tenant '{tenant.name}'.") from None
+            [deployment] = await self.deployments.queue(tx, tenant, [service], "service added")
+        self.ctx.changed(tenant.id)
+        return service, deployment
+
+    async def remove(self, tenant: Tenant, name: str) -> None:
+        service = self.find(tenant, name)
+        if service.is_primary:
+            raise ValidationError("The primary service cannot be removed; delete the tenant instead.")
+        async with self.ctx.db.transaction() as tx:
+            await tx.execute("DELETE FROM services WHERE id = ?", (service.id,))
+            await events.append(
+                tx, tenant.id, "service.removed", f"Service {name} removed", self.ctx.now(), service_name=name
+            )
+        self.ctx.changed(tenant.id)
+
+    async def get_env(self, tenant: Tenant) -> list[dict[str, str]]:
+        stored = await env_store.read(self.ctx.db, self.ctx.box, tenant.id)
+        return [{"key": key, "value": MASK if secret else value} for key, value, secret in stored]
+
+    async def put_env(self, tenant: Tenant, payload: object) -> list[dict[str, str]]:
+        try:
+            values = validation.env_map(payload, self.ctx.settings.limits.env_vars_per_tenant)
+        except ValueError as exc:
+            raise ValidationError(f"Invalid env: {exc}.", {"fields": {"env": str(exc)}}) from None
+        secret = {k for k, v in values.items() if validation.looks_secret(k, v)}
+        async with self.ctx.db.transaction() as tx:
+            await env_store.replace(tx, self.ctx.box, tenant.id, values, secret)
+            await events.append(
+                tx,
+                tenant.id,
+                "env.updated",
+                f"{len(values)} env vars set; they apply on the next deploy",
+                self.ctx.now(),
+            )
+        return await self.get_env(tenant)
+
+    async def containers(self, tenant: Tenant, service: Service | None = None) -> list[tuple[str, str]]:
+        """(service name, container name) of what runs now."""
+        live = await deployment_store.live_for(self.ctx.db, tenant.id)
+        wanted = [service] if service else list(tenant.services)
+        return [(s.name, live[s.id].container_name or "") for s in wanted if s.id in live and live[s.id].container_name]
+
+    async def logs(self, tenant: Tenant, lines: int, service: Service | None = None) -> bytes:
+        if self.ctx.logs is None:
+            return b""
+        chunks = []
+        targets = await self.containers(tenant, service)
+        for name, container in targets:
+            output = await self.ctx.logs.logs(container, lines)
+            if len(targets) > 1:
+                output = b"".join(f"[{name}] ".encode() + line + b"\n" for line in output.splitlines())
+            chunks.append(output)
+        return b"".join(chunks)
+
+    async def follow(self, tenant: Tenant, lines: int, service: Service) -> AsyncIterator[bytes]:
+        targets = await self.containers(tenant, service)
+        if not targets or self.ctx.logs is None:
+            return
+        async for line in self.ctx.logs.follow(targets[0][1], lines):
+            yield line

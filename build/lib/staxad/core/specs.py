@@ -1,0 +1,233 @@
+"""Request bodies turned into validated specs for tenants and services.
+
+Create Tenant takes either the single-service form (`source_type` + `repo_url` or
+`image_url`) or the multi-service form (`services: [...]`), never both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from staxad.config import Settings
+from staxad.model import validation as v
+from staxad.model.clock import new_id
+from staxad.model.errors import ValidationError
+from staxad.model.records import Service
+
+DEFAULT_PORT = 3000
+SINGLE_SERVICE_NAME = "web"
+
+SERVICE_FIELDS = (
+    "name",
+    "source_type",
+    "repo_url",
+    "branch",
+    "image_url",
+    "port",
+    "app_port",
+    "is_routable",
+    "is_primary",
+    "resource_size",
+)
+TENANT_FIELDS = (
+    "name",
+    "display_name",
+    "source_type",
+    "repo_url",
+    "branch",
+    "image_url",
+    "port",
+    "app_port",
+    "resource_size",
+    "egress_mode",
+    "services",
+    "env",
+)
+PATCH_FIELDS = ("display_name", "branch", "resource_size", "app_port", "egress_mode")
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    source_type: str
+    repo_url: str | None
+    branch: str
+    image_url: str | None
+    port: int
+    is_routable: bool
+    is_primary: bool
+    resource_size: str
+
+    def to_service(self, tenant_id: str, priority: int, now: str) -> Service:
+        return Service(
+            id=new_id("svc"),
+            tenant_id=tenant_id,
+            name=self.name,
+            source_type=self.source_type,
+            repo_url=self.repo_url,
+            branch=self.branch,
+            image_url=self.image_url,
+            port=self.port,
+            is_primary=self.is_primary,
+            is_routable=self.is_routable,
+            resource_size=self.resource_size,
+            priority=priority,
+            status="pending",
+            created_at=now,
+            updated_at=now,
+        )
+
+
+@dataclass(frozen=True)
+class TenantSpec:
+    name: str
+    display_name: str | None
+    branch: str
+    resource_size: str
+    egress_mode: str
+    services: tuple[ServiceSpec, ...]
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def _source(body: v.Body, settings: Settings, prefix: str = "") -> tuple[str | None, str | None, str | None, str]:
+    """Read source_type with its repo_url/image_url and branch."""
+    source_type = body.choice("source_type", v.SOURCE_TYPES, required=True)
+    repo = body.check(
+        "repo_url",
+        body.string("repo_url", max_len=2048),
+        lambda u: v.repo_url(u, settings.git.allow_local_repos),
+    )
+    image = body.check("image_url", body.string("image_url", max_len=512), v.image_ref)
+    branch = body.check("branch", body.string("branch"), v.branch_name) or "main"
+    if source_type == "github" and not body.has("repo_url"):
+        body.fail("repo_url", 'is required when source_type is "github"')
+    if source_type == "image" and not body.has("image_url"):
+        body.fail("image_url", 'is required when source_type is "image"')
+    if source_type == "github" and body.has("image_url"):
+        body.fail("image_url", 'is only for source_type "image"')
+    if source_type == "image" and body.has("repo_url"):
+        body.fail("repo_url", 'is only for source_type "github"')
+    return source_type, repo, image, branch
+
+
+def _port(body: v.Body) -> int | None:
+    port = body.integer("port", 1, 65535)
+    app_port = body.integer("app_port", 1, 65535)
+    if port is not None and app_port is not None and port != app_port:
+        body.fail("app_port", "differs from port; give one of them")
+    return port if port is not None else app_port
+
+
+def parse_service(payload: object, settings: Settings, where: str = "", default_routable: bool = False) -> ServiceSpec:
+    body = v.Body(payload, SERVICE_FIELDS, where)
+    name = body.check(
+        "name", body.string("name", required=True, max_len=63), lambda n: v.dns_label(n, "a service name")
+    )
+    source_type, repo, image, branch = _source(body, settings)
+    port = _port(body)
+    routable = body.boolean("is_routable")
+    primary = body.boolean("is_primary")
+    size = body.choice("resource_size", v.RESOURCE_SIZES)
+    body.done()
+    assert name is not None and source_type is not None
+    return ServiceSpec(
+        name=name,
+        source_type=source_type,
+        repo_url=repo,
+        branch=branch,
+        image_url=image,
+        port=port or DEFAULT_PORT,
+        is_routable=default_routable if routable is None else routable,
+        is_primary=bool(primary),
+        resource_size=size or "small",
+    )
+
+
+def parse_tenant(payload: object, settings: Settings) -> TenantSpec:
+    body = v.Body(payload, TENANT_FIELDS)
+    name = body.check("name", body.string("name", required=True, max_len=63), v.tenant_name)
+    display = body.string("display_name", max_len=100)
+    size = body.choice("resource_size", v.RESOURCE_SIZES) or "small"
+    egress = body.choice("egress_mode", v.EGRESS_MODES) or "open"
+    env: dict[str, str] = {}
+    if body.has("env"):
+        env = body.check("env", body.data["env"], lambda e: v.env_map(e, settings.limits.env_vars_per_tenant)) or {}
+    services: list[ServiceSpec] = []
+    single = body.has("source_type")
+    multi = body.has("services")
+    if single and multi:
+        body.fail("services", "give either source_type (one service) or services[], not both")
+    elif not single and not multi:
+        body.fail("source_type", "give either source_type (one service) or services[]")
+    elif multi:
+        services = _parse_services(body, settings)
+    body.done()
+    if single:
+        service = dict(body.data)
+        for key in ("name", "display_name", "services", "env", "egress_mode"):
+            service.pop(key, None)
+        service["name"] = SINGLE_SERVICE_NAME
+        services = [parse_service(service, settings, default_routable=True)]
+        services[0] = replace(services[0], is_primary=True)
+        if not body.has("resource_size"):
+            services[0] = replace(services[0], resource_size=size)
+    assert name is not None
+    primary = next(s for s in services if s.is_primary)
+    return TenantSpec(
+        name=name,
+        display_name=display,
+        branch=primary.branch,
+        resource_size=size,
+        egress_mode=egress,
+        services=tuple(services),
+        env=env,
+    )
+
+
+def _parse_services(body: v.Body, settings: Settings) -> list[ServiceSpec]:
+    raw = body.data["services"]
+    limit = settings.limits.services_per_tenant
+    if not isinstance(raw, list) or not raw:
+        body.fail("services", "must be a non-empty list of service definitions")
+        return []
+    if len(raw) > limit:
+        body.fail("services", f"at most {limit} services per tenant")
+        return []
+    services: list[ServiceSpec] = []
+    for index, item in enumerate(raw):
+        try:
+            services.append(parse_service(item, settings, where=f"services[{index}]."))
+        except ValidationError as exc:
+            for key, message in exc.details.get("fields", {"services": exc.message}).items():
+                body.fail(key if key.startswith("services") else f"services[{index}]", message)
+    names = [s.name for s in services]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        body.fail("services", f"duplicate service names: {', '.join(duplicates)}")
+    primaries = [s for s in services if s.is_primary]
+    if len(primaries) > 1:
+        body.fail("services", "at most one service may have is_primary: true")
+    if services and not primaries:
+        services[0] = replace(services[0], is_primary=True)
+    return services
+
+
+def parse_patch(payload: object) -> dict[str, Any]:
+    body = v.Body(payload, PATCH_FIELDS)
+    changes: dict[str, Any] = {}
+    if "display_name" in body.data:
+        changes["display_name"] = body.string("display_name", max_len=100)
+    if body.has("branch"):
+        changes["branch"] = body.check("branch", body.string("branch"), v.branch_name)
+    if body.has("resource_size"):
+        changes["resource_size"] = body.choice("resource_size", v.RESOURCE_SIZES)
+    if body.has("egress_mode"):
+        changes["egress_mode"] = body.choice("egress_mode", v.EGRESS_MODES)
+    if body.has("app_port"):
+        changes["app_port"] = body.integer("app_port", 1, 65535)
+    for key in PATCH_FIELDS:
+        if key in body.data and body.data[key] is None and key != "display_name":
+            body.fail(key, "must not be null")
+    body.done()
+    return changes

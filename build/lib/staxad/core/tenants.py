@@ -1,0 +1,199 @@
+"""Tenants: create, read, update, delete, within the caller's provider and mode.
+
+Another provider's tenant is indistinguishable from a missing one (404). A test key
+sees and creates only test-mode tenants, under a smaller cap. Every change bumps the
+tenant's generation and tells the reconciler.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from staxad.core.context import Context
+from staxad.core.deployments import Deployments
+from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
+from staxad.model import validation
+from staxad.model.clock import new_id
+from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.records import TENANT_STATUSES, Principal, Tenant
+from staxad.store import env as env_store
+from staxad.store import events, providers
+from staxad.store import tenants as store
+from staxad.store.db import Transaction
+
+
+@dataclass(frozen=True)
+class ListParams:
+    status: str | None
+    search: str | None
+    sort: str
+    limit: int
+    offset: int
+
+
+def parse_list_params(query: dict[str, str]) -> ListParams:
+    errors: dict[str, str] = {}
+    status = query.get("status") or None
+    if status is not None and status not in TENANT_STATUSES:
+        errors["status"] = f"must be one of: {', '.join(TENANT_STATUSES)}"
+    sort = query.get("sort") or "-created_at"
+    if sort not in store.SORTS:
+        errors["sort"] = f"must be one of: {', '.join(store.SORTS)}"
+    search = query.get("search") or None
+    if search is not None and (len(search) > 100 or validation.CONTROL.search(search)):
+        errors["search"] = "must be at most 100 characters without control characters"
+    limit, offset = parse_page(query, errors)
+    if errors:
+        raise ValidationError("Invalid query parameters.", {"fields": errors})
+    return ListParams(status, search, sort, limit, offset)
+
+
+def parse_page(query: dict[str, str], errors: dict[str, str], default_limit: int = 20) -> tuple[int, int]:
+    limit = _int(query, "limit", default_limit, 1, 100, errors)
+    offset = _int(query, "offset", 0, 0, 1_000_000, errors)
+    return limit, offset
+
+
+def _int(query: dict[str, str], name: str, default: int, low: int, high: int, errors: dict[str, str]) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        errors[name] = f"must be an integer from {low} to {high}"
+        return default
+    return int(raw)
+
+
+class Tenants:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    async def get(self, who: Principal, tenant_id: str) -> Tenant:
+        tenant = await store.get(self.ctx.db, who.provider_id, tenant_id, who.mode == "test")
+        if tenant is None:
+            raise NotFound(f"Tenant '{tenant_id[:64]}' not found.")
+        return tenant
+
+    async def page(self, who: Principal, params: ListParams) -> tuple[list[Tenant], int]:
+        query = store.TenantQuery(
+            provider_id=who.provider_id,
+            test_only=who.mode == "test",
+            status=params.status,
+            search=params.search,
+            sort=params.sort,
+            limit=params.limit,
+            offset=params.offset,
+        )
+        return await store.search(self.ctx.db, query)
+
+    async def create(self, who: Principal, payload: object) -> Tenant:
+        spec = parse_tenant(payload, self.ctx.settings)
+        now = self.ctx.now()
+        tenant_id = new_id("ten")
+        services = tuple(s.to_service(tenant_id, index, now) for index, s in enumerate(spec.services))
+        tenant = Tenant(
+            id=tenant_id,
+            provider_id=who.provider_id,
+            name=spec.name,
+            display_name=spec.display_name,
+            mode=who.mode,
+            status="provisioning",
+            status_reason=None,
+            branch=spec.branch,
+            resource_size=spec.resource_size,
+            egress_mode=spec.egress_mode,
+            generation=1,
+            created_at=now,
+            updated_at=now,
+            services=services,
+        )
+        async with self.ctx.db.transaction() as tx:
+            await self._check_room(tx, who, spec)
+            try:
+                await store.insert(tx, tenant)
+            except sqlite3.IntegrityError:
+                raise self._taken(spec.name) from None
+            if spec.env:
+                secret = {k for k, val in spec.env.items() if validation.looks_secret(k, val)}
+                await env_store.replace(tx, self.ctx.box, tenant_id, spec.env, secret)
+            names = ", ".join(s.name for s in services)
+            await events.append(
+                tx,
+                tenant_id,
+                "tenant.created",
+                f"Tenant created with services: {names}",
+                now,
+                stage="provision",
+            )
+            await Deployments(self.ctx).queue(tx, tenant, list(services), "tenant created")
+        self.ctx.changed(tenant_id)
+        return tenant
+
+    async def _check_room(self, tx: Transaction, who: Principal, spec: TenantSpec) -> None:
+        if await store.name_taken(tx, spec.name):
+            raise self._taken(spec.name)
+        limits = self.ctx.settings.limits
+        if who.mode == "test":
+            cap = limits.test_tenants_per_provider
+            count = await store.count_for(tx, who.provider_id, "test")
+            kind = "test-mode tenants (test keys have a smaller cap)"
+        else:
+            provider = await providers.get(tx, who.provider_id)
+            cap = (provider.tenant_limit if provider else None) or limits.tenants_per_provider
+            count = await store.count_for(tx, who.provider_id)
+            kind = "tenants"
+        if count >= cap:
+            raise Unprocessable(
+                f"Tenant limit reached: this provider has {count} of {cap} {kind}. "
+                "Delete a tenant or ask the host operator to raise the limit.",
+                {"limit": cap, "count": count},
+            )
+
+    @staticmethod
+    def _taken(name: str) -> Conflict:
+        return Conflict(f"Tenant name '{name}' is already taken; choose another.", {"name": name})
+
+    async def update(self, who: Principal, tenant_id: str, payload: object) -> Tenant:
+        changes = parse_patch(payload)
+        tenant = await self.get(who, tenant_id)
+        self._require_not_deleting(tenant)
+        app_port = changes.pop("app_port", None)
+        now = self.ctx.now()
+        async with self.ctx.db.transaction() as tx:
+            if changes or app_port is not None:
+                await store.update(tx, tenant.id, now, **changes)
+            primary = next((s for s in tenant.services if s.is_primary), None)
+            if app_port is not None and primary is not None:
+                await store.update_service(tx, primary.id, now, port=app_port)
+            fields: dict[str, Any] = {**changes, **({"app_port": app_port} if app_port else {})}
+            if fields:
+                await events.append(tx, tenant.id, "tenant.updated", f"Updated: {', '.join(sorted(fields))}", now)
+        self.ctx.changed(tenant.id)
+        return await self.get(who, tenant_id)
+
+    async def delete(self, who: Principal, tenant_id: str) -> None:
+        tenant = await self.get(who, tenant_id)
+        if tenant.status != "deleting":
+            async with self.ctx.db.transaction() as tx:
+                await store.update(tx, tenant.id, self.ctx.now(), status="deleting", status_reason=None)
+                await events.append(
+                    tx,
+                    tenant.id,
+                    "tenant.deleting",
+                    "Deleting tenant and all its resources",
+                    self.ctx.now(),
+                )
+        self.ctx.changed(tenant.id)
+
+    @staticmethod
+    def _require_not_deleting(tenant: Tenant) -> None:
+        if tenant.status == "deleting":
+            raise Conflict(f"Tenant '{tenant.name}' is being deleted.")
+
+    async def forget(self, tenant_id: str) -> None:
+        """Drop a deleted tenant's records once nothing of it is left on the host."""
+        async with self.ctx.db.transaction() as tx:
+            await store.delete(tx, tenant_id)
+            await events.append(tx, tenant_id, "tenant.deleted", "Tenant deleted", self.ctx.now())

@@ -1,0 +1,223 @@
+"""The composition root: store, secret box, platform, host adapters, reconciler,
+scheduler, HTTP app, server."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from starlette.applications import Starlette
+
+from staxad.adapters import systemd
+from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy, build_config
+from staxad.adapters.dns import DnsResolver
+from staxad.adapters.hostinfo import detect_server_ip
+from staxad.adapters.nft import Nft
+from staxad.adapters.podman import Podman
+from staxad.api.app import build_app
+from staxad.config import Settings
+from staxad.core.context import Context
+from staxad.core.platform import Platform
+from staxad.model.clock import Clock
+from staxad.reconcile.firewall import Firewall
+from staxad.reconcile.guard import guard
+from staxad.reconcile.loop import Reconciler
+from staxad.reconcile.routes import desired_routes
+from staxad.reconcile.tenant import TenantReconciler
+from staxad.store.db import Database
+from staxad.store.secretbox import SecretBox
+
+log = logging.getLogger("staxad")
+
+# Container events after which the host may differ from the store.
+REPAIR_TRIGGERS = frozenset({"died", "stop", "remove", "cleanup"})
+
+
+class Daemon:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.db = Database(settings.database_path, settings.store.synchronous)
+        self.ctx = Context(
+            db=self.db,
+            box=SecretBox.from_file(settings.secret_key_path),
+            settings=settings,
+            clock=clock or Clock(),
+            changed=self._changed,
+        )
+        domains = settings.domains
+        self.ctx.resolver = DnsResolver(domains.nameservers, domains.dns_port, domains.dns_timeout_seconds)
+        if not domains.server_ip:
+            self.ctx.detected_server_ip = detect_server_ip()
+        self.platform = Platform(self.ctx)
+        runtime = settings.runtime.enabled
+        self.podman = Podman(settings.podman_socket, settings.runtime.service_user) if runtime else None
+        self.ctx.logs = self.podman
+        self.caddy = CaddyAdmin(settings.caddy.admin) if runtime else None
+        self.managed_caddy = (
+            ManagedCaddy(settings.caddy.binary, settings.caddy.admin, settings.data_dir / "caddy")
+            if runtime and settings.caddy.mode == "managed"
+            else None
+        )
+        self.firewall = (
+            Firewall(self.platform, self.podman, Nft(), Nft.rootless(settings.runtime.service_user))
+            if self.podman is not None and settings.network.enabled
+            else None
+        )
+        self.tenant_reconciler = TenantReconciler(
+            self.platform, self.podman, self.sync_routes, self.firewall.sync if self.firewall else None
+        )
+        self.reconciler = Reconciler(self.tenant_reconciler.reconcile, self.tenant_reconciler.all_ids, self.ctx.metrics)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._tasks: list[asyncio.Task[None]] = []
+        self.app: Starlette = build_app(self.platform, settings, self._lifespan)
+
+    def _changed(self, tenant_id: str) -> None:
+        self.reconciler.kick(tenant_id)
+
+    async def sync_routes(self) -> None:
+        if self.caddy is None:
+            return
+        s = self.settings
+        config = build_config(
+            await desired_routes(self.db, s),
+            admin=s.caddy.admin,
+            https_port=s.domains.https_port,
+            http_port=s.caddy.http_port,
+            ask_url=s.ask_url,
+            issuer=s.caddy.issuer,
+            acme_email=s.caddy.acme_email,
+            storage=self.managed_caddy.storage if self.managed_caddy else None,
+        )
+        self.caddy.submit(config)
+        await self.caddy.wait_in_step()
+
+    async def start(self) -> None:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await self.db.open()
+        if self.managed_caddy is not None:
+            await self.managed_caddy.start()
+            self.managed_caddy.process.on_restart = self._caddy_restarted
+        if self.caddy is not None:
+            self._tasks.append(asyncio.create_task(guard("caddy-loader", self.caddy.run)))
+        if self.firewall is not None:
+            self.firewall.allow_dnat_to_loopback()
+        if self.podman is not None:
+            await self.podman.start_service()
+            self._tasks.append(asyncio.create_task(guard("podman-events", self._watch_podman)))
+        self._tasks.append(asyncio.create_task(guard("reconciler", self.reconciler.run)))
+        self.reconciler.kick()
+        self.scheduler.add_job(
+            self._periodic,
+            "interval",
+            seconds=self.settings.runtime.reconcile_interval_seconds,
+            id="reconcile",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),  # sweep what a crash left behind at once
+        )
+        self.scheduler.add_job(
+            self.platform.domains.recheck_all,
+            "interval",
+            minutes=self.settings.domains.reverify_interval_minutes,
+            id="reverify-domains",
+            coalesce=True,
+            max_instances=1,
+        )
+        self.scheduler.start()
+
+    async def _watch_podman(self) -> None:
+        """podman's event stream as a second trigger: a container that dies or is removed
+        behind staxad's back is repaired at once, not at the next periodic pass."""
+        assert self.podman is not None
+        while True:
+            async for tenant_id, status in self.podman.events(self.settings.instance):
+                if status in REPAIR_TRIGGERS:
+                    self.reconciler.kick(tenant_id)
+            log.warning("podman event stream ended; restarting it and checking every tenant")
+            await asyncio.sleep(1.0)
+            self.reconciler.kick()  # events may have been missed meanwhile
+
+    def _caddy_restarted(self) -> None:
+        if self.caddy is not None:
+            self.caddy.forget_loaded()
+
+    async def _periodic(self) -> None:
+        """Drift repair: every tenant again, orphans swept, Caddy checked against the store."""
+        try:
+            if self.caddy is not None and not await self.caddy.running_matches():
+                self.caddy.forget_loaded()
+            await self.tenant_reconciler.sweep()
+            await self.platform.netrules.expire_due()
+            if self.firewall is not None:
+                await self.firewall.sync()  # reloads a table that a flush or a new namespace lost
+        except Exception:
+            log.exception("periodic check failed; next run retries")
+        self.reconciler.kick()
+
+    async def stop(self) -> None:
+        systemd.notify("STOPPING=1")
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self.podman is not None:
+            await self.podman.stop_service()
+        if self.managed_caddy is not None:
+            await self.managed_caddy.stop()
+        await self.db.close()
+
+    @contextlib.asynccontextmanager
+    async def _lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        await self.start()
+        try:
+            yield
+        finally:
+            await self.stop()
+
+
+class _Server(uvicorn.Server):
+    """Tells systemd READY once the socket listens and the first reconcile pass is done."""
+
+    def __init__(self, config: uvicorn.Config, daemon: Daemon) -> None:
+        super().__init__(config)
+        self.daemon = daemon
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit:
+            return
+        self.daemon._tasks.append(asyncio.create_task(self._ready()))
+
+    async def _ready(self) -> None:
+        await self.daemon.reconciler.idle()
+        systemd.notify(f"READY=1\nSTATUS=serving on {self.config.host}:{self.config.port}")
+        interval = systemd.watchdog_interval()
+        if interval:
+            await systemd.feed_watchdog(interval)
+
+
+def serve(settings: Settings) -> None:
+    daemon = Daemon(settings)
+    config = uvicorn.Config(
+        daemon.app,
+        host=settings.server.host,
+        port=settings.server.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        server_header=False,
+    )
+    log.info(
+        "staxad listening on http://%s:%d (config %s)", settings.server.host, settings.server.port, settings.source
+    )
+    _Server(config, daemon).run()

@@ -1,0 +1,209 @@
+"""`staxad doctor`: check this host for what staxad needs, and say how to fix each gap.
+
+Each check returns (ok, blocking, message). A blocking failure makes the exit code 1;
+warnings (such as cgroups v1 meaning no resource limits for rootless containers) do not.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import stat
+import subprocess
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from staxad.config import Settings
+
+SERVICE_USER = "staxa"
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    blocking: bool
+    what: str
+    fix: str = ""
+
+
+def _binary(name: str, package: str) -> Finding:
+    path = shutil.which(name)
+    if path:
+        return Finding(True, False, f"{name} found at {path}")
+    return Finding(False, True, f"{name} is not installed", f"apt-get install {package}")
+
+
+def _service_user() -> Finding:
+    try:
+        pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        return Finding(
+            False,
+            True,
+            f"service user '{SERVICE_USER}' does not exist",
+            f"useradd --system --create-home --shell /usr/sbin/nologin {SERVICE_USER}",
+        )
+    return Finding(True, False, f"service user '{SERVICE_USER}' exists")
+
+
+def _subid(path: str) -> Finding:
+    try:
+        lines = Path(path).read_text().splitlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        parts = line.split(":")
+        if len(parts) == 3 and parts[0] == SERVICE_USER and int(parts[2]) >= 65536:
+            return Finding(True, False, f"{path} gives {SERVICE_USER} {parts[2]} ids")
+    return Finding(
+        False,
+        True,
+        f"{path} has no range of at least 65536 ids for {SERVICE_USER}",
+        f"usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {SERVICE_USER}",
+    )
+
+
+def _tun() -> Finding:
+    try:
+        mode = os.stat("/dev/net/tun").st_mode
+    except FileNotFoundError:
+        return Finding(False, True, "/dev/net/tun is missing (rootless networking needs it)", "modprobe tun")
+    if mode & stat.S_IROTH and mode & stat.S_IWOTH:
+        return Finding(True, False, "/dev/net/tun is usable by the service user")
+    return Finding(
+        False,
+        True,
+        "/dev/net/tun is not readable and writable by the service user",
+        'chmod 0666 /dev/net/tun (and add a udev rule: KERNEL=="tun", MODE="0666")',
+    )
+
+
+def _cgroups() -> Finding:
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():
+        return Finding(True, False, "cgroups v2: memory/CPU limits apply to rootless containers")
+    return Finding(
+        False,
+        False,
+        "cgroups v1: podman ignores memory/CPU limits of rootless containers",
+        "boot with systemd.unified_cgroup_hierarchy=1 to enforce resource_size limits",
+    )
+
+
+def _nft() -> Finding:
+    found = _binary("nft", "nftables")
+    if not found.ok:
+        return found
+    result = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, timeout=10, check=False)
+    if result.returncode != 0:
+        return Finding(
+            False,
+            True,
+            f"nft cannot read the ruleset: {result.stderr.strip()}",
+            "run staxad as root (it programs nftables)",
+        )
+    return Finding(True, False, "nftables is usable")
+
+
+def _data_dir(settings: Settings) -> Finding:
+    path = settings.data_dir
+    if path.exists() and not os.access(path, os.W_OK):
+        return Finding(False, True, f"data dir {path} is not writable", f"chown root:root {path}")
+    return Finding(True, False, f"data dir {path} is usable")
+
+
+def _caddy_admin(settings: Settings) -> Finding:
+    if settings.caddy.mode == "managed":
+        return Finding(True, False, "Caddy is started by staxad (caddy.mode = managed)")
+    url = f"http://{settings.caddy.admin}/config/"
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            response.read()
+    except OSError as exc:
+        return Finding(
+            False,
+            True,
+            f"Caddy's admin endpoint {settings.caddy.admin} does not answer ({exc})",
+            "install the caddy drop-in from the staxad package and `systemctl restart caddy`",
+        )
+    return Finding(True, False, f"Caddy's admin endpoint answers at {settings.caddy.admin}")
+
+
+def _ports(settings: Settings) -> list[Finding]:
+    """In managed mode staxad's Caddy must be able to bind the HTTP and HTTPS ports."""
+    if settings.caddy.mode != "managed":
+        return []
+    findings = []
+    for port in sorted({settings.caddy.http_port, settings.domains.https_port}):
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("0.0.0.0", port))  # noqa: S104 - checking the port is free, then closing
+            except OSError:
+                findings.append(
+                    Finding(False, True, f"port {port} is taken by another process", f"ss -ltnp 'sport = :{port}'")
+                )
+                continue
+        findings.append(Finding(True, False, f"port {port} is free for Caddy"))
+    return findings
+
+
+def _clock() -> Finding:
+    """Certificates and rule expiry need the right time; compare with the hardware clock."""
+    rtc = Path("/sys/class/rtc/rtc0/since_epoch")
+    try:
+        hardware = int(rtc.read_text().strip())
+    except (OSError, ValueError):
+        return Finding(True, False, "no hardware clock to compare with; keep NTP running")
+    skew = abs(time.time() - hardware)
+    if skew > 60:
+        return Finding(
+            False,
+            False,
+            f"the system clock is {skew:.0f} s off the hardware clock",
+            "enable NTP (timedatectl set-ntp true)",
+        )
+    return Finding(True, False, f"the system clock agrees with the hardware clock ({skew:.0f} s)")
+
+
+def _route_localnet(settings: Settings) -> Finding:
+    knob = Path("/proc/sys/net/ipv4/conf/all/route_localnet")
+    if not settings.network.enabled or os.access(knob, os.W_OK):
+        return Finding(True, False, "inbound network rules can forward to loopback (route_localnet)")
+    return Finding(False, True, f"{knob} is not writable", "run staxad as root outside a read-only /proc/sys")
+
+
+def checks(settings: Settings) -> list[Callable[[], Finding]]:
+    return [
+        lambda: _data_dir(settings),
+        lambda: _binary("podman", "podman"),
+        lambda: _binary("caddy", "caddy"),
+        lambda: _binary("git", "git"),
+        lambda: _binary("newuidmap", "uidmap"),
+        _nft,
+        _service_user,
+        lambda: _subid("/etc/subuid"),
+        lambda: _subid("/etc/subgid"),
+        _tun,
+        _cgroups,
+        lambda: _caddy_admin(settings),
+        _clock,
+        lambda: _route_localnet(settings),
+    ]
+
+
+def run_doctor(settings: Settings) -> int:
+    blocking = 0
+    findings = [check() for check in checks(settings)] + _ports(settings)
+    for finding in findings:
+        mark = "ok  " if finding.ok else ("FAIL" if finding.blocking else "warn")
+        print(f"[{mark}] {finding.what}")
+        if finding.fix and not finding.ok:
+            print(f"       fix: {finding.fix}")
+        blocking += int(not finding.ok and finding.blocking)
+    print("staxad doctor: " + ("everything needed is in place" if not blocking else f"{blocking} blocking problem(s)"))
+    return 1 if blocking else 0

@@ -1,0 +1,1 @@
+"""The pure model: records, validation, scopes, errors. No I/O, no frameworks."""

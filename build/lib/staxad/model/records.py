@@ -1,0 +1,112 @@
+"""Stored records as immutable values. Rows become records in staxad.store only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TENANT_STATUSES = ("provisioning", "deploying", "ready", "failed", "deleting")
+SERVICE_STATUSES = ("pending", "deploying", "running", "failed", "stopped")
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    id: str
+    email: str
+    name: str | None
+    tenant_limit: int | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: str
+    provider_id: str
+    name: str
+    prefix: str
+    mode: str
+    scopes: tuple[str, ...]
+    expires_at: str | None
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the key's provider, mode and scopes."""
+
+    provider_id: str
+    key_id: str
+    mode: str
+    scopes: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    id: str
+    tenant_id: str
+    name: str
+    source_type: str
+    repo_url: str | None
+    branch: str
+    image_url: str | None
+    port: int
+    is_primary: bool
+    is_routable: bool
+    resource_size: str
+    priority: int
+    status: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    provider_id: str
+    name: str
+    display_name: str | None
+    mode: str
+    status: str
+    status_reason: str | None
+    branch: str
+    resource_size: str
+    egress_mode: str
+    generation: int
+    created_at: str
+    updated_at: str
+    services: tuple[Service, ...] = field(default=())
+    primary_domain: str | None = None  # verified and primary: what the tenant's url shows
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: int
+    tenant_id: str
+    type: str
+    stage: str | None
+    message: str
+    deployment_id: str | None
+    service_name: str | None
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    id: str
+    tenant_id: str
+    service_id: str | None
+    domain: str
+    is_primary: bool
+    verified: bool
+    ssl_status: str  # pending -> provisioning -> active
+    token: str
+    verified_at: str | None
+    last_checked_at: str | None
+    check_error: str | None
+    created_at: str

@@ -1,0 +1,1 @@
+"""Make the host match the store: level-triggered, per-tenant serial, idempotent."""

@@ -1,0 +1,109 @@
+"""Network rules on the host, from the store: staxad's table in the host namespace
+(inbound NodePorts) and in the service user's rootless network namespace (egress of
+restricted tenants).
+
+A sync renders both documents and loads one only when it differs from what staxad
+last loaded or the table is gone (`nft flush ruleset`, a recreated rootless
+namespace). Syncs are serialised; each load replaces the whole table atomically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from staxad.adapters.nft import Nft
+from staxad.adapters.podman import Podman
+from staxad.core.platform import Platform
+from staxad.model import names
+from staxad.model.errors import TemporaryError
+from staxad.model.netrules import Allow, Forward, NetworkRule, Ruleset, host_ruleset, netns_ruleset
+from staxad.store import deployments as deployment_store
+from staxad.store import netrules as rule_store
+
+log = logging.getLogger("staxad.firewall")
+
+
+class Firewall:
+    def __init__(self, platform: Platform, podman: Podman, host: Nft, netns: Nft) -> None:
+        self.platform = platform
+        self.podman = podman
+        self.host, self.netns = host, netns
+        self.settings = platform.ctx.settings
+        self.table = f"staxad-{self.settings.instance}"
+        self._loaded: dict[str, Ruleset] = {}
+        self._lock = asyncio.Lock()
+        self.loads = 0
+
+    async def sync(self) -> None:
+        async with self._lock:
+            rules = await rule_store.active(self.platform.ctx.db)
+            await self._load("host", self.host, host_ruleset(self.table, await self._forwards(rules)))
+            restricted, allows = await self._egress(rules)
+            if restricted or "netns" in self._loaded:
+                await self._load("netns", self.netns, netns_ruleset(self.table, restricted, allows))
+
+    async def _load(self, where: str, nft: Nft, wanted: Ruleset) -> None:
+        loaded = self._loaded.get(where)
+        change = wanted.diff(loaded) if loaded is not None else None
+        if change == "":
+            if await nft.table("ip", self.table) is not None:
+                return
+            change = None  # gone behind staxad's back: load it whole
+        try:
+            await nft.apply(change if change is not None else wanted.full())
+        except TemporaryError:
+            if change is None:
+                raise
+            await nft.apply(wanted.full())  # the table was not what staxad last loaded
+        self._loaded[where] = wanted
+        self.loads += 1
+        log.info("loaded firewall table %s (%s, %s)", self.table, where, "changes" if change else "whole")
+
+    async def _forwards(self, rules: list[NetworkRule]) -> list[Forward]:
+        forwards = []
+        lives: dict[str, dict[str, deployment_store.Deployment]] = {}
+        for rule in rules:
+            if rule.direction != "inbound" or not rule.allocated_port or not rule.target_service_id:
+                continue
+            if rule.tenant_id not in lives:
+                lives[rule.tenant_id] = await deployment_store.live_for(self.platform.ctx.db, rule.tenant_id)
+            live = lives[rule.tenant_id].get(rule.target_service_id)
+            if live is None or not live.container_name:
+                continue  # not running: nothing to forward to until it is
+            host_port = live.host_port
+            if rule.protocol == "udp":
+                state = await self.podman.inspect(live.container_name)
+                host_port = state.published.get(f"{rule.target_port}/udp") if state else None
+            if host_port:
+                forwards += [
+                    Forward(rule.protocol, source, rule.allocated_port, host_port) for source in rule.source_cidrs
+                ]
+        return forwards
+
+    async def _egress(self, rules: list[NetworkRule]) -> tuple[list[str], list[Allow]]:
+        db = self.platform.ctx.db
+        rows = await db.fetch_all(
+            "SELECT id, name FROM tenants WHERE egress_mode = 'restricted' AND status != 'deleting'"
+        )
+        restricted, allows = [], []
+        for row in rows:
+            subnet = await self.podman.subnet(names.network(self.settings.instance, row["name"]))
+            if subnet is None:
+                continue  # no network yet: nothing of the tenant runs
+            restricted.append(subnet)
+            for rule in rules:
+                if rule.tenant_id == row["id"] and rule.direction == "outbound" and rule.destination_port:
+                    allows += [Allow(subnet, d, rule.protocol, rule.destination_port) for d in rule.destination_cidrs]
+        return restricted, allows
+
+    @staticmethod
+    def allow_dnat_to_loopback() -> None:
+        """Inbound rules DNAT to 127.0.0.1, which the kernel routes only with route_localnet;
+        the host table's guard chain drops what this would otherwise let in."""
+        with open("/proc/sys/net/ipv4/conf/all/route_localnet", "w") as knob:
+            knob.write("1")
+
+    def forget(self) -> None:
+        """Load again on the next sync (the tables may have been changed behind staxad's back)."""
+        self._loaded.clear()

@@ -1,0 +1,86 @@
+"""The reconcile loop.
+
+Level-triggered: a kick (a tenant id, or None for "everything") only says *when* to
+look; what to do is always derived from the store and the host as they are now, so a
+lost or repeated kick is harmless. Tenants are handled one at a time each, in
+parallel across tenants.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from staxad.metrics import Metrics
+
+log = logging.getLogger("staxad.reconcile")
+
+Handler = Callable[[str], Awaitable[None]]
+
+
+class Reconciler:
+    def __init__(
+        self,
+        handle_tenant: Handler,
+        list_tenants: Callable[[], Awaitable[list[str]]],
+        metrics: Metrics | None = None,
+    ) -> None:
+        self._handle = handle_tenant
+        self._list = list_tenants
+        self._metrics = metrics
+        self._kicked: dict[str, float] = {}  # tenant -> when its oldest unhandled kick came
+        self._dirty: set[str] = set()
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._everything = True
+        self.passes = 0
+        self.errors = 0
+
+    def kick(self, tenant_id: str | None = None) -> None:
+        if tenant_id is None:
+            self._everything = True
+        else:
+            self._dirty.add(tenant_id)
+            self._kicked.setdefault(tenant_id, time.monotonic())
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._everything:
+                self._everything = False
+                self._dirty.update(await self._list())
+            for tenant_id in list(self._dirty):
+                if tenant_id in self._running:
+                    continue  # stays dirty; picked up again when the running pass ends
+                self._dirty.discard(tenant_id)
+                self._running[tenant_id] = asyncio.create_task(self._one(tenant_id))
+
+    async def _one(self, tenant_id: str) -> None:
+        kicked = self._kicked.pop(tenant_id, None)
+        if kicked is not None and self._metrics is not None:
+            self._metrics.reconcile_lag.observe(time.monotonic() - kicked)
+        try:
+            await self._handle(tenant_id)
+            self.passes += 1
+        except Exception:
+            self.errors += 1
+            if self._metrics is not None:
+                self._metrics.reconcile_errors.inc()
+            log.exception("reconciling tenant %s failed; will retry", tenant_id)
+            asyncio.get_running_loop().call_later(2.0, self.kick, tenant_id)
+        finally:
+            self._running.pop(tenant_id, None)
+            if tenant_id in self._dirty:
+                self._wake.set()
+
+    async def idle(self) -> None:
+        """Return once nothing is dirty or running; for tests and orderly shutdown.
+
+        Polling keeps `kick()` a plain synchronous call that any code may make.
+        """
+        while self._dirty or self._running or self._wake.is_set():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)

@@ -1,0 +1,209 @@
+"""Running one deployment: provision -> build -> deploy -> route -> health -> ready.
+
+The new container starts beside the old one; the route switches only once the new
+one answers; the old one stops only after the route serves the new one. Any failure
+removes what this attempt made and leaves the old version serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from staxad.adapters import probe
+from staxad.adapters.podman import ContainerSpec, Podman
+from staxad.core.platform import Platform
+from staxad.model import names
+from staxad.model.errors import PermanentError
+from staxad.model.records import Service, Tenant
+from staxad.reconcile.build import Builder
+from staxad.reconcile.routes import hostname
+from staxad.store import deployments as deployment_store
+from staxad.store import env as env_store
+from staxad.store import events
+from staxad.store import images as image_store
+from staxad.store.deployments import Deployment
+
+log = logging.getLogger("staxad.deploy")
+
+# After the route switches, requests Caddy had already sent to the old container finish
+# before it stops.
+DRAIN_SECONDS = 1.0
+
+
+class Pipeline:
+    def __init__(self, platform: Platform, podman: Podman, sync_routes: Callable[[], Awaitable[None]]) -> None:
+        self.platform = platform
+        self.podman = podman
+        self.sync_routes = sync_routes
+        self.settings = platform.ctx.settings
+        self.builder = Builder(platform, podman)
+        self._began: dict[str, float] = {}
+
+    async def _record(
+        self, d: Deployment, stage: str, message: str, type_: str = "deployment.stage", **changes: Any
+    ) -> None:
+        ctx = self.platform.ctx
+        log.info(
+            "deployment %s: %s (+%.0f ms)",
+            d.id,
+            stage,
+            (time.perf_counter() - self._began.get(d.id, time.perf_counter())) * 1000,
+        )
+        async with ctx.db.transaction() as tx:
+            await deployment_store.update(tx, d.id, stage=stage, **changes)
+            await events.append(
+                tx, d.tenant_id, type_, message, ctx.now(), stage=stage, deployment_id=d.id, service_name=d.service_name
+            )
+
+    async def run(self, tenant: Tenant, service: Service, d: Deployment, live: Deployment | None) -> None:
+        container = names.container(self.settings.instance, tenant.name, service.name, d.id)
+        self._began[d.id] = time.perf_counter()
+        try:
+            await self._record(
+                d,
+                "provision",
+                f"Provisioning network for {service.name}",
+                status="building",
+                started_at=self.platform.ctx.now(),
+            )
+            network = names.network(self.settings.instance, tenant.name)
+            await self.podman.ensure_network(network, names.labels(self.settings.instance, tenant.id))
+            await self._record(d, "build", f"Preparing image for {service.name}")
+            image = await self._image(tenant, service, d)
+            # The name is stored before the container exists, so a crash in between leaves
+            # nothing that recovery does not know to remove.
+            await self._record(
+                d,
+                "deploy",
+                f"Starting container {container}",
+                status="deploying",
+                image_ref=image,
+                container_id=container,
+            )
+            state = await self.podman.run(
+                ContainerSpec(
+                    name=container,
+                    image=image,
+                    network=network,
+                    alias=service.name,
+                    port=service.port,
+                    env=await self._env(tenant, service),
+                    labels=names.labels(self.settings.instance, tenant.id, service.name, d.id),
+                    resource_size=service.resource_size,
+                )
+            )
+            assert state.host_port is not None
+            async with self.platform.ctx.db.transaction() as tx:
+                await deployment_store.update(tx, d.id, host_port=state.host_port)
+            await self._wait_healthy(service, container, state.host_port)
+            await self._record(d, "route", f"{service.name} answers; switching traffic to it")
+            async with self.platform.ctx.db.transaction() as tx:
+                await deployment_store.set_live(tx, service.id, d.id)
+            await self.sync_routes()
+            if service.is_routable:
+                await self._record(d, "health", "Checking the public route")
+                await self._check_route(tenant, service)
+            else:
+                await self._record(d, "health", f"{service.name} is internal (no public route)")
+            await self._record(
+                d,
+                "ready",
+                f"{service.name} is live",
+                type_="deployment.succeeded",
+                status="succeeded",
+                finished_at=self.platform.ctx.now(),
+            )
+            self._finished(d, "succeeded")
+            if live and live.container_name:
+                await asyncio.sleep(DRAIN_SECONDS)
+                await self.podman.remove(live.container_name)
+            if service.source_type == "github":
+                await self.builder.prune(tenant, service, image)
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, PermanentError) else f"{type(exc).__name__}: {exc}"
+            log.warning("deployment %s of %s/%s failed: %s", d.id, tenant.name, service.name, reason)
+            self._finished(d, "failed")
+            async with self.platform.ctx.db.transaction() as tx:
+                await deployment_store.set_live(tx, service.id, live.id if live else None)
+            await self.podman.remove(container)
+            await self.sync_routes()
+            await self._record(
+                d,
+                "error",
+                f"Deployment failed: {reason}",
+                type_="deployment.failed",
+                status="failed",
+                reason=reason[:2000],
+                finished_at=self.platform.ctx.now(),
+            )
+            if not isinstance(exc, PermanentError | TimeoutError):
+                raise
+
+    async def _image(self, tenant: Tenant, service: Service, d: Deployment) -> str:
+        if service.source_type == "github" and d.rollback_from and d.image_ref:
+            # a rollback runs the image an earlier deployment built, without rebuilding
+            if await self.podman.image_size(d.image_ref) is None:
+                raise PermanentError(
+                    f"the image {d.image_ref} of that deployment was pruned (build.keep_images); "
+                    "deploy its commit instead"
+                )
+            return d.image_ref
+        if service.source_type == "github":
+
+            async def progress(message: str) -> None:
+                await self._record(d, "build", message)
+
+            return await self.builder.build(tenant, service, d, progress)
+        ref = d.image_ref or service.image_url
+        assert ref is not None
+        registry = ref.split("/", 1)[0]
+        if await self.podman.ensure_image(ref, tls_verify=registry not in self.settings.runtime.insecure_registries):
+            async with self.platform.ctx.db.transaction() as tx:
+                await image_store.record(tx, tenant.id, ref, "pulled", service.id, self.platform.ctx.now())
+        return ref
+
+    def _finished(self, d: Deployment, outcome: str) -> None:
+        began = self._began.pop(d.id, None)
+        metrics = self.platform.ctx.metrics
+        metrics.deployments.labels(outcome).inc()
+        if began is not None:
+            metrics.deploy_seconds.labels(outcome).observe(time.perf_counter() - began)
+
+    async def _env(self, tenant: Tenant, service: Service) -> dict[str, str]:
+        stored = await env_store.read(self.platform.ctx.db, self.platform.ctx.box, tenant.id)
+        return {"PORT": str(service.port), **{key: value for key, value, _ in stored}}
+
+    async def _wait_healthy(self, service: Service, container: str, port: int) -> None:
+        limit = self.settings.runtime.health_timeout_seconds
+        check = probe.http_answers if service.is_routable else probe.tcp_stays_open
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        delay = 0.05
+        while loop.time() < deadline:
+            if await check(port):
+                return
+            state = await self.podman.inspect(container)
+            if state is None or not state.running:
+                tail = (await self.podman.logs(container, 20)).decode(errors="replace").strip()
+                raise PermanentError(
+                    f"the container exited before answering on port {service.port}. Last output: {tail[-800:]}"
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, 1.0)
+        raise PermanentError(
+            f"the app did not answer on port {service.port} within {limit} s; check that it listens on "
+            f"0.0.0.0:{service.port} (it also gets the port as $PORT)"
+        )
+
+    async def _check_route(self, tenant: Tenant, service: Service) -> None:
+        host = hostname(self.settings, tenant.name, service.name, service.is_primary)
+        for _ in range(50):
+            status = await probe.through_caddy(host, self.settings.domains.https_port)
+            if status is not None and status != 502:
+                return
+            await asyncio.sleep(0.1)
+        raise PermanentError(f"https://{host} did not serve the new version through Caddy")

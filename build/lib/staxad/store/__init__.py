@@ -1,0 +1,1 @@
+"""SQLite persistence: the desired state and its history."""

@@ -1,0 +1,152 @@
+"""Deployments: one record per attempt to run a version of a service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from staxad.store.db import Database, Row, Transaction
+
+TERMINAL = ("succeeded", "failed", "cancelled")
+ACTIVE = ("building", "deploying")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    id: str
+    tenant_id: str
+    service_id: str
+    service_name: str
+    status: str
+    stage: str
+    reason: str | None
+    branch: str | None
+    commit_sha: str | None
+    commit_message: str | None
+    framework: str | None
+    build_seconds: float | None
+    image_ref: str | None
+    container_name: str | None
+    host_port: int | None
+    rollback_from: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+
+
+_SELECT = "SELECT d.*, s.name AS service_name FROM deployments d JOIN services s ON s.id = d.service_id"
+
+
+def _deployment(row: Row) -> Deployment:
+    return Deployment(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        service_id=row["service_id"],
+        service_name=row["service_name"],
+        status=row["status"],
+        stage=row["stage"],
+        reason=row["reason"],
+        branch=row["branch"],
+        commit_sha=row["commit_sha"],
+        commit_message=row["commit_message"],
+        framework=row["framework"],
+        build_seconds=row["build_seconds"],
+        image_ref=row["image_ref"],
+        container_name=row["container_id"],
+        host_port=row["host_port"],
+        rollback_from=row["rollback_from"],
+        created_at=row["created_at"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+    )
+
+
+async def insert(tx: Transaction, d: Deployment) -> None:
+    await tx.execute(
+        "INSERT INTO deployments (id, tenant_id, service_id, status, stage, branch, commit_sha, commit_message,"
+        " framework, image_ref, rollback_from, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            d.id,
+            d.tenant_id,
+            d.service_id,
+            d.status,
+            d.stage,
+            d.branch,
+            d.commit_sha,
+            d.commit_message,
+            d.framework,
+            d.image_ref,
+            d.rollback_from,
+            d.created_at,
+        ),
+    )
+
+
+async def get(db: Database | Transaction, tenant_id: str, deployment_id: str) -> Deployment | None:
+    row = await db.fetch_one(f"{_SELECT} WHERE d.tenant_id = ? AND d.id = ?", (tenant_id, deployment_id))
+    return _deployment(row) if row else None
+
+
+async def for_tenant(
+    db: Database | Transaction, tenant_id: str, limit: int = 20, offset: int = 0, service_id: str | None = None
+) -> tuple[list[Deployment], int]:
+    where, params = "d.tenant_id = ?", [tenant_id]
+    if service_id:
+        where += " AND d.service_id = ?"
+        params.append(service_id)
+    rows = await db.fetch_all(
+        f"{_SELECT} WHERE {where} ORDER BY d.created_at DESC, d.rowid DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    total = await db.fetch_value(f"SELECT count(*) FROM deployments d WHERE {where}", params)  # noqa: S608
+    return [_deployment(r) for r in rows], int(total)
+
+
+async def with_status(db: Database | Transaction, tenant_id: str, statuses: tuple[str, ...]) -> list[Deployment]:
+    marks = ", ".join("?" for _ in statuses)
+    rows = await db.fetch_all(
+        f"{_SELECT} WHERE d.tenant_id = ? AND d.status IN ({marks}) ORDER BY s.priority, d.created_at, d.rowid",
+        (tenant_id, *statuses),
+    )
+    return [_deployment(r) for r in rows]
+
+
+async def any_with_status(db: Database, statuses: tuple[str, ...]) -> list[Deployment]:
+    marks = ", ".join("?" for _ in statuses)
+    rows = await db.fetch_all(f"{_SELECT} WHERE d.status IN ({marks})", statuses)
+    return [_deployment(r) for r in rows]
+
+
+FIELDS = (
+    "status",
+    "stage",
+    "reason",
+    "image_ref",
+    "container_id",
+    "host_port",
+    "started_at",
+    "finished_at",
+    "commit_sha",
+    "commit_message",
+    "framework",
+    "build_seconds",
+)
+
+
+async def update(tx: Transaction, deployment_id: str, **changes: Any) -> None:
+    assert set(changes) <= set(FIELDS), changes
+    sets = ", ".join(f"{column} = ?" for column in changes)
+    await tx.execute(f"UPDATE deployments SET {sets} WHERE id = ?", (*changes.values(), deployment_id))  # noqa: S608
+
+
+async def live_for(db: Database | Transaction, tenant_id: str) -> dict[str, Deployment]:
+    """service_id -> the deployment serving it now."""
+    rows = await db.fetch_all(
+        f"{_SELECT} WHERE s.tenant_id = ? AND s.live_deployment_id = d.id",
+        (tenant_id,),
+    )
+    return {r["service_id"]: _deployment(r) for r in rows}
+
+
+async def set_live(tx: Transaction, service_id: str, deployment_id: str | None) -> None:
+    await tx.execute("UPDATE services SET live_deployment_id = ? WHERE id = ?", (deployment_id, service_id))

@@ -1,0 +1,45 @@
+"""Tenant events: every stage change and host action, in order, for SSE replay."""
+
+from __future__ import annotations
+
+from staxad.model.records import Event
+from staxad.store.db import Database, Row, Transaction
+
+
+def _event(row: Row) -> Event:
+    return Event(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        type=row["type"],
+        stage=row["stage"],
+        message=row["message"],
+        deployment_id=row["deployment_id"],
+        service_name=row["service_name"],
+        created_at=row["created_at"],
+    )
+
+
+async def append(
+    tx: Transaction,
+    tenant_id: str,
+    type_: str,
+    message: str,
+    now: str,
+    *,
+    stage: str | None = None,
+    deployment_id: str | None = None,
+    service_name: str | None = None,
+) -> None:
+    await tx.execute(
+        "INSERT INTO events (tenant_id, type, stage, message, deployment_id, service_name,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (tenant_id, type_, stage, message, deployment_id, service_name, now),
+    )
+
+
+async def since(db: Database, tenant_id: str, after_id: int, limit: int = 500) -> list[Event]:
+    rows = await db.fetch_all(
+        "SELECT * FROM events WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?",
+        (tenant_id, after_id, limit),
+    )
+    return [_event(r) for r in rows]

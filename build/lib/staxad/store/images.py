@@ -1,0 +1,40 @@
+"""Images staxad brought onto the host for a tenant (pulled or built)."""
+
+from __future__ import annotations
+
+from staxad.store.db import Database, Transaction
+
+
+async def record(tx: Transaction, tenant_id: str, ref: str, origin: str, service_id: str | None, now: str) -> None:
+    await tx.execute(
+        "INSERT OR IGNORE INTO images (tenant_id, ref, origin, service_id, created_at) VALUES (?, ?, ?, ?, ?)",
+        (tenant_id, ref, origin, service_id, now),
+    )
+
+
+async def only_this_tenant_uses(db: Database, tenant_id: str) -> list[str]:
+    """Refs this tenant brought that no other tenant brought or names as its image."""
+    rows = await db.fetch_all(
+        "SELECT i.ref FROM images i WHERE i.tenant_id = ?"
+        " AND NOT EXISTS (SELECT 1 FROM images o WHERE o.ref = i.ref AND o.tenant_id != i.tenant_id)"
+        " AND NOT EXISTS (SELECT 1 FROM services s WHERE s.image_url = i.ref AND s.tenant_id != i.tenant_id)",
+        (tenant_id,),
+    )
+    return [row["ref"] for row in rows]
+
+
+async def built_for_service(db: Database, service_id: str) -> list[str]:
+    """Built image refs of a service, newest first."""
+    rows = await db.fetch_all(
+        "SELECT ref FROM images WHERE service_id = ? AND origin = 'built' ORDER BY created_at DESC, rowid DESC",
+        (service_id,),
+    )
+    return [row["ref"] for row in rows]
+
+
+async def known(db: Database, tenant_id: str, ref: str) -> bool:
+    return await db.fetch_value("SELECT 1 FROM images WHERE tenant_id = ? AND ref = ?", (tenant_id, ref)) is not None
+
+
+async def forget(tx: Transaction, tenant_id: str, ref: str) -> None:
+    await tx.execute("DELETE FROM images WHERE tenant_id = ? AND ref = ?", (tenant_id, ref))

@@ -1,0 +1,105 @@
+"""Network rules of tenants."""
+
+from __future__ import annotations
+
+import json
+
+from staxad.model.netrules import NetworkRule
+from staxad.store.db import Database, Row, Transaction
+
+
+def _rule(row: Row) -> NetworkRule:
+    return NetworkRule(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        direction=row["direction"],
+        protocol=row["protocol"],
+        target_service_id=row["target_service_id"],
+        target_port=row["target_port"],
+        allocated_port=row["allocated_port"],
+        source_cidrs=tuple(json.loads(row["source_cidrs"])),
+        destination_cidrs=tuple(json.loads(row["destination_cidrs"])),
+        destination_port=row["destination_port"],
+        description=row["description"],
+        status=row["status"],
+        expires_at=row["expires_at"],
+        created_at=row["created_at"],
+    )
+
+
+async def for_tenant(
+    db: Database | Transaction, tenant_id: str, direction: str | None = None, status: str | None = "active"
+) -> list[NetworkRule]:
+    sql, params = "SELECT * FROM network_rules WHERE tenant_id = ?", [tenant_id]
+    if direction:
+        sql += " AND direction = ?"
+        params.append(direction)
+    if status:
+        sql += " AND status = ?"
+        params.append(status)
+    rows = await db.fetch_all(sql + " ORDER BY created_at, rowid", params)
+    return [_rule(r) for r in rows]
+
+
+async def get(db: Database | Transaction, tenant_id: str, rule_id: str) -> NetworkRule | None:
+    row = await db.fetch_one("SELECT * FROM network_rules WHERE id = ? AND tenant_id = ?", (rule_id, tenant_id))
+    return _rule(row) if row else None
+
+
+async def active(db: Database) -> list[NetworkRule]:
+    rows = await db.fetch_all(
+        "SELECT r.* FROM network_rules r JOIN tenants t ON t.id = r.tenant_id"
+        " WHERE r.status = 'active' AND t.status != 'deleting'"
+    )
+    return [_rule(r) for r in rows]
+
+
+async def ports_in_use(tx: Transaction, protocol: str) -> set[int]:
+    rows = await tx.fetch_all(
+        "SELECT allocated_port FROM network_rules WHERE status = 'active' AND protocol = ?"
+        " AND allocated_port IS NOT NULL",
+        (protocol,),
+    )
+    return {int(r["allocated_port"]) for r in rows}
+
+
+async def count_active(tx: Transaction, tenant_id: str) -> int:
+    value = await tx.fetch_value(
+        "SELECT count(*) FROM network_rules WHERE tenant_id = ? AND status = 'active'", (tenant_id,)
+    )
+    return int(value)
+
+
+async def insert(tx: Transaction, r: NetworkRule) -> None:
+    await tx.execute(
+        "INSERT INTO network_rules (id, tenant_id, direction, protocol, target_service_id, target_port,"
+        " allocated_port, source_cidrs, destination_cidrs, destination_port, description, status, expires_at,"
+        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            r.id,
+            r.tenant_id,
+            r.direction,
+            r.protocol,
+            r.target_service_id,
+            r.target_port,
+            r.allocated_port,
+            json.dumps(list(r.source_cidrs)),
+            json.dumps(list(r.destination_cidrs)),
+            r.destination_port,
+            r.description,
+            r.status,
+            r.expires_at,
+            r.created_at,
+        ),
+    )
+
+
+async def set_status(tx: Transaction, rule_id: str, status: str) -> None:
+    await tx.execute("UPDATE network_rules SET status = ? WHERE id = ?", (status, rule_id))
+
+
+async def due(db: Database, now: str) -> list[NetworkRule]:
+    rows = await db.fetch_all(
+        "SELECT * FROM network_rules WHERE status = 'active' AND expires_at IS NOT NULL AND expires_at <= ?", (now,)
+    )
+    return [_rule(r) for r in rows]
