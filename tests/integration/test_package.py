@@ -94,6 +94,9 @@ def test_deb_install_serve_backup_purge_reinstall_restore(tmp_path: Path, web_im
         installed = sh("apt-get", "install", "-y", "-q", str(deb), env=APT, check=False)
         assert installed.returncode == 0, installed.stdout + installed.stderr
         assert Path(CONFIG).exists() and (DATA.stat().st_mode & 0o777) == 0o700
+        units = ["/lib/systemd/system/staxad.service", "/lib/systemd/system/caddy.service"]  # with its drop-in
+        verified = sh("systemd-analyze", "verify", *units, check=False)
+        assert verified.returncode == 0 and verified.stderr.strip() == "", verified.stderr
         doctor = sh("/usr/bin/staxad", "doctor", "--config", CONFIG, env=env, check=False)
         assert doctor.returncode == 0, doctor.stdout
         made = sh("/usr/bin/staxad", "admin", "create-key", "--config", CONFIG, "--email", "ops@example.com", env=env)
