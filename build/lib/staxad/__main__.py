@@ -1,3 +1,0 @@
-from staxad.cli import main
-
-raise SystemExit(main())

@@ -1,1 +1,0 @@
-"""The HTTP layer: parse, authorize, call the core, render. Nothing else."""

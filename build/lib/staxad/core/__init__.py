@@ -1,1 +1,0 @@
-"""The use cases: plain Python over the store. No HTTP, no host adapters."""

@@ -1,1 +1,0 @@
-"""The pure model: records, validation, scopes, errors. No I/O, no frameworks."""

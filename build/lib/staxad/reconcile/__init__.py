@@ -1,1 +1,0 @@
-"""Make the host match the store: level-triggered, per-tenant serial, idempotent."""

@@ -1,1 +1,0 @@
-"""SQLite persistence: the desired state and its history."""

@@ -1,2 +1,0 @@
--- How long the image build of a deployment took (NULL when nothing was built).
-ALTER TABLE deployments ADD COLUMN build_seconds REAL;
