@@ -18,8 +18,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 from bench.harness import first_200, staxad
 from bench.loadgen import free_port
 from tests.gitrepos import commit
@@ -49,22 +47,6 @@ async def by_hand(repo: Path, run: int) -> float:
         (work.parent / f"{work.name}.Containerfile").unlink(missing_ok=True)
 
 
-async def serves(url: str, host: str, text: str, ca: Path) -> None:
-    import ssl
-
-    context = ssl.create_default_context(cafile=str(ca))
-    async with httpx.AsyncClient(verify=context, timeout=2) as client:
-        for _ in range(12000):
-            try:
-                response = await client.get(url, headers={"Host": host}, extensions={"sni_hostname": host})
-                if response.status_code == 200 and response.text == text:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.005)
-    raise TimeoutError(url)
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -80,7 +62,6 @@ async def main() -> None:
             assert created.status_code == 202, created.text
             tenant_id = created.json()["data"]["id"]
             await running.first_https_200("built.staxa.test")
-            url = f"https://127.0.0.1:{running.settings.domains.https_port}/"
             staxad_times, hand_times = [], []
             for run in range(1, args.runs + 1):
                 commit(repo, {"index.html": f"v{run}\n"}, f"v{run}")
@@ -88,7 +69,7 @@ async def main() -> None:
                 began = time.perf_counter()
                 response = await running.api.post(f"/tenants/{tenant_id}/deployments")
                 assert response.status_code == 202, response.text
-                await serves(url, "built.staxa.test", f"v{run}\n", running.root_ca)
+                await running.first_https_200("built.staxa.test", text=f"v{run}\n")
                 staxad_times.append(time.perf_counter() - began)
                 await asyncio.sleep(1.5)  # let the old container drain before the next run
     s, h = statistics.median(staxad_times), statistics.median(hand_times)

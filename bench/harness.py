@@ -32,22 +32,27 @@ class Staxad:
     def root_ca(self) -> Path:
         return self.folder / "data" / "caddy" / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
 
-    async def first_https_200(self, host: str) -> None:
+    async def first_https_200(self, host: str, text: str | None = None) -> None:
         for _ in range(600):
             if self.root_ca.exists():
                 break
             await asyncio.sleep(0.05)
         context = ssl.create_default_context(cafile=str(self.root_ca))
-        await first_200(f"https://127.0.0.1:{self.settings.domains.https_port}/", host=host, context=context)
+        url = f"https://127.0.0.1:{self.settings.domains.https_port}/"
+        await first_200(url, host=host, context=context, text=text)
 
 
-async def first_200(url: str, *, host: str | None = None, context: ssl.SSLContext | bool = False) -> None:
+async def first_200(
+    url: str, *, host: str | None = None, context: ssl.SSLContext | bool = False, text: str | None = None
+) -> None:
+    """Poll until `url` answers 200 (with body `text`, when given)."""
     headers = {"Host": host} if host else {}
     extensions = {"sni_hostname": host} if host else {}
     async with httpx.AsyncClient(verify=context, timeout=2) as client:
-        for _ in range(6000):
+        for _ in range(12000):
             try:
-                if (await client.get(url, headers=headers, extensions=extensions)).status_code == 200:
+                response = await client.get(url, headers=headers, extensions=extensions)
+                if response.status_code == 200 and (text is None or response.text == text):
                     return
             except httpx.HTTPError:
                 pass

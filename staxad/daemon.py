@@ -155,7 +155,7 @@ class Daemon:
             await self.tenant_reconciler.sweep()
             await self.platform.netrules.expire_due()
             if self.firewall is not None:
-                await self.firewall.sync()  # reloads a table that a flush or a new namespace lost
+                await self.firewall.sync(verify=True)  # reloads a table a flush or a new namespace lost
         except Exception:
             log.exception("periodic check failed; next run retries")
         self.reconciler.kick()

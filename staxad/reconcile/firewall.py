@@ -35,19 +35,21 @@ class Firewall:
         self._lock = asyncio.Lock()
         self.loads = 0
 
-    async def sync(self) -> None:
+    async def sync(self, verify: bool = False) -> None:
+        """Bring both tables to the store. With `verify` (the periodic pass) also make sure
+        they still exist, which costs a subprocess per namespace; reconcile passes skip it."""
         async with self._lock:
             rules = await rule_store.active(self.platform.ctx.db)
-            await self._load("host", self.host, host_ruleset(self.table, await self._forwards(rules)))
+            await self._load("host", self.host, host_ruleset(self.table, await self._forwards(rules)), verify)
             restricted, allows = await self._egress(rules)
             if restricted or "netns" in self._loaded:
-                await self._load("netns", self.netns, netns_ruleset(self.table, restricted, allows))
+                await self._load("netns", self.netns, netns_ruleset(self.table, restricted, allows), verify)
 
-    async def _load(self, where: str, nft: Nft, wanted: Ruleset) -> None:
+    async def _load(self, where: str, nft: Nft, wanted: Ruleset, verify: bool) -> None:
         loaded = self._loaded.get(where)
         change = wanted.diff(loaded) if loaded is not None else None
         if change == "":
-            if await nft.table("ip", self.table) is not None:
+            if not verify or await nft.table("ip", self.table) is not None:
                 return
             change = None  # gone behind staxad's back: load it whole
         try:

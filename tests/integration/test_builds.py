@@ -64,6 +64,15 @@ async def test_static_repo_history_rollback_and_pinned_commit(builder: Live, tmp
     commit(repo, {"index.html": "static v2\n"}, "second page")
     url = f"/tenants/{tenant['id']}/deployments"
     second = (await live.client.post(url, headers=live.auth)).json()["data"]
+    followed: list[str] = []
+    params = {"follow": "true"}
+    async with live.client.stream("GET", f"{url}/{second['id']}/logs", headers=live.auth, params=params) as stream:
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        async for line in stream.aiter_lines():  # the build streams as it happens, then the stream ends
+            followed.append(line)
+    assert "data: ==> detected static (generated Containerfile below)" in followed
+    end = followed.index("event: end")  # once the build is over: the deployment goes on deploying
+    assert followed[end + 1] in ("data: deploying", "data: succeeded") and "built localhost/" in followed[end - 2]
     assert (await settled(live, tenant["id"], second["id"]))["status"] == "succeeded"
     assert await fetch(live, "site") == "static v2\n\n200"
 

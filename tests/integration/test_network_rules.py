@@ -49,16 +49,9 @@ async def test_inbound_node_ports_from_allowed_sources_only(live: Live, web_imag
     name = container_of(ready).format(instance=live.daemon.settings.instance)
     published = int(podman("port", name, "8080/tcp").stdout.decode().strip().rsplit(":", 1)[1])
     with net_host() as allowed, net_host() as other:
-        inbound = await rule(
-            live,
-            tenant,
-            direction="inbound",
-            protocol="tcp",
-            target_service="web",
-            source_cidrs=[f"{allowed.address}/32"],
-        )
-        port = inbound["allocated_port"]
-        assert 30000 <= port <= 32767 and inbound["connection_string"].endswith(f":{port}")
+        opened = await inbound(live, tenant, "tcp", "web", allowed)
+        port = opened["allocated_port"]
+        assert 30000 <= port <= 32767 and opened["connection_string"].endswith(f":{port}")
         assert await until(lambda: curl(allowed, allowed.gateway, port) == "hello from v1\n")
         assert curl(other, other.gateway, port) == ""  # not an allowed source
         assert curl(allowed, allowed.gateway, published) == ""  # the published port stays on loopback
@@ -67,19 +60,11 @@ async def test_inbound_node_ports_from_allowed_sources_only(live: Live, web_imag
         nft_table_gone(live, "host")  # as after `nft flush ruleset`
         assert await until(lambda: curl(allowed, allowed.gateway, port) == "hello from v1\n")
 
-        deleted = await live.client.delete(f"/tenants/{tenant['id']}/network-rules/{inbound['id']}", headers=live.auth)
+        deleted = await live.client.delete(f"/tenants/{tenant['id']}/network-rules/{opened['id']}", headers=live.auth)
         assert deleted.status_code == 204
         assert await until(lambda: curl(allowed, allowed.gateway, port) == "")
 
-        expiring = await rule(
-            live,
-            tenant,
-            direction="inbound",
-            protocol="tcp",
-            target_service="web",
-            source_cidrs=[f"{allowed.address}/32"],
-            ttl_hours=1,
-        )
+        expiring = await inbound(live, tenant, "tcp", "web", allowed, ttl_hours=1)
         assert expiring["allocated_port"] == port  # released at once, so handed out again
         assert await until(lambda: curl(allowed, allowed.gateway, port) == "hello from v1\n")
         async with live.daemon.db.transaction() as tx:  # an hour passes
@@ -91,8 +76,23 @@ async def test_inbound_node_ports_from_allowed_sources_only(live: Live, web_imag
         assert [r["id"] for r in listed.json()["data"]] == [expiring["id"]]
         assert live.daemon.firewall is not None
         live.daemon.firewall.forget()  # an expired rule never comes back, not even on a full reload
-        await live.daemon.firewall.sync()
+        await live.daemon.firewall.sync(verify=True)
         assert curl(allowed, allowed.gateway, port) == ""
+
+
+async def inbound(
+    live: Live, tenant: dict[str, Any], protocol: str, service: str, source: NetHost, **extra: Any
+) -> dict[str, Any]:
+    """An inbound rule that lets exactly one test host in."""
+    return await rule(
+        live,
+        tenant,
+        direction="inbound",
+        protocol=protocol,
+        target_service=service,
+        source_cidrs=[f"{source.address}/32"],
+        **extra,
+    )
 
 
 def fetch_from(container: str, host: NetHost) -> str:
@@ -162,14 +162,7 @@ async def test_udp_node_port(live: Live) -> None:
     tenant = await create(live, body)
     await live.wait_status(tenant["id"], "ready")
     with net_host() as allowed, net_host() as other:
-        udp = await rule(
-            live,
-            tenant,
-            direction="inbound",
-            protocol="udp",
-            target_service="dns",
-            source_cidrs=[f"{allowed.address}/32"],
-        )
+        udp = await inbound(live, tenant, "udp", "dns", allowed)
         port = udp["allocated_port"]
         assert await until(lambda: ask_dns(allowed, port) == "198.18.0.7")
         assert ask_dns(other, port) == ""
