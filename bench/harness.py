@@ -105,3 +105,5 @@ async def staxad(**extra: str) -> AsyncIterator[Staxad]:
             images = listed.stdout.split()  # by name: podman 4.3 misses these by short id
             if images:
                 podman("rmi", "-f", *[i.decode() for i in images], check=False)
+            # the firewall table a stopped daemon leaves in place
+            subprocess.run(["nft", "delete", "table", "ip", f"staxad-{instance}"], capture_output=True, check=False)
