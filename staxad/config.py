@@ -35,6 +35,7 @@ class ServerSettings:
 @dataclass(frozen=True)
 class StoreSettings:
     data_dir: str = "/var/lib/staxad"
+    work_dir: str = "/var/lib/staxad-work"
     synchronous: str = "FULL"
 
 
@@ -93,7 +94,11 @@ class BuildSettings:
     max_repo_mb: int = 500
     max_image_mb: int = 4096
     keep_images: int = 5
-    work_dir: str = ""
+    max_concurrent: int = 2
+    max_log_mb: int = 20
+    max_files: int = 20000
+    memory_mb: int = 2048
+    cpu_percent: int = 100
     node_image: str = "docker.io/library/node:20-alpine"
     python_image: str = "docker.io/library/python:3.12-slim"
     go_image: str = "docker.io/library/golang:1.22-alpine"
@@ -114,7 +119,8 @@ class RuntimeSettings:
 @dataclass(frozen=True)
 class CaddySettings:
     mode: str = "managed"
-    admin: str = "127.0.0.1:2019"
+    admin: str = ""
+    user: str = "caddy"
     binary: str = "caddy"
     http_port: int = 80
     issuer: str = "internal"
@@ -147,6 +153,17 @@ class Settings:
     @property
     def secret_key_path(self) -> Path:
         return self.data_dir / "secret.key"
+
+    @property
+    def work_root(self) -> Path:
+        """Build checkouts and the managed Caddy's files: apart from data_dir (root only),
+        because the service user and Caddy's user must reach their own parts of it."""
+        return Path(self.store.work_dir) / self.instance
+
+    @property
+    def caddy_admin(self) -> str:
+        """Caddy's admin endpoint, a unix socket in a folder only root and Caddy can enter."""
+        return self.caddy.admin or f"unix//run/staxad-{self.instance}-caddy/admin.sock"
 
     def build_log(self, deployment_id: str) -> Path:
         return self.data_dir / "build-logs" / f"{deployment_id}.log"
@@ -260,6 +277,13 @@ def _check(settings: Settings) -> None:
         raise ConfigError("Config 'network.node_port_min'..'node_port_max' must be a port range, low to high.")
     if not 0 <= n.min_prefix_v4 <= 32:
         raise ConfigError("Config 'network.min_prefix_v4' must be between 0 and 32.")
+    if not settings.caddy.admin.startswith("unix/") and settings.caddy.admin:
+        raise ConfigError(
+            "Config 'caddy.admin' must be a unix socket such as 'unix//run/caddy/admin.sock': a TCP admin "
+            "endpoint can be rewritten by any local user, tenants' code included."
+        )
+    if settings.build.max_concurrent < 1 or settings.build.max_log_mb < 1 or settings.build.max_files < 1:
+        raise ConfigError("Config 'build.max_concurrent', 'build.max_log_mb' and 'build.max_files' must be at least 1.")
     if settings.build.keep_images < 1:
         raise ConfigError("Config 'build.keep_images' must be at least 1 (the running image).")
     for server in settings.domains.nameservers:

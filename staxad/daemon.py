@@ -29,6 +29,7 @@ from staxad.reconcile.firewall import Firewall
 from staxad.reconcile.guard import guard
 from staxad.reconcile.loop import Reconciler
 from staxad.reconcile.routes import desired_routes
+from staxad.reconcile.sandbox import SandboxTable
 from staxad.reconcile.tenant import TenantReconciler
 from staxad.store.db import Database
 from staxad.store.secretbox import SecretBox
@@ -58,12 +59,19 @@ class Daemon:
         runtime = settings.runtime.enabled
         self.podman = Podman(settings.podman_socket, settings.runtime.service_user) if runtime else None
         self.ctx.logs = self.podman
-        self.caddy = CaddyAdmin(settings.caddy.admin) if runtime else None
+        self.caddy = CaddyAdmin(settings.caddy_admin) if runtime else None
         self.managed_caddy = (
-            ManagedCaddy(settings.caddy.binary, settings.caddy.admin, settings.data_dir / "caddy")
+            ManagedCaddy(
+                settings.caddy.binary,
+                settings.caddy_admin,
+                settings.work_root / "caddy",
+                settings.caddy.user,
+                settings.data_dir / "caddy.log",
+            )
             if runtime and settings.caddy.mode == "managed"
             else None
         )
+        self.sandbox = SandboxTable(settings, Nft()) if runtime else None
         self.firewall = (
             Firewall(self.platform, self.podman, Nft(), Nft.rootless(settings.runtime.service_user))
             if self.podman is not None and settings.network.enabled
@@ -86,7 +94,7 @@ class Daemon:
         s = self.settings
         config = build_config(
             await desired_routes(self.db, s),
-            admin=s.caddy.admin,
+            admin=s.caddy_admin,
             https_port=s.domains.https_port,
             http_port=s.caddy.http_port,
             ask_url=s.ask_url,
@@ -98,8 +106,12 @@ class Daemon:
         await self.caddy.wait_in_step()
 
     async def start(self) -> None:
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # The database, key, build logs and backups are root's alone.
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.settings.data_dir.chmod(0o700)
         await self.db.open()
+        if self.sandbox is not None:
+            await self.sandbox.ensure()  # before any tenant process can run
         if self.managed_caddy is not None:
             await self.managed_caddy.start()
             self.managed_caddy.process.on_restart = self._caddy_restarted
@@ -152,6 +164,8 @@ class Daemon:
         try:
             if self.caddy is not None and not await self.caddy.running_matches():
                 self.caddy.forget_loaded()
+            if self.sandbox is not None:
+                await self.sandbox.ensure(verify=True)
             await self.tenant_reconciler.sweep()
             await self.platform.netrules.expire_due()
             if self.firewall is not None:

@@ -13,11 +13,11 @@ import socket
 import stat
 import subprocess
 import time
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from staxad.adapters.hostinfo import cgroups_v2
 from staxad.config import Settings
 
 SERVICE_USER = "staxa"
@@ -119,18 +119,40 @@ def _data_dir(settings: Settings) -> Finding:
 def _caddy_admin(settings: Settings) -> Finding:
     if settings.caddy.mode == "managed":
         return Finding(True, False, "Caddy is started by staxad (caddy.mode = managed)")
-    url = f"http://{settings.caddy.admin}/config/"
+    admin = settings.caddy_admin
+    path = Path(admin.removeprefix("unix/"))
     try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            response.read()
+        with socket.socket(socket.AF_UNIX) as probe:
+            probe.settimeout(3)
+            probe.connect(str(path))
+            probe.sendall(b"GET /config/ HTTP/1.0\r\nHost: \r\n\r\n")
+            answer = probe.recv(64)
     except OSError as exc:
         return Finding(
             False,
             True,
-            f"Caddy's admin endpoint {settings.caddy.admin} does not answer ({exc})",
+            f"Caddy's admin socket {admin} does not answer ({exc})",
             "install the caddy drop-in from the staxad package and `systemctl restart caddy`",
         )
-    return Finding(True, False, f"Caddy's admin endpoint answers at {settings.caddy.admin}")
+    if not answer.startswith(b"HTTP/1.") or b" 200 " not in answer:
+        return Finding(False, True, f"Caddy's admin socket {admin} answered {answer[:40]!r}", "systemctl restart caddy")
+    folder = os.stat(path.parent)
+    if folder.st_mode & 0o007:
+        return Finding(False, True, f"{path.parent} lets every user reach Caddy's admin", f"chmod o-rwx {path.parent}")
+    return Finding(True, False, f"Caddy's admin socket answers at {admin}")
+
+
+def _build_limits() -> Finding:
+    if cgroups_v2():
+        return Finding(True, False, "builds get memory and CPU limits (cgroups v2)")
+    return Finding(
+        False,
+        False,
+        "this host has cgroups v1: build steps and containers run without memory, CPU and pids limits "
+        "(rootless podman cannot apply them); builds are still bounded in time, log size, checkout size and "
+        "concurrency",
+        "boot with systemd.unified_cgroup_hierarchy=1 (cgroups v2)",
+    )
 
 
 def _ports(settings: Settings) -> list[Finding]:
@@ -191,6 +213,7 @@ def checks(settings: Settings) -> list[Callable[[], Finding]]:
         _tun,
         _cgroups,
         lambda: _caddy_admin(settings),
+        _build_limits,
         _clock,
         lambda: _route_localnet(settings),
     ]

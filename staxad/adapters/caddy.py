@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import pwd
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from typing import Any
 import httpx
 
 from staxad.adapters.proc import Supervised
+from staxad.adapters.workspace import ensure_root_dir
 
 log = logging.getLogger("staxad.caddy")
 
@@ -96,9 +100,21 @@ def build_config(
     return config
 
 
+def socket_path(admin: str) -> Path:
+    """The file of a `unix//path` admin address."""
+    return Path(admin.removeprefix("unix/"))
+
+
+def admin_client(admin: str, timeout: float) -> httpx.AsyncClient:
+    """A client of Caddy's admin socket. Caddy checks the Host header against the listen
+    address, and for a unix socket only an empty one matches."""
+    transport = httpx.AsyncHTTPTransport(uds=str(socket_path(admin)))
+    return httpx.AsyncClient(transport=transport, base_url="http://caddy", headers={"Host": ""}, timeout=timeout)
+
+
 class CaddyAdmin:
     def __init__(self, admin: str) -> None:
-        self.base = f"http://{admin}"
+        self.admin = admin
         self._desired: dict[str, Any] | None = None
         self._loaded: str | None = None
         self._wake = asyncio.Event()
@@ -129,10 +145,8 @@ class CaddyAdmin:
         if text == self._loaded:
             return True
         try:
-            async with httpx.AsyncClient(timeout=30) as client:
-                response = await client.post(
-                    f"{self.base}/load", content=text, headers={"Content-Type": "application/json"}
-                )
+            async with admin_client(self.admin, 30) as client:
+                response = await client.post("/load", content=text, headers={"Content-Type": "application/json"})
             if response.status_code != 200:
                 self.last_error = response.text[:500]
                 log.error("caddy refused the config: %s", self.last_error)
@@ -152,8 +166,8 @@ class CaddyAdmin:
         if self._loaded is None:
             return False
         try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.get(f"{self.base}/config/")
+            async with admin_client(self.admin, 10) as client:
+                response = await client.get("/config/")
         except httpx.HTTPError:
             return False
         return response.status_code == 200 and response.json() == json.loads(self._loaded)
@@ -165,40 +179,72 @@ class CaddyAdmin:
 
 
 class ManagedCaddy:
-    """A private Caddy that staxad starts and keeps running (development and tests)."""
+    """A private Caddy that staxad starts and keeps running (development and tests).
 
-    def __init__(self, binary: str, admin: str, data_dir: Path) -> None:
-        self.data_dir = data_dir
+    It runs as Caddy's own unprivileged user with CAP_NET_BIND_SERVICE only (for ports
+    below 1024), keeps its state in a folder of that user's, and listens for admin requests
+    on a unix socket in a folder only that user (and root) can enter. It gets SIGTERM when
+    staxad dies, however it dies.
+    """
+
+    def __init__(self, binary: str, admin: str, state_dir: Path, user: str, log_path: Path) -> None:
+        self.state_dir = state_dir
         self.admin = admin
-        bootstrap = data_dir / "bootstrap.json"
-        data_dir.mkdir(parents=True, exist_ok=True)
-        bootstrap.write_text(json.dumps({"admin": {"listen": admin}}))
+        self.user = user
+        bootstrap = state_dir / "bootstrap.json"
+        setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
         self.process = Supervised(
             "caddy",
-            [binary, "run", "--config", str(bootstrap)],
+            [
+                setpriv,
+                f"--reuid={user}",
+                f"--regid={user}",
+                "--init-groups",
+                "--inh-caps=-all,+net_bind_service",
+                "--ambient-caps=+net_bind_service",
+                "--pdeathsig=TERM",  # setpriv's own: a credential change clears the one staxad set
+                "--",
+                binary,
+                "run",
+                "--config",
+                str(bootstrap),
+            ],
             env={
-                "XDG_DATA_HOME": str(data_dir / "data"),
-                "XDG_CONFIG_HOME": str(data_dir / "config"),
-                "HOME": str(data_dir),
+                "XDG_DATA_HOME": str(state_dir / "data"),
+                "XDG_CONFIG_HOME": str(state_dir / "config"),
+                "HOME": str(state_dir),
             },
-            log_path=str(data_dir / "caddy.log"),
+            log_path=str(log_path),
         )
 
     @property
     def storage(self) -> str:
-        return str(self.data_dir / "data" / "caddy")
+        return str(self.state_dir / "data" / "caddy")
 
     @property
     def root_certificate(self) -> Path:
         return Path(self.storage) / "pki" / "authorities" / "local" / "root.crt"
 
+    def _prepare(self) -> None:
+        account = pwd.getpwnam(self.user)
+        ensure_root_dir(self.state_dir.parent)
+        for folder in (self.state_dir, socket_path(self.admin).parent):
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.chown(folder, account.pw_uid, account.pw_gid, follow_symlinks=False)
+            folder.chmod(0o700)
+        bootstrap = self.state_dir / "bootstrap.json"
+        fd = os.open(bootstrap, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps({"admin": {"listen": self.admin}}))
+
     async def start(self) -> None:
+        await asyncio.to_thread(self._prepare)
         await self.process.start()
         async with asyncio.timeout(20):
             while True:
                 try:
-                    async with httpx.AsyncClient(timeout=2) as client:
-                        if (await client.get(f"http://{self.admin}/config/")).status_code == 200:
+                    async with admin_client(self.admin, 2) as client:
+                        if (await client.get("/config/")).status_code == 200:
                             return
                 except httpx.HTTPError:
                     pass

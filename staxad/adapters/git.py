@@ -1,13 +1,20 @@
-"""Shallow clones of a tenant's repository, hardened against hostile input.
+"""Clones of a tenant's repository, as the service user, hardened against hostile input.
 
 Only https (and, when the operator allows it, local paths and file://) transports are
-enabled; no system or global git config is read; no credential prompt can hang a
-build. Every user value is an argv element after `--` or a validated branch/commit
-(see staxad.model.validation), never an option.
+enabled; no system config is read; no credential prompt can hang a build. Every user
+value is an argv element after `--` or a validated branch/commit (see
+staxad.model.validation), never an option.
+
+git runs as the service user in a folder that user owns, never as root: a repository is
+tenant input, and root must not write or follow anything in it. The clone is bounded
+before a single file is checked out: the downloaded pack by RLIMIT_FSIZE, the tree by
+`ls-tree` (file count and total size), so neither a huge history nor a compression bomb
+reaches the disk.
 """
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,15 +28,28 @@ class Commit:
     message: str
 
 
-ENV = {
-    "GIT_TERMINAL_PROMPT": "0",
-    "GIT_CONFIG_NOSYSTEM": "1",
-    "GIT_CONFIG_GLOBAL": "/dev/null",
-    "GIT_ASKPASS": "/bin/false",
-    "HOME": "/nonexistent",
-    "PATH": "/usr/bin:/bin",
-    "LC_ALL": "C",
-}
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int
+    max_files: int
+    timeout: float
+
+
+def environment(global_config: str) -> dict[str, str]:
+    return {
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": global_config,
+        "GIT_ASKPASS": "/bin/false",
+        "HOME": "/nonexistent",
+        "PATH": "/usr/bin:/bin",
+        "LC_ALL": "C",
+    }
+
+
+# Local repositories (operator-allowed only) belong to someone else than the service user;
+# git refuses to serve them unless this is in its global config.
+LOCAL_CONFIG = "[safe]\n\tdirectory = *\n"
 
 
 def _git(allow_local: bool) -> list[str]:
@@ -39,28 +59,72 @@ def _git(allow_local: bool) -> list[str]:
     return ["git", *allowed, "-c", "core.hooksPath=/dev/null", "-c", "advice.detachedHead=false"]
 
 
-async def clone(url: str, branch: str, commit: str | None, dest: Path, *, allow_local: bool, timeout: float) -> Commit:
-    git = _git(allow_local)
-    # A pinned commit needs the branch's history; the head needs one commit only.
-    depth = [] if commit else ["--depth", "1"]
-    argv = [*git, "clone", "--quiet", "--single-branch", "--no-tags", *depth, "--branch", branch]
-    await _run([*argv, "--", url, str(dest)], timeout, f"cloning {url} (branch {branch})")
-    if commit:
-        found = await proc.run([*git, "-C", str(dest), "cat-file", "-t", commit], env=ENV, timeout=timeout)
-        if found.returncode != 0 or found.stdout.strip() != b"commit":
-            raise PermanentError(f"commit {commit} is not on branch {branch} of {url}")
-        await _run([*git, "-C", str(dest), "checkout", "--quiet", "--detach", commit], timeout, "checking out")
-    shown = await proc.run([*git, "-C", str(dest), "log", "-1", "--format=%H%n%s"], env=ENV, timeout=timeout)
-    sha, _, message = shown.check().stdout.decode(errors="replace").partition("\n")
-    return Commit(sha.strip(), message.strip()[:500])
+class Git:
+    def __init__(self, user: str, allow_local: bool, local_config: Path | None) -> None:
+        self.prefix = proc.as_user(user)
+        self.allow_local = allow_local
+        self.env = environment(str(local_config) if allow_local and local_config else "/dev/null")
+
+    async def clone(self, url: str, branch: str, commit: str | None, dest: Path, limits: Limits) -> Commit:
+        """Clone into `dest` (an empty folder the service user owns), check the tree against
+        the limits, check it out and drop `.git`."""
+        git = [*self.prefix, *_git(self.allow_local)]
+        # A pinned commit needs the branch's history; the head needs one commit only.
+        depth = [] if commit else ["--depth", "1"]
+        argv = [*git, "clone", "--quiet", "--no-checkout", "--single-branch", "--no-tags", *depth, "--branch", branch]
+        await self._run([*argv, "--", url, str(dest)], limits, f"cloning {url} (branch {branch})")
+        target = commit or "HEAD"
+        if commit:
+            found = await self._output([*git, "-C", str(dest), "cat-file", "-t", commit], limits)
+            if found.strip() != b"commit":
+                raise PermanentError(f"commit {commit} is not on branch {branch} of {url}")
+        listing = await self._output([*git, "-C", str(dest), "ls-tree", "-r", "-l", "-z", target], limits)
+        check_tree(listing, limits)
+        await self._run([*git, "-C", str(dest), "checkout", "--quiet", "--detach", target], limits, "checking out")
+        shown = await self._output([*git, "-C", str(dest), "log", "-1", "--format=%H%n%s"], limits)
+        sha, _, message = shown.decode(errors="replace").partition("\n")
+        await self._run([*self.prefix, "rm", "-rf", "--", str(dest / ".git")], limits, "removing .git")
+        return Commit(sha.strip(), message.strip()[:500])
+
+    async def _output(self, argv: list[str], limits: Limits) -> bytes:
+        result = await self._exec(argv, limits, "reading the repository")
+        return result.stdout
+
+    async def _run(self, argv: list[str], limits: Limits, doing: str) -> None:
+        await self._exec(argv, limits, doing)
+
+    async def _exec(self, argv: list[str], limits: Limits, doing: str) -> proc.Completed:
+        try:
+            result = await proc.run(
+                argv, env=self.env, timeout=limits.timeout, cwd="/", max_file_bytes=limits.max_bytes
+            )
+        except TimeoutError:
+            raise PermanentError(f"{doing} took longer than {limits.timeout:.0f} s") from None
+        if result.returncode in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
+            raise PermanentError(
+                f"{doing} stopped: the repository is larger than build.max_repo_mb ({limits.max_bytes >> 20} MiB)"
+            )
+        if result.returncode != 0:
+            error = result.stderr.decode(errors="replace").strip().splitlines()
+            detail = "; ".join(line.removeprefix("fatal: ") for line in error[-3:]) or f"git exited {result.returncode}"
+            raise PermanentError(f"{doing} failed: {detail}")
+        return result
 
 
-async def _run(argv: list[str], timeout: float, doing: str) -> None:
-    try:
-        result = await proc.run(argv, env=ENV, timeout=timeout)
-    except TimeoutError:
-        raise PermanentError(f"{doing} took longer than {timeout:.0f} s") from None
-    if result.returncode != 0:
-        error = result.stderr.decode(errors="replace").strip().splitlines()
-        detail = "; ".join(line.removeprefix("fatal: ") for line in error[-3:]) or f"git exited {result.returncode}"
-        raise PermanentError(f"{doing} failed: {detail}")
+def check_tree(listing: bytes, limits: Limits) -> None:
+    """Refuse a tree (`ls-tree -r -l -z` output) over the file-count or size limit."""
+    files = total = 0
+    for entry in listing.split(b"\0"):
+        if not entry:
+            continue
+        meta, _, _path = entry.partition(b"\t")
+        fields = meta.split()
+        files += 1
+        if len(fields) == 4 and fields[3].isdigit():
+            total += int(fields[3])
+        if files > limits.max_files:
+            raise PermanentError(f"the repository has more than build.max_files ({limits.max_files}) files")
+    if total > limits.max_bytes:
+        raise PermanentError(
+            f"the checkout would be {total >> 20} MiB, more than build.max_repo_mb ({limits.max_bytes >> 20} MiB)"
+        )

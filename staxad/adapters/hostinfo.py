@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
+
+
+def cgroups_v2() -> bool:
+    """Rootless podman applies memory/CPU/pids limits only on the unified hierarchy."""
+    return Path("/sys/fs/cgroup/cgroup.controllers").exists()
 
 
 def detect_server_ip() -> str | None:
@@ -28,3 +34,18 @@ def _ip(*args: str) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return done.stdout if done.returncode == 0 else ""
+
+
+def subordinate_ids(user: str, path: str = "/etc/subuid") -> list[tuple[int, int]]:
+    """The (first id, count) ranges /etc/subuid gives `user`: its containers' other uids."""
+    ranges = []
+    try:
+        with open(path) as listing:
+            for line in listing:
+                name, _, rest = line.strip().partition(":")
+                start, _, count = rest.partition(":")
+                if name == user and start.isdigit() and count.isdigit():
+                    ranges.append((int(start), int(count)))
+    except FileNotFoundError:
+        return []
+    return ranges

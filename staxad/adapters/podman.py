@@ -48,6 +48,12 @@ class ContainerSpec:
 
 
 @dataclass(frozen=True)
+class BuildLimits:
+    memory_mb: int
+    cpu_percent: int
+
+
+@dataclass(frozen=True)
 class ContainerState:
     id: str
     name: str
@@ -176,22 +182,36 @@ class Podman:
         log.info("pulled image %s", ref)
         return True
 
-    def build(self, context: Path, containerfile: Path, tag: str) -> AsyncIterator[bytes]:
+    def build(
+        self, context: Path, containerfile: Path, tag: str, limits: BuildLimits | None = None
+    ) -> AsyncIterator[bytes]:
         """`podman build` as the service user, its output line by line; raises LinesExit on failure.
 
         No --label: podman 4 adds each as one more committed layer (~0.1 s apiece); the
-        store's images table knows which images are staxad's.
+        store's images table knows which images are staxad's. RUN steps get the default
+        rootless network (slirp4netns): package registries are reachable, the host is not
+        (the sandbox table drops the service user's connections to host addresses).
         """
+        bounds = (
+            [
+                "--memory",
+                f"{limits.memory_mb}m",
+                "--cpu-period",
+                "100000",
+                "--cpu-quota",
+                str(limits.cpu_percent * 1000),
+            ]
+            if limits
+            else []
+        )
         return proc.lines(
             [
-                self._runuser,
-                "-u",
-                self.service_user,
-                "--",
+                *proc.as_user(self.service_user),
                 "podman",
                 "build",
                 "--pull=missing",
                 "--layers",
+                *bounds,
                 "--file",
                 str(containerfile),
                 "--tag",

@@ -10,11 +10,20 @@ import contextlib
 import ctypes
 import logging
 import os
+import resource
+import shutil
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 log = logging.getLogger("staxad.proc")
+
+CHUNK = 64 * 1024  # the longest line `lines` yields; longer output comes in pieces
+
+
+def as_user(user: str) -> list[str]:
+    """The argv prefix that runs a command as `user` (the service user, never root)."""
+    return [shutil.which("runuser") or "/usr/sbin/runuser", "-u", user, "--"]
 
 
 @dataclass(frozen=True)
@@ -44,8 +53,13 @@ async def run(
     timeout: float = 120.0,
     env: Mapping[str, str] | None = None,
     cwd: str | None = None,
+    max_file_bytes: int | None = None,
 ) -> Completed:
-    """Run to completion; on timeout the whole process group is killed and TimeoutError raised."""
+    """Run to completion; on timeout the whole process group is killed and TimeoutError raised.
+
+    `max_file_bytes` caps every file the command (and its children) writes: past it the
+    kernel stops the command with SIGXFSZ, which bounds a download by the size of disk it
+    may take."""
     process = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
@@ -54,6 +68,7 @@ async def run(
         env=dict(env) if env is not None else None,
         cwd=cwd,
         start_new_session=True,
+        preexec_fn=_limit_file_size(max_file_bytes) if max_file_bytes else None,
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
@@ -61,6 +76,13 @@ async def run(
         await _kill_group(process)
         raise
     return Completed(tuple(argv), process.returncode or 0, out, err)
+
+
+def _limit_file_size(limit: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
 
 
 async def lines(
@@ -83,13 +105,24 @@ async def lines(
     )
     assert process.stdout is not None
     try:
-        while line := await process.stdout.readline():
+        while line := await _read_line(process.stdout):
             yield line
         code = await process.wait()
         if check and code != 0:
             raise LinesExit(code)
     finally:
         await _kill_group(process)
+
+
+async def _read_line(stream: asyncio.StreamReader) -> bytes:
+    """The next line, or the next CHUNK bytes of an over-long one: output without line
+    breaks (`head -c 1G /dev/zero`) must not raise or grow without bound."""
+    try:
+        return await stream.readuntil(b"\n")
+    except asyncio.IncompleteReadError as exc:
+        return exc.partial
+    except asyncio.LimitOverrunError as exc:
+        return await stream.read(min(exc.consumed, CHUNK) or CHUNK)
 
 
 class LinesExit(Exception):
@@ -110,7 +143,8 @@ PR_SET_PDEATHSIG = 1
 
 def _die_with_parent() -> None:
     """In the child: get SIGTERM when staxad dies, even by SIGKILL, so a restarted staxad
-    never finds a stale Caddy or podman service holding its ports and sockets."""
+    never finds a stale Caddy or podman service holding its ports and sockets. runuser
+    passes the SIGTERM on to the command it runs."""
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
@@ -153,6 +187,7 @@ class Supervised:
             stderr=output,
             env=env,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         if not isinstance(output, int):
             output.close()

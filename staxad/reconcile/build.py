@@ -1,82 +1,64 @@
 """Building a git service's image: clone -> detect -> Containerfile -> podman build.
 
-The checkout lives in a per-deployment work dir owned by the service user, whose
-rootless podman builds it; the work dir is removed afterwards whatever happened. The
-build log is a file per deployment under the data dir, kept after the build.
-Nothing in the checkout is trusted: files are read only when they resolve inside it,
-and the size of the checkout and of the image are bounded.
+Tenant code runs here, so everything about a build is bounded and kept away from root:
+git and podman run as the service user; the checkout is that user's folder inside a
+root-owned work dir (staxad.adapters.workspace) that root reads only without following
+links (staxad.adapters.checkout) and never walks or chowns. Builds queue for
+`build.max_concurrent` slots; each is limited in time, log size, checkout size and file
+count, and in memory/CPU where the host's cgroups allow it. The Containerfile is checked
+(staxad.model.containerfile) and handed to podman as a root-owned copy. Build steps reach
+no host address: the firewall's sandbox table drops the service user's connections to
+the host itself and to link-local addresses (staxad.model.sandbox).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import pwd
-import shutil
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
 
 from staxad.adapters import git
-from staxad.adapters.podman import Podman
+from staxad.adapters.checkout import Checkout
+from staxad.adapters.hostinfo import cgroups_v2
+from staxad.adapters.podman import BuildLimits, Podman
 from staxad.adapters.proc import LinesExit
+from staxad.adapters.workspace import Workspace
 from staxad.core.platform import Platform
+from staxad.model.containerfile import refusals
 from staxad.model.errors import PermanentError
-from staxad.model.frameworks import BaseImages, Plan, detect
+from staxad.model.frameworks import BaseImages, detect
 from staxad.model.records import Service, Tenant
 from staxad.store import deployments as deployment_store
 from staxad.store import images as image_store
 from staxad.store.deployments import Deployment
 
 Progress = Callable[[str], Awaitable[None]]
-READ_LIMIT = 1 << 20  # detection reads at most 1 MiB of any file
-
-
-class Checkout:
-    """Read access to a checkout that never leaves it (symlinks included)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root.resolve()
-
-    def _inside(self, path: str) -> Path | None:
-        candidate = self.root / path
-        if not candidate.exists() and not candidate.is_symlink():
-            return None
-        resolved = candidate.resolve()
-        if resolved != self.root and self.root not in resolved.parents:
-            raise PermanentError(f"{path} in the repository is a link to outside it; refusing to use it")
-        return resolved
-
-    def read(self, path: str) -> str | None:
-        found = self._inside(path)
-        if found is None or not found.is_file():
-            return None
-        with found.open("rb") as handle:
-            return handle.read(READ_LIMIT).decode(errors="replace")
-
-    def list_dir(self, path: str) -> list[str]:
-        found = self._inside(path)
-        return sorted(entry.name for entry in os.scandir(found) if entry.is_dir(follow_symlinks=False)) if found else []
-
-    def size(self) -> int:
-        total = 0
-        for folder, _dirs, files in os.walk(self.root):  # os.walk does not follow links
-            for name in files:
-                with contextlib.suppress(OSError):
-                    total += os.lstat(os.path.join(folder, name)).st_size
-        return total
 
 
 class BuildLog:
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    """The build's log file, cut at `limit` bytes with a marker line."""
+
+    def __init__(self, path: Path, limit: int) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.path = path
+        self.limit = limit
+        self.written = 0
         self._file: IO[str] = path.open("a", encoding="utf-8")
 
+    @property
+    def full(self) -> bool:
+        return self.written >= self.limit
+
     def write(self, line: str) -> None:
-        self._file.write(line.rstrip("\n") + "\n")
+        if self.full:
+            return
+        text = line.rstrip("\n") + "\n"
+        self.written += len(text.encode())
+        if self.full:
+            text = f"==> build log cut at {self.limit >> 20} MiB (build.max_log_mb)\n"
+        self._file.write(text)
         self._file.flush()
 
     def close(self) -> None:
@@ -88,50 +70,54 @@ class Builder:
         self.platform = platform
         self.podman = podman
         self.settings = platform.ctx.settings
-
-    @property
-    def work_root(self) -> Path:
-        if self.settings.build.work_dir:
-            return Path(self.settings.build.work_dir)
-        home = pwd.getpwnam(self.settings.runtime.service_user).pw_dir
-        return Path(home) / ".cache" / "staxad-builds" / self.settings.instance
+        user = self.settings.runtime.service_user
+        self.workspace = Workspace(self.settings.work_root / "builds", user)
+        self.git = git.Git(user, self.settings.git.allow_local_repos, self.settings.work_root / "gitconfig")
+        self.slots = asyncio.Semaphore(self.settings.build.max_concurrent)
 
     def image_tag(self, tenant: Tenant, service: Service, d: Deployment) -> str:
-        return f"localhost/staxa-{self.settings.instance}/{tenant.name}-{service.name}:{d.id.removeprefix('dep_')}"
+        return f"{self.own_images(tenant)}{service.name}:{d.id.removeprefix('dep_')}"
+
+    def own_images(self, tenant: Tenant) -> str:
+        return f"localhost/staxa-{self.settings.instance}/{tenant.name}-"
 
     async def build(self, tenant: Tenant, service: Service, d: Deployment, progress: Progress) -> str:
+        build = self.settings.build
+        log = BuildLog(self.settings.build_log(d.id), build.max_log_mb << 20)
+        try:
+            if self.slots.locked():
+                await progress(f"Waiting for a build slot (build.max_concurrent = {build.max_concurrent})")
+            async with self.slots:
+                return await self._build(tenant, service, d, progress, log)
+        except Exception as exc:
+            log.write(f"==> build failed: {exc}")
+            raise
+        finally:
+            log.close()
+
+    async def _build(self, tenant: Tenant, service: Service, d: Deployment, progress: Progress, log: BuildLog) -> str:
         assert service.repo_url is not None
         build = self.settings.build
-        work = self.work_root / d.id
-        log = BuildLog(self.settings.build_log(d.id))
         began = time.monotonic()
+        await self.workspace.remove(d.id)
+        work = await asyncio.to_thread(self.workspace.prepare, d.id)
         try:
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir(parents=True, mode=0o700)
+            self._write_git_config()
             repo = work / "repo"
             branch = d.branch or service.branch
-            log.write(
-                f"==> cloning {service.repo_url} (branch {branch}{', commit ' + d.commit_sha if d.commit_sha else ''})"
-            )
+            pinned = f", commit {d.commit_sha}" if d.commit_sha else ""
+            log.write(f"==> cloning {service.repo_url} (branch {branch}{pinned})")
             await progress(f"Cloning {service.repo_url} ({branch})")
-            commit = await git.clone(
-                service.repo_url,
-                branch,
-                d.commit_sha,
-                repo,
-                allow_local=self.settings.git.allow_local_repos,
-                timeout=self.settings.git.clone_timeout_seconds,
-            )
+            limits = git.Limits(build.max_repo_mb << 20, build.max_files, self.settings.git.clone_timeout_seconds)
+            commit = await self.git.clone(service.repo_url, branch, d.commit_sha, repo, limits)
             log.write(f"==> commit {commit.sha}: {commit.message}")
-            shutil.rmtree(repo / ".git", ignore_errors=True)
-            checkout = Checkout(repo)
-            size_mb = checkout.size() / (1 << 20)
-            if size_mb > build.max_repo_mb:
-                raise PermanentError(
-                    f"the checkout is {size_mb:.0f} MiB, more than build.max_repo_mb ({build.max_repo_mb} MiB)"
-                )
-            plan = detect(checkout, self._base_images())
-            containerfile = self._containerfile(work, repo, plan)
+            plan = await asyncio.to_thread(detect, Checkout(repo), self._base_images())
+            refused = refusals(plan.containerfile, self.own_images(tenant))
+            if refused:
+                raise PermanentError("the Containerfile cannot be built here: " + "; ".join(refused))
+            containerfile = work / "Containerfile"  # root's copy: what was checked is what is built
+            containerfile.write_text(plan.containerfile)
+            containerfile.chmod(0o644)
             log.write(f"==> detected {plan.framework}" + (" (generated Containerfile below)" if plan.generated else ""))
             if plan.generated:
                 for line in plan.containerfile.splitlines():
@@ -141,9 +127,8 @@ class Builder:
                     tx, d.id, commit_sha=commit.sha, commit_message=commit.message, framework=plan.framework
                 )
             await progress(f"Building {plan.framework} app at {commit.sha[:12]}: {commit.message[:80]}")
-            self._hand_to_service_user(work)
             tag = self.image_tag(tenant, service, d)
-            await self._podman_build(repo, containerfile, tag, tenant, service, d, log, progress)
+            await self._podman_build(repo, containerfile, tag, log, progress)
             size = await self.podman.image_size(tag) or 0
             if size > build.max_image_mb << 20:
                 await self.podman.remove_image(tag)
@@ -156,50 +141,33 @@ class Builder:
                 await deployment_store.update(tx, d.id, build_seconds=seconds)
             log.write(f"==> built {tag} ({size >> 20} MiB) in {seconds:.1f} s")
             return tag
-        except Exception as exc:
-            log.write(f"==> build failed: {exc}")
-            raise
         finally:
-            log.close()
-            shutil.rmtree(work, ignore_errors=True)
+            await self.workspace.remove(d.id)
+
+    def _write_git_config(self) -> None:
+        path = self.settings.work_root / "gitconfig"
+        if self.settings.git.allow_local_repos and not path.exists():
+            path.write_text(git.LOCAL_CONFIG)
+            path.chmod(0o644)
 
     def _base_images(self) -> BaseImages:
         b = self.settings.build
         return BaseImages(b.node_image, b.python_image, b.go_image, b.go_runtime_image, b.static_image)
 
-    @staticmethod
-    def _containerfile(work: Path, repo: Path, plan: Plan) -> Path:
-        if not plan.generated:
-            return repo / ("Containerfile" if (repo / "Containerfile").exists() else "Dockerfile")
-        path = work / "Containerfile.staxa"  # outside the checkout: the repo cannot replace it
-        path.write_text(plan.containerfile)
-        return path
-
-    def _hand_to_service_user(self, work: Path) -> None:
-        user = pwd.getpwnam(self.settings.runtime.service_user)
-        for folder, dirs, files in os.walk(work):
-            for name in (folder, *(os.path.join(folder, n) for n in (*dirs, *files))):
-                os.chown(name, user.pw_uid, user.pw_gid, follow_symlinks=False)
-
-    async def _podman_build(
-        self,
-        repo: Path,
-        containerfile: Path,
-        tag: str,
-        tenant: Tenant,
-        service: Service,
-        d: Deployment,
-        log: BuildLog,
-        progress: Progress,
-    ) -> None:
+    async def _podman_build(self, repo: Path, containerfile: Path, tag: str, log: BuildLog, progress: Progress) -> None:
         limit = self.settings.build.timeout_seconds
         tail: list[str] = []
         try:
             async with asyncio.timeout(limit):
-                async for raw in self.podman.build(repo, containerfile, tag):
+                async for raw in self.podman.build(repo, containerfile, tag, self._limits()):
                     line = raw.decode(errors="replace").rstrip()
                     log.write(line)
-                    tail = [*tail[-19:], line]
+                    if log.full:  # leaving the loop kills the build's process group
+                        raise PermanentError(
+                            f"the build wrote more than build.max_log_mb ({self.settings.build.max_log_mb} MiB) "
+                            "of output; it was stopped"
+                        )
+                    tail = [*tail[-19:], line[:500]]
                     if line.startswith("STEP "):
                         await progress(line[:300])
         except TimeoutError:
@@ -209,6 +177,14 @@ class Builder:
             raise PermanentError(
                 f"the image build failed (podman exited {exc.returncode}). Last output:\n{last}"
             ) from None
+
+    def _limits(self) -> BuildLimits | None:
+        """Memory and CPU for build steps; None where rootless cgroups cannot apply them
+        (cgroups v1: podman fails every RUN step that asks), which doctor reports."""
+        if not cgroups_v2():
+            return None
+        build = self.settings.build
+        return BuildLimits(memory_mb=build.memory_mb, cpu_percent=build.cpu_percent)
 
     async def prune(self, tenant: Tenant, service: Service, keep_ref: str | None) -> None:
         """Keep the newest `build.keep_images` built images of a service (and the running one)."""

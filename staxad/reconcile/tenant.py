@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import shutil
 import time
 from collections.abc import Awaitable, Callable
 
@@ -231,13 +230,14 @@ class TenantReconciler:
             if state.labels.get(f"{names.LABEL}.deployment") not in known:
                 log.info("removing orphan container %s", state.name)
                 await self.podman.remove(state.name)
-        if self.pipeline is not None and self.pipeline.builder.work_root.is_dir():
+        if self.pipeline is not None:
             building = {
                 row["id"] for row in await self.db.fetch_all("SELECT id FROM deployments WHERE status = 'building'")
             }
-            for entry in self.pipeline.builder.work_root.iterdir():
-                if entry.name not in building:  # a build a crash interrupted
-                    shutil.rmtree(entry, ignore_errors=True)
+            workspace = self.pipeline.builder.workspace
+            for name in workspace.names():
+                if name not in building:  # a build a crash interrupted
+                    await workspace.remove(name)
         tenant_names = {row["name"] for row in await self.db.fetch_all("SELECT name FROM tenants")}
         for network in await self.podman.networks(instance):
             if network.removeprefix(f"staxa-{instance}-") not in tenant_names:

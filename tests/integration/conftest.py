@@ -9,8 +9,10 @@ import asyncio
 import contextlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -133,7 +135,6 @@ def environ_for(tmp_path: Path, instance: str) -> dict[str, str]:
         "STAXAD_DOMAINS_BASE_DOMAIN": "staxa.test",
         "STAXAD_DOMAINS_HTTPS_PORT": str(free_port()),
         "STAXAD_CADDY_HTTP_PORT": str(free_port()),
-        "STAXAD_CADDY_ADMIN": f"127.0.0.1:{free_port()}",
         "STAXAD_RUNTIME_HEALTH_TIMEOUT_SECONDS": "20",
         "STAXAD_RUNTIME_RECONCILE_INTERVAL_SECONDS": "2",
         "STAXAD_RATE_LIMITS_DEFAULT": "100000",
@@ -184,8 +185,23 @@ def remove_instance_objects(instance: str) -> None:
         podman("rmi", "-f", *built.stdout.decode().split(), check=False)
     table = f"staxad-{instance}"  # the firewall tables the daemon leaves in place when it stops
     subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True, check=False)
+    subprocess.run(["nft", "delete", "table", "inet", f"{table}-sandbox"], capture_output=True, check=False)
+    work = Path("/var/lib/staxad-work") / instance  # root-owned by then: the daemon removed the checkouts
+    subprocess.run(["rm", "-rf", "--one-file-system", "--", str(work)], check=False)
     netns = ["runuser", "-u", "staxa", "--", "podman", "unshare", "--rootless-netns"]
     subprocess.run([*netns, "nft", "delete", "table", "ip", table], capture_output=True, check=False, cwd="/")
+
+
+@pytest.fixture
+def repos() -> Iterator[Path]:
+    """A folder for test repositories that the service user can read (git runs as that
+    user, and pytest's own tmp folders are root's alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="staxad-test-repos-", dir="/var/tmp"))
+    folder.chmod(0o755)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

@@ -46,9 +46,9 @@ def git_tenant(name: str, repo: Path) -> dict[str, Any]:
     return {"name": name, "source_type": "github", "repo_url": str(repo), "branch": "main", "port": 8080}
 
 
-async def test_static_repo_history_rollback_and_pinned_commit(builder: Live, tmp_path: Path) -> None:
+async def test_static_repo_history_rollback_and_pinned_commit(builder: Live, repos: Path) -> None:
     live = builder
-    repo = tmp_path / "site"
+    repo = repos / "site"
     first_sha = commit(repo, {"index.html": "static v1\n"}, "first page")
     tenant = await create(live, git_tenant("site", repo))
     ready = await live.wait_status(tenant["id"], "ready", timeout=120)
@@ -99,9 +99,9 @@ async def test_static_repo_history_rollback_and_pinned_commit(builder: Live, tmp
     assert first_sha in refused.json()["error"]["message"]
 
 
-async def test_containerfile_repo_a_failing_build_and_hostile_repos(builder: Live, tmp_path: Path) -> None:
+async def test_containerfile_repo_a_failing_build_and_hostile_repos(builder: Live, repos: Path) -> None:
     live = builder
-    repo = tmp_path / "app"
+    repo = repos / "app"
     containerfile = f"FROM {IMAGE}\nRUN echo 'built by containerfile' > /www/index.html\n"
     commit(repo, {"Containerfile": containerfile}, "app")
     tenant = await create(live, git_tenant("app", repo))
@@ -117,19 +117,18 @@ async def test_containerfile_repo_a_failing_build_and_hostile_repos(builder: Liv
     assert "build failed" in log.text
     assert await fetch(live, "app") == "built by containerfile\n\n200"  # the old version still serves
 
-    evil = tmp_path / "evil"
+    evil = repos / "evil"
     commit(evil, {"README": "x"}, "links out", links={"Dockerfile": "/etc/shadow"})
-    huge = tmp_path / "huge"
+    huge = repos / "huge"
     commit(huge, {"index.html": "hi\n", "blob.bin": b"\0" * (3 << 20)}, "too big")
-    for name, repo_path, says in (("evil", evil, "link to outside"), ("huge", huge, "build.max_repo_mb")):
+    for name, repo_path, says in (("evil", evil, "symbolic link"), ("huge", huge, "build.max_repo_mb")):
         made = await create(live, git_tenant(name, repo_path))
         failed_tenant = await live.wait_status(made["id"], "failed", timeout=60)
         assert says in failed_tenant["status_reason"], failed_tenant["status_reason"]
         built = f"reference=localhost/staxa-{live.daemon.settings.instance}/{name}-*"
         assert podman("images", "-q", "--filter", built).stdout.strip() == b""
     assert live.daemon.tenant_reconciler.pipeline is not None
-    work_root = live.daemon.tenant_reconciler.pipeline.builder.work_root
-    assert not work_root.exists() or list(work_root.iterdir()) == []  # no checkout outlives its build
+    assert live.daemon.tenant_reconciler.pipeline.builder.workspace.names() == []  # no checkout outlives its build
 
     hostile = [
         {"branch": "--upload-pack=touch /tmp/pwned"},

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from staxad.adapters.caddy import admin_client
 from staxad.api import streams
 from tests.images import IMAGE
 from tests.integration.conftest import Live, podman, push, running_daemon
@@ -167,8 +168,8 @@ async def test_delete_leaves_nothing_behind(live: Live, web_image: str) -> None:
     assert podman("ps", "-a", "-q", "--filter", label).stdout.strip() == b""
     assert podman("network", "exists", f"staxa-{instance}-gone", check=False).returncode != 0
     assert not live.https(live.host("gone")).stdout.endswith("\n200")
-    async with httpx.AsyncClient() as client:
-        config = (await client.get(f"http://{live.daemon.settings.caddy.admin}/config/")).json()
+    async with admin_client(live.daemon.settings.caddy_admin, 10) as client:
+        config = (await client.get("/config/")).json()
     assert "gone" not in json.dumps(config["apps"]["http"]["servers"])
 
 

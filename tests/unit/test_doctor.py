@@ -21,12 +21,19 @@ def test_a_taken_port_and_an_unreachable_caddy_block(tmp_path: Path, capsys: pyt
     out = capsys.readouterr().out
     assert f"[FAIL] port {port} is taken by another process" in out and f"fix: ss -ltnp 'sport = :{port}'" in out
 
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+    with socket.socket(socket.AF_UNIX) as closed:
+        closed.bind(str(tmp_path / "admin.sock"))  # bound, never listening: connections are refused
         external = make_settings(
-            tmp_path, STAXAD_CADDY_MODE="external", STAXAD_CADDY_ADMIN=f"127.0.0.1:{closed.getsockname()[1]}"
+            tmp_path, STAXAD_CADDY_MODE="external", STAXAD_CADDY_ADMIN=f"unix/{tmp_path / 'admin.sock'}"
         )
         assert run_doctor(external) == 1
     out = capsys.readouterr().out
-    assert "[FAIL] Caddy's admin endpoint" in out and "systemctl restart caddy" in out
+    assert "[FAIL] Caddy's admin socket" in out and "systemctl restart caddy" in out
     assert "staxad doctor:" in out.splitlines()[-1]
+
+
+def test_a_tcp_admin_endpoint_is_refused(tmp_path: Path) -> None:
+    from staxad.config import ConfigError
+
+    with pytest.raises(ConfigError, match="unix socket"):
+        make_settings(tmp_path, STAXAD_CADDY_ADMIN="127.0.0.1:2019")
