@@ -83,6 +83,12 @@ def repo_url(value: str, allow_local: bool) -> str:
     if value.startswith("-") or "::" in value.split("/")[0]:
         raise ValueError("transport prefixes such as 'ext::' are not allowed")
     parts = urlsplit(value)
+    if "@" in parts.netloc:
+        # Never echo the value: it would carry the secret into the error, the log and the client.
+        raise ValueError(
+            "must not carry credentials (https://user:token@host/...): a URL is stored, logged and shown "
+            "to every key that reads the tenant; give the public https URL, and keep credentials out of it"
+        )
     if parts.scheme == "https":
         if not parts.hostname:
             raise ValueError("an https URL needs a host, e.g. https://github.com/acme/webapp")
@@ -91,6 +97,14 @@ def repo_url(value: str, allow_local: bool) -> str:
         return value
     hint = " or a local path (enabled by git.allow_local_repos)" if allow_local else ""
     raise ValueError(f"must be an https:// git URL{hint}")
+
+
+def without_userinfo(url: str) -> str:
+    """A URL as shown: any `user:token@` (stored before such URLs were refused) removed."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def custom_domain(value: str, base_domain: str) -> str:

@@ -182,3 +182,31 @@ def test_valid_custom_domains(given: str, stored: str) -> None:
 def test_invalid_custom_domains(given: str) -> None:
     with pytest.raises(ValueError):
         v.custom_domain(given, "staxa.test")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:s3cr3t@github.com/a/b",
+        "https://s3cr3t@github.com/a/b",
+        "https://:s3cr3t@github.com/a/b",
+        "https://user:s3cr3t@github.com:443/a/b",
+    ],
+)
+def test_repo_urls_with_credentials_are_refused_without_echoing_them(url: str) -> None:
+    with pytest.raises(ValueError, match="credentials") as caught:
+        v.repo_url(url, allow_local=True)
+    assert "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:s3cr3t@github.com/a/b", "https://github.com/a/b"),
+        ("https://s3cr3t@github.com:8443/a/b", "https://github.com:8443/a/b"),
+        ("https://github.com/a/b", "https://github.com/a/b"),
+        ("/srv/repo", "/srv/repo"),
+    ],
+)
+def test_urls_stored_before_are_shown_without_userinfo(url: str, shown: str) -> None:
+    assert v.without_userinfo(url) == shown
