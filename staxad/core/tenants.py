@@ -60,10 +60,11 @@ def _int(query: dict[str, str], name: str, default: int, low: int, high: int, er
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = validation.ascii_int(raw)
+    if value is None or not low <= value <= high:
         errors[name] = f"must be an integer from {low} to {high}"
         return default
-    return int(raw)
+    return value
 
 
 class Tenants:

@@ -99,6 +99,18 @@ def repo_url(value: str, allow_local: bool) -> str:
     raise ValueError(f"must be an https:// git URL{hint}")
 
 
+MAX_INT_DIGITS = 18  # below 2**63: fits SQLite's INTEGER, far below Python's 4300-digit limit
+
+
+def ascii_int(text: str, max_digits: int = MAX_INT_DIGITS) -> int | None:
+    """A non-negative integer written in ASCII digits, else None. `str.isdigit` would pass
+    '²' and Arabic-Indic digits (then int() raises or reads them), and a huge number
+    costs time and breaks SQLite: both must be a 400, never a 500."""
+    if not 0 < len(text) <= max_digits or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
+
+
 def without_userinfo(url: str) -> str:
     """A URL as shown: any `user:token@` (stored before such URLs were refused) removed."""
     parts = urlsplit(url)
