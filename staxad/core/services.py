@@ -14,6 +14,7 @@ from staxad.model.records import Service, Tenant
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events
+from staxad.store import images as image_store
 from staxad.store import tenants as tenant_store
 from staxad.store.deployments import Deployment
 
@@ -34,6 +35,11 @@ class Services:
 
     async def add(self, tenant: Tenant, payload: object) -> tuple[Service, Deployment]:
         spec = parse_service(payload, self.ctx.settings)
+        if spec.image_url:
+            try:
+                validation.image_of_own(spec.image_url, await image_store.built_by(self.ctx.db, tenant.id))
+            except ValueError as exc:
+                validation.raise_field("image_url", str(exc))
         if spec.is_primary:
             raise ValidationError(
                 "A new service cannot replace the primary one.", {"fields": {"is_primary": "must be false"}}

@@ -155,6 +155,21 @@ def image_ref(value: str) -> str:
     return value
 
 
+BUILT_PREFIX = "localhost/staxa-"  # where staxad tags the images it builds
+
+
+def image_of_own(ref: str, own_built: Iterable[str]) -> str:
+    """`ref`, unless it names an image staxad built for another tenant (its tag is short
+    enough to guess). Short names (`staxa-...`) resolve to local storage first, so they
+    count too. Raises ValueError."""
+    full = ref if ref.startswith("localhost/") else f"localhost/{ref}"
+    if full.startswith(BUILT_PREFIX) and full.split("@", 1)[0] not in set(own_built):
+        raise ValueError(
+            "names an image staxad built, and not one this tenant built; deploy or roll back to use its own builds"
+        )
+    return ref
+
+
 def email(value: str) -> str:
     if len(value) > 254 or not EMAIL.match(value):
         raise ValueError("must be an email address such as 'ops@example.com'")
