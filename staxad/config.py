@@ -48,6 +48,8 @@ class DomainSettings:
     dns_port: int = 53
     dns_timeout_seconds: int = 3
     reverify_interval_minutes: int = 60
+    a_record_proves_ownership: bool = False
+    unverified_claim_hours: int = 72
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,8 @@ class LimitSettings:
     services_per_tenant: int = 10
     env_vars_per_tenant: int = 200
     domains_per_tenant: int = 20
+    streams_per_provider: int = 10
+    streams_total: int = 200
 
 
 @dataclass(frozen=True)
@@ -296,6 +300,10 @@ def _check(settings: Settings) -> None:
             ipaddress.ip_address(settings.domains.server_ip)
         except ValueError:
             raise ConfigError("Config 'domains.server_ip' must be an IP address.") from None
+    if settings.domains.unverified_claim_hours < 1:
+        raise ConfigError("Config 'domains.unverified_claim_hours' must be at least 1.")
+    if not 1 <= settings.limits.streams_per_provider <= settings.limits.streams_total:
+        raise ConfigError("Config 'limits.streams_per_provider' must be at least 1 and at most 'limits.streams_total'.")
     if not 1 <= settings.server.port <= 65535:
         raise ConfigError("Config 'server.port' must be between 1 and 65535.")
 

@@ -16,6 +16,7 @@ from starlette.routing import Match, Route
 from staxad.api import accounts, domains, keys, netrules, openapi, services, streams, tenants
 from staxad.api.endpoint import Call, Endpoint, Pipeline, Routes
 from staxad.api.ratelimit import RateLimiter
+from staxad.api.sse import StreamSlots
 from staxad.config import Settings
 from staxad.core.platform import Platform
 from staxad.model.errors import MethodNotAllowed, NotFound
@@ -85,5 +86,6 @@ def build_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.platform = platform
     app.state.limiter = limiter
+    app.state.stream_slots = StreamSlots(settings.limits.streams_per_provider, settings.limits.streams_total)
     app.state.openapi_json = json.dumps(openapi.document(endpoints, BASE), indent=1).encode()
     return app

@@ -26,6 +26,7 @@ from staxad.core.platform import Platform
 from staxad.model import scopes
 from staxad.model.errors import ApiError, Forbidden, RateLimited, ValidationError
 from staxad.model.records import Principal
+from staxad.model.validation import MAX_INT_DIGITS, ascii_int
 
 log = logging.getLogger("staxad.api")
 
@@ -104,7 +105,8 @@ class Routes:
 
 async def read_json(request: Request, max_bytes: int, optional: bool = False) -> object:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+    size_declared = None if declared is None else ascii_int(declared.strip())
+    if declared is not None and (size_declared is None or size_declared > max_bytes):
         raise _too_large(max_bytes)
     chunks: list[bytes] = []
     size = 0
@@ -119,11 +121,19 @@ async def read_json(request: Request, max_bytes: int, optional: bool = False) ->
             return {}
         raise ValidationError("The request body is empty; send a JSON object.")
     try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return json.loads(raw, parse_int=_bounded_int)
+    except ValueError as exc:  # bad JSON, bad UTF-8, or a number _bounded_int refused
         raise ValidationError(f"The request body is not valid JSON: {exc}.") from None
     except RecursionError:
         raise ValidationError("The request body is nested too deeply.") from None
+
+
+def _bounded_int(text: str) -> int:
+    """JSON integers up to MAX_INT_DIGITS digits: longer ones cost time to convert (and past
+    4300 digits Python refuses them), and no field takes them."""
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise ValueError(f"a number has more than {MAX_INT_DIGITS} digits")
+    return int(text)
 
 
 def _too_large(max_bytes: int) -> ValidationError:

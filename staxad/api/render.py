@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from staxad.config import Settings
+from staxad.model import validation
 from staxad.model.ownership import Expected
 from staxad.model.records import ApiKey, Domain, Provider, Service, Tenant
 from staxad.store.deployments import Deployment
@@ -42,7 +43,7 @@ def service(s: Service) -> dict[str, Any]:
         "id": s.id,
         "name": s.name,
         "source_type": s.source_type,
-        "repo_url": s.repo_url,
+        "repo_url": validation.without_userinfo(s.repo_url) if s.repo_url else None,
         "branch": s.branch,
         "image_url": s.image_url,
         "status": s.status,

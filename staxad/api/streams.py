@@ -1,4 +1,6 @@
-"""Events (SSE, replayable from Last-Event-ID) and container logs (text, or SSE with follow)."""
+"""Events (SSE, replayable from Last-Event-ID) and container logs (text, or SSE with follow).
+
+Every stream is capped, re-checks its key and encodes output as staxad.api.sse says."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ import json
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator
 
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
+from staxad.api import sse
 from staxad.api.endpoint import Call, Routes
-from staxad.model.errors import ValidationError
+from staxad.model.errors import RateLimited, ValidationError
+from staxad.model.validation import ascii_int
 from staxad.store import events as event_store
 
 routes = Routes()
@@ -24,27 +28,37 @@ OPEN_STREAMS: Counter[str] = Counter()
 
 
 def _sse(call: Call, kind: str, body: AsyncGenerator[bytes, None]) -> Response:
+    slots: sse.StreamSlots = call.request.app.state.stream_slots
+    try:
+        release = slots.take(call.who.provider_id)
+    except RateLimited:
+        call.headers["Retry-After"] = str(sse.RETRY_AFTER_SECONDS)
+        raise
+    authorization = call.request.headers.get("authorization")
+
+    async def key_still_valid() -> None:
+        await call.platform.keys.authenticate(authorization)
+
     async def tracked() -> AsyncIterator[bytes]:
         OPEN_STREAMS[kind] += 1
         try:
-            async for chunk in body:
+            async for chunk in sse.while_valid(body, key_still_valid):
                 yield chunk
         finally:
             OPEN_STREAMS[kind] -= 1
-            await body.aclose()
 
-    return StreamingResponse(tracked(), media_type="text/event-stream", headers={**call.headers, **SSE_HEADERS})
+    return sse.HeldStream(tracked(), {**call.headers, **SSE_HEADERS}, release)
 
 
 def parse_lines(call: Call, default: int) -> tuple[int, bool]:
     query = call.query()
-    raw = query.get("lines", str(default))
+    lines = ascii_int(query.get("lines", str(default)))
     follow = query.get("follow", "false").lower()
-    if not raw.isdigit() or not 1 <= int(raw) <= 10000:
+    if lines is None or not 1 <= lines <= 10000:
         raise ValidationError("Invalid lines: must be an integer from 1 to 10000.", {"fields": {"lines": "1-10000"}})
     if follow not in ("true", "false", "1", "0"):
         raise ValidationError("Invalid follow: must be true or false.", {"fields": {"follow": "true or false"}})
-    return int(raw), follow in ("true", "1")
+    return lines, follow in ("true", "1")
 
 
 @routes.add(
@@ -57,13 +71,13 @@ def parse_lines(call: Call, default: int) -> tuple[int, bool]:
 )
 async def tenant_events(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
-    raw = call.request.headers.get("last-event-id") or call.query().get("since") or "0"
-    if not raw.isdigit():
-        raise ValidationError("Last-Event-ID must be an event id (an integer).")
+    since = ascii_int(call.request.headers.get("last-event-id") or call.query().get("since") or "0")
+    if since is None:
+        raise ValidationError("Last-Event-ID must be an event id (an integer).", {"fields": {"since": "event id"}})
     db = call.platform.ctx.db
 
     async def stream() -> AsyncGenerator[bytes, None]:
-        last = int(raw)
+        last = since
         idle = 0.0
         yield b": connected\n\n"
         while True:
@@ -80,7 +94,7 @@ async def tenant_events(call: Call) -> Response:
                     "tenant_id": event.tenant_id,
                     "timestamp": event.created_at,
                 }
-                yield f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(payload)}\n\n".encode()
+                yield f"id: {event.id}\nevent: {event.type}\n".encode() + sse.data_lines(json.dumps(payload).encode())
                 if event.type == "tenant.deleted":
                     return
             if batch:
@@ -108,7 +122,7 @@ async def logs_response(call: Call, default_lines: int, service_name: str | None
     async def stream() -> AsyncGenerator[bytes, None]:
         yield b": following\n\n"
         async for line in services.follow(tenant, lines, target):
-            yield b"data: " + line.rstrip(b"\n").replace(b"\n", b"\ndata: ") + b"\n\n"
+            yield sse.data_lines(line.rstrip(b"\r\n"))
 
     return _sse(call, "logs", stream())
 
@@ -159,11 +173,11 @@ async def build_logs(call: Call) -> Response:
             offset += len(chunk)
             *complete, pending = (pending + chunk).split(b"\n")
             for line in complete:
-                yield b"data: " + line + b"\n\n"
+                yield sse.data_lines(line)
             if not chunk and current.status not in ("queued", "building"):
                 if pending:
-                    yield b"data: " + pending + b"\n\n"
-                yield b"event: end\ndata: " + current.status.encode() + b"\n\n"
+                    yield sse.data_lines(pending)
+                yield b"event: end\n" + sse.data_lines(current.status.encode())
                 return
             if not chunk:
                 await asyncio.sleep(POLL_SECONDS)

@@ -37,7 +37,7 @@ class ApiKeys:
             raise Unauthorized("Invalid API key: it does not exist or was revoked.")
         if key.expires_at and parse_iso(key.expires_at) <= self.ctx.clock.now():
             raise Unauthorized(f"API key expired at {key.expires_at}; create a new one.")
-        return Principal(key.provider_id, key.id, key.mode, key.scopes)
+        return Principal(key.provider_id, key.id, key.mode, key.scopes, key.expires_at)
 
     async def _lookup(self, digest: str) -> ApiKey | None:
         now = self.ctx.clock.monotonic()
@@ -54,7 +54,7 @@ class ApiKeys:
         return key
 
     async def page(self, who: Principal, limit: int, offset: int) -> tuple[list[ApiKey], int]:
-        return await store.list_for(self.ctx.db, who.provider_id, limit, offset)
+        return await store.list_for(self.ctx.db, who.provider_id, limit, offset, _visible_modes(who))
 
     async def create_body(self, who: Principal, payload: object) -> tuple[ApiKey, str]:
         body = validation.Body(payload, ("name", "scopes", "mode", "expires_at"))
@@ -73,6 +73,10 @@ class ApiKeys:
                 {"missing_scopes": missing},
             )
         assert name is not None
+        try:
+            expires = apikeys.child_expiry(expires, who.expires_at)
+        except ValueError as exc:
+            validation.raise_field("expires_at", str(exc))
         return await self.create(who.provider_id, name, mode, requested, expires)
 
     async def create(
@@ -115,6 +119,11 @@ class ApiKeys:
 
     async def delete(self, who: Principal, key_id: str) -> None:
         async with self.ctx.db.transaction() as tx:
-            if not await store.delete(tx, who.provider_id, key_id):
+            if not await store.delete(tx, who.provider_id, key_id, _visible_modes(who)):
                 raise NotFound(f"API key '{key_id[:64]}' not found.")
         self._cache = {d: entry for d, entry in self._cache.items() if entry[0].id != key_id}
+
+
+def _visible_modes(who: Principal) -> tuple[str, ...]:
+    """A test key sees and revokes only test keys; a live key, every key of its provider."""
+    return ("test",) if who.mode == "test" else apikeys.MODES

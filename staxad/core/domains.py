@@ -4,6 +4,10 @@ A domain is routed once it was verified (`verified_at` set) and approved for new
 certificates only while it is verified now. A re-check that finds the DNS moved away
 withdraws the approval but keeps the route: a resolver hiccup must not take a site
 down, and a domain pointed elsewhere gets no traffic here anyway.
+
+Claims name the tenant (staxad.model.claims): unverified ones never block another
+tenant, expire after `domains.unverified_claim_hours`, and go when another claim on
+the name verifies. At most one claim per name has `verified_at` (a unique index).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import secrets
 import sqlite3
 
 from staxad.core.context import Context
-from staxad.model import validation
+from staxad.model import claims, validation
 from staxad.model.clock import new_id
 from staxad.model.errors import Conflict, NotFound, Unprocessable
 from staxad.model.ownership import Expected, Lookup, Verdict, judge
@@ -34,7 +38,8 @@ class Domains:
         return f"{tenant.name}.{self.ctx.settings.domains.base_domain}"
 
     def expected(self, tenant: Tenant, d: Domain) -> Expected:
-        return Expected(d.domain, d.token, (self.ctx.server_ip,), self.platform_host(tenant))
+        proves = self.ctx.settings.domains.a_record_proves_ownership
+        return Expected(d.domain, d.token, (self.ctx.server_ip,), self.platform_host(tenant), proves)
 
     async def of(self, tenant: Tenant) -> list[Domain]:
         return await store.for_tenant(self.ctx.db, tenant.id)
@@ -59,8 +64,6 @@ class Domains:
         if tenant.status == "deleting":
             raise Unprocessable(f"Tenant '{tenant.name}' is being deleted.")
         limit = self.ctx.settings.limits.domains_per_tenant
-        if await store.count_for(self.ctx.db, tenant.id) >= limit:
-            raise Unprocessable(f"A tenant may have at most {limit} domains; delete one first.")
         domain = Domain(
             id=new_id("dom"),
             tenant_id=tenant.id,
@@ -76,8 +79,11 @@ class Domains:
             created_at=self.ctx.now(),
         )
         async with self.ctx.db.transaction() as tx:
-            if await store.claimed(tx, name):
-                raise Conflict(f"Domain '{name}' is already claimed by a tenant.")
+            if await store.count_for(tx, tenant.id) >= limit:
+                raise Unprocessable(f"A tenant may have at most {limit} domains; delete one first.")
+            refused = claims.refusal(await store.claims_of(tx, name), tenant.id)
+            if refused:
+                raise Conflict(f"Domain '{name}' {refused}.")
             try:
                 await store.insert(tx, domain)
             except sqlite3.IntegrityError:
@@ -126,8 +132,25 @@ class Domains:
 
     async def _record(self, tenant: Tenant, d: Domain, verdict: Verdict) -> None:
         now = self.ctx.now()
+        losers: list[Domain] = []
         async with self.ctx.db.transaction() as tx:
+            current = await store.get(tx, tenant.id, d.id)
+            if current is None:
+                raise NotFound(f"Domain '{d.domain}' is no longer claimed by tenant '{tenant.name}'.")
+            d = current  # the row as it is now: a concurrent check may have changed it
             if verdict.verified:
+                allowed, losers = claims.displaced(await store.claims_of(tx, d.domain), current)
+                if not allowed:
+                    raise Conflict(f"Domain '{d.domain}' is claimed and verified by another tenant.")
+                for loser in losers:
+                    await store.delete(tx, loser.id)
+                    await events.append(
+                        tx,
+                        loser.tenant_id,
+                        "domain.removed",
+                        f"Domain {loser.domain} removed: another tenant proved ownership of it",
+                        now,
+                    )
                 await store.update(
                     tx,
                     d.id,
@@ -156,6 +179,28 @@ class Domains:
                     )
         if verdict.verified != d.verified:
             self.ctx.changed(tenant.id)
+        for loser in losers:
+            self.ctx.changed(loser.tenant_id)
+
+    async def expire_unverified(self) -> list[Domain]:
+        """Unverified claims older than `domains.unverified_claim_hours` go (the scheduled job)."""
+        hours = self.ctx.settings.domains.unverified_claim_hours
+        cutoff = claims.stale_before(self.ctx.clock.now(), hours)
+        expired = []
+        async with self.ctx.db.transaction() as tx:
+            for d in await store.unverified_before(tx, cutoff):
+                if not claims.is_stale(d, cutoff):
+                    continue
+                await store.delete(tx, d.id)
+                await events.append(
+                    tx,
+                    d.tenant_id,
+                    "domain.expired",
+                    f"Domain {d.domain} removed: not verified within {hours} hours; add it again to retry",
+                    self.ctx.now(),
+                )
+                expired.append(d)
+        return expired
 
     async def recheck(self, tenant: Tenant, d: Domain) -> Verdict:
         """The scheduled re-verification of one domain; never raises for a failed check."""
@@ -164,7 +209,12 @@ class Domains:
         return verdict
 
     async def recheck_all(self) -> list[tuple[Domain, Verdict]]:
-        """Every verified domain again (the scheduled job); one failure does not stop the rest."""
+        """Every verified domain again (the scheduled job); one failure does not stop the rest.
+        Stale unverified claims are removed first."""
+        try:
+            await self.expire_unverified()
+        except Exception:
+            log.exception("expiring unverified domain claims failed; the next run retries")
         results = []
         for d in await store.verified(self.ctx.db):
             tenant = await tenant_store.get_any(self.ctx.db, d.tenant_id)

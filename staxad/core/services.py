@@ -8,16 +8,17 @@ from collections.abc import AsyncIterator
 from staxad.core.context import Context
 from staxad.core.deployments import DEPLOYABLE, Deployments
 from staxad.core.specs import parse_service
-from staxad.model import validation
+from staxad.model import envmask, validation
 from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.records import Service, Tenant
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events
+from staxad.store import images as image_store
 from staxad.store import tenants as tenant_store
 from staxad.store.deployments import Deployment
 
-MASK = "****"
+MASK = envmask.MASK
 
 
 class Services:
@@ -34,6 +35,11 @@ class Services:
 
     async def add(self, tenant: Tenant, payload: object) -> tuple[Service, Deployment]:
         spec = parse_service(payload, self.ctx.settings)
+        if spec.image_url:
+            try:
+                validation.image_of_own(spec.image_url, await image_store.built_by(self.ctx.db, tenant.id))
+            except ValueError as exc:
+                validation.raise_field("image_url", str(exc))
         if spec.is_primary:
             raise ValidationError(
                 "A new service cannot replace the primary one.", {"fields": {"is_primary": "must be false"}}
@@ -76,8 +82,13 @@ class Services:
             values = validation.env_map(payload, self.ctx.settings.limits.env_vars_per_tenant)
         except ValueError as exc:
             raise ValidationError(f"Invalid env: {exc}.", {"fields": {"env": str(exc)}}) from None
-        secret = {k for k, v in values.items() if validation.looks_secret(k, v)}
         async with self.ctx.db.transaction() as tx:
+            stored = {key: (value, hidden) for key, value, hidden in await env_store.read(tx, self.ctx.box, tenant.id)}
+            try:
+                values = envmask.unmask(values, {key: value for key, (value, _) in stored.items()})
+            except ValueError as exc:
+                raise ValidationError(f"Invalid env: {exc}.", {"fields": {"env": str(exc)}}) from None
+            secret = {k for k, v in values.items() if validation.looks_secret(k, v) or (k in stored and stored[k][1])}
             await env_store.replace(tx, self.ctx.box, tenant.id, values, secret)
             await events.append(
                 tx,

@@ -60,10 +60,11 @@ def _int(query: dict[str, str], name: str, default: int, low: int, high: int, er
     raw = query.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    value = validation.ascii_int(raw)
+    if value is None or not low <= value <= high:
         errors[name] = f"must be an integer from {low} to {high}"
         return default
-    return int(raw)
+    return value
 
 
 class Tenants:
@@ -90,6 +91,14 @@ class Tenants:
 
     async def create(self, who: Principal, payload: object) -> Tenant:
         spec = parse_tenant(payload, self.ctx.settings)
+        for index, service in enumerate(spec.services):
+            if service.image_url:
+                # a new tenant has built nothing yet
+                field = "image_url" if len(spec.services) == 1 else f"services[{index}].image_url"
+                try:
+                    validation.image_of_own(service.image_url, ())
+                except ValueError as exc:
+                    validation.raise_field(field, str(exc))
         now = self.ctx.now()
         tenant_id = new_id("ten")
         services = tuple(s.to_service(tenant_id, index, now) for index, s in enumerate(spec.services))

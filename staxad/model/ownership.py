@@ -6,7 +6,11 @@ Three records each prove something, checked in this order:
   put the token there. Proves ownership even before traffic is moved (no downtime).
 - CNAME `<domain>` -> the tenant's platform hostname: the name already follows the
   tenant wherever the platform moves it.
-- A/AAAA `<domain>` -> this server's address: traffic for the name arrives here.
+- A/AAAA `<domain>` -> this server's address: traffic for the name arrives here. On a
+  host shared by several providers that proves nothing about *which* tenant owns the
+  name, so it counts only when `a_proves` (setting `domains.a_record_proves_ownership`)
+  and only when the name has no CNAME: an A query follows CNAMEs, and a name CNAMEd to
+  another tenant's hostname must not verify for this one.
 
 Pure: the lookups are made by staxad.adapters.dns and passed in.
 """
@@ -37,6 +41,7 @@ class Expected:
     token: str
     server_ips: tuple[str, ...]
     platform_host: str
+    a_proves: bool = False
 
     @property
     def txt_name(self) -> str:
@@ -73,8 +78,10 @@ def judge(want: Expected, answers: dict[tuple[str, str], Lookup]) -> Verdict:
     expected = {
         f"TXT {want.txt_name}": want.txt_value,
         f"CNAME {want.domain}": want.platform_host,
-        f"A/AAAA {want.domain}": " or ".join(want.server_ips),
     }
+    if want.a_proves:
+        expected[f"A/AAAA {want.domain}"] = " or ".join(want.server_ips)
+    ways = _ways(want)
 
     def verdict(verified: bool, method: str | None, message: str, inconclusive: bool = False) -> Verdict:
         return Verdict(verified, method, message, inconclusive, found, expected)
@@ -84,7 +91,7 @@ def judge(want: Expected, answers: dict[tuple[str, str], Lookup]) -> Verdict:
     if cname.status == OK and want.platform_host in (v.lower().rstrip(".") for v in cname.values):
         return verdict(True, "cname", f"{want.domain} is a CNAME to {want.platform_host}.")
     pointed = {v for lookup in addresses if lookup.status == OK for v in lookup.values}
-    if pointed and pointed <= set(want.server_ips):
+    if want.a_proves and cname.status == NO_ANSWER and pointed and pointed <= set(want.server_ips):
         return verdict(True, "a", f"{want.domain} points at this server ({', '.join(sorted(pointed))}).")
     everything = [txt, cname, *addresses]
     if all(lookup.status in (TIMEOUT, FAILED) for lookup in everything):
@@ -96,7 +103,13 @@ def judge(want: Expected, answers: dict[tuple[str, str], Lookup]) -> Verdict:
             f"{want.domain} is a CNAME to {cname.show()}, not to {want.platform_host}; "
             f"point it there, or add TXT {want.txt_name} = {want.txt_value}.",
         )
-    if pointed:
+    if pointed and not want.a_proves:
+        return verdict(
+            False,
+            None,
+            f"{want.domain} has an A/AAAA record, which does not prove which tenant owns it on this server; {ways}.",
+        )
+    if pointed - set(want.server_ips):
         stray = ", ".join(sorted(pointed - set(want.server_ips)))
         return verdict(
             False,
@@ -108,12 +121,16 @@ def judge(want: Expected, answers: dict[tuple[str, str], Lookup]) -> Verdict:
         return verdict(
             False,
             None,
-            f"{want.domain} does not exist in DNS yet; add an A record to {' or '.join(want.server_ips)}, "
-            f"a CNAME to {want.platform_host}, or TXT {want.txt_name} = {want.txt_value}.",
+            f"{want.domain} does not exist in DNS yet; {ways}.",
         )
-    return verdict(
-        False,
-        None,
-        f"No record proves ownership of {want.domain}; add an A record to {' or '.join(want.server_ips)}, "
-        f"a CNAME to {want.platform_host}, or TXT {want.txt_name} = {want.txt_value}.",
-    )
+    return verdict(False, None, f"No record proves ownership of {want.domain}; {ways}.")
+
+
+def _ways(want: Expected) -> str:
+    """What the user may add, in the words of the failure messages."""
+    if want.a_proves:
+        return (
+            f"add an A record to {' or '.join(want.server_ips)}, a CNAME to {want.platform_host}, "
+            f"or TXT {want.txt_name} = {want.txt_value}"
+        )
+    return f"add TXT {want.txt_name} = {want.txt_value}, or a CNAME to {want.platform_host}"

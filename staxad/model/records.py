@@ -38,6 +38,7 @@ class Principal:
     key_id: str
     mode: str
     scopes: tuple[str, ...]
+    expires_at: str | None = None  # the key's own expiry: no key it mints outlives it
 
 
 @dataclass(frozen=True, slots=True)

@@ -83,6 +83,12 @@ def repo_url(value: str, allow_local: bool) -> str:
     if value.startswith("-") or "::" in value.split("/")[0]:
         raise ValueError("transport prefixes such as 'ext::' are not allowed")
     parts = urlsplit(value)
+    if "@" in parts.netloc:
+        # Never echo the value: it would carry the secret into the error, the log and the client.
+        raise ValueError(
+            "must not carry credentials (https://user:token@host/...): a URL is stored, logged and shown "
+            "to every key that reads the tenant; give the public https URL, and keep credentials out of it"
+        )
     if parts.scheme == "https":
         if not parts.hostname:
             raise ValueError("an https URL needs a host, e.g. https://github.com/acme/webapp")
@@ -91,6 +97,26 @@ def repo_url(value: str, allow_local: bool) -> str:
         return value
     hint = " or a local path (enabled by git.allow_local_repos)" if allow_local else ""
     raise ValueError(f"must be an https:// git URL{hint}")
+
+
+MAX_INT_DIGITS = 18  # below 2**63: fits SQLite's INTEGER, far below Python's 4300-digit limit
+
+
+def ascii_int(text: str, max_digits: int = MAX_INT_DIGITS) -> int | None:
+    """A non-negative integer written in ASCII digits, else None. `str.isdigit` would pass
+    '²' and Arabic-Indic digits (then int() raises or reads them), and a huge number
+    costs time and breaks SQLite: both must be a 400, never a 500."""
+    if not 0 < len(text) <= max_digits or not text.isascii() or not text.isdigit():
+        return None
+    return int(text)
+
+
+def without_userinfo(url: str) -> str:
+    """A URL as shown: any `user:token@` (stored before such URLs were refused) removed."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
 def custom_domain(value: str, base_domain: str) -> str:
@@ -127,6 +153,21 @@ def image_ref(value: str) -> str:
     if len(value) > 512 or not IMAGE_REF.match(value):
         raise ValueError("must be an image reference such as 'registry.example.com/team/app:1.2'")
     return value
+
+
+BUILT_PREFIX = "localhost/staxa-"  # where staxad tags the images it builds
+
+
+def image_of_own(ref: str, own_built: Iterable[str]) -> str:
+    """`ref`, unless it names an image staxad built for another tenant (its tag is short
+    enough to guess). Short names (`staxa-...`) resolve to local storage first, so they
+    count too. Raises ValueError."""
+    full = ref if ref.startswith("localhost/") else f"localhost/{ref}"
+    if full.startswith(BUILT_PREFIX) and full.split("@", 1)[0] not in set(own_built):
+        raise ValueError(
+            "names an image staxad built, and not one this tenant built; deploy or roll back to use its own builds"
+        )
+    return ref
 
 
 def email(value: str) -> str:

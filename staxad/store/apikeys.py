@@ -26,16 +26,20 @@ async def by_digest(db: Database, digest: str) -> ApiKey | None:
     return _key(row) if row else None
 
 
-async def list_for(db: Database, provider_id: str, limit: int, offset: int) -> tuple[list[ApiKey], int]:
+async def list_for(
+    db: Database, provider_id: str, limit: int, offset: int, modes: tuple[str, ...] = ("live", "test")
+) -> tuple[list[ApiKey], int]:
+    marks = ", ".join("?" * len(modes))
+    where = f"provider_id = ? AND mode IN ({marks})"
     rows = await db.fetch_all(
-        "SELECT *, count(*) OVER () AS total FROM api_keys WHERE provider_id = ?"
+        f"SELECT *, count(*) OVER () AS total FROM api_keys WHERE {where}"  # noqa: S608
         " ORDER BY created_at, rowid LIMIT ? OFFSET ?",
-        (provider_id, limit, offset),
+        (provider_id, *modes, limit, offset),
     )
     total = (
         rows[0]["total"]
         if rows
-        else await db.fetch_value("SELECT count(*) FROM api_keys WHERE provider_id = ?", (provider_id,))
+        else await db.fetch_value(f"SELECT count(*) FROM api_keys WHERE {where}", (provider_id, *modes))  # noqa: S608
     )
     return [_key(r) for r in rows], int(total)
 
@@ -58,6 +62,10 @@ async def insert(tx: Transaction, key: ApiKey, digest: str) -> None:
     )
 
 
-async def delete(tx: Transaction, provider_id: str, key_id: str) -> bool:
-    count = await tx.execute("DELETE FROM api_keys WHERE id = ? AND provider_id = ?", (key_id, provider_id))
+async def delete(tx: Transaction, provider_id: str, key_id: str, modes: tuple[str, ...] = ("live", "test")) -> bool:
+    marks = ", ".join("?" * len(modes))
+    count = await tx.execute(
+        f"DELETE FROM api_keys WHERE id = ? AND provider_id = ? AND mode IN ({marks})",  # noqa: S608
+        (key_id, provider_id, *modes),
+    )
     return count > 0

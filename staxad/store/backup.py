@@ -40,14 +40,18 @@ def create(database: Path, key: Path, target: Path) -> dict[str, object]:
             source.close()
         manifest = {"schema": schema, "tenants": tenants, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         partial = target.with_name(target.name + ".partial")
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
-            tar.add(copy, DB_NAME)
-            tar.add(key, KEY_NAME)
-            data = json.dumps(manifest).encode()
-            info = tarfile.TarInfo(MANIFEST)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
+        fd = _create_new(partial)
+        try:
+            with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+                tar.add(copy, DB_NAME)
+                tar.add(key, KEY_NAME)
+                data = json.dumps(manifest).encode()
+                info = tarfile.TarInfo(MANIFEST)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+        except BaseException:
+            partial.unlink(missing_ok=True)  # ours: created exclusively above
+            raise
         partial.replace(target)  # a crash never leaves a truncated backup under the real name
     return manifest
 
@@ -69,7 +73,8 @@ def restore(source: Path, database: Path, key: Path, force: bool = False) -> dic
             database.parent.mkdir(parents=True, exist_ok=True)
             for name, path in ((DB_NAME, database), (KEY_NAME, key)):
                 partial = path.with_name(path.name + ".restoring")
-                fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                partial.unlink(missing_ok=True)  # a crashed restore's leftover; unlink never follows a link
+                fd = _create_new(partial)
                 with os.fdopen(fd, "wb") as out:
                     out.write(_read(tar, name))
                 partial.replace(path)
@@ -78,6 +83,18 @@ def restore(source: Path, database: Path, key: Path, force: bool = False) -> dic
     except (tarfile.TarError, OSError, ValueError, KeyError) as exc:
         raise BackupError(f"cannot restore from {source}: {exc}") from None
     return dict(manifest)
+
+
+def _create_new(path: Path) -> int:
+    """A new file only root can read. Never opens what is already there: a planted
+    symlink or file would otherwise receive the database and the secret key."""
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise BackupError(
+            f"{path} already exists (a backup still running, or one that crashed, or a planted file); "
+            "check what it is, remove it and try again"
+        ) from None
 
 
 def _empty(database: Path) -> bool:

@@ -42,8 +42,17 @@ async def verified(db: Database) -> list[Domain]:
     return [_domain(r) for r in rows]
 
 
-async def claimed(db: Database | Transaction, domain: str) -> bool:
-    return await db.fetch_value("SELECT 1 FROM domains WHERE domain = ?", (domain,)) is not None
+async def claims_of(db: Database | Transaction, domain: str) -> list[Domain]:
+    """Every tenant's claim on one name, verified or not."""
+    rows = await db.fetch_all("SELECT * FROM domains WHERE domain = ? ORDER BY created_at, id", (domain,))
+    return [_domain(r) for r in rows]
+
+
+async def unverified_before(db: Database | Transaction, cutoff: str) -> list[Domain]:
+    rows = await db.fetch_all(
+        "SELECT * FROM domains WHERE verified_at IS NULL AND created_at < ? ORDER BY created_at", (cutoff,)
+    )
+    return [_domain(r) for r in rows]
 
 
 async def insert(tx: Transaction, d: Domain) -> None:

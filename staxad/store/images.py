@@ -32,6 +32,11 @@ async def built_for_service(db: Database, service_id: str) -> list[str]:
     return [row["ref"] for row in rows]
 
 
+async def built_by(db: Database, tenant_id: str) -> list[str]:
+    rows = await db.fetch_all("SELECT ref FROM images WHERE tenant_id = ? AND origin = 'built'", (tenant_id,))
+    return [row["ref"] for row in rows]
+
+
 async def known(db: Database, tenant_id: str, ref: str) -> bool:
     return await db.fetch_value("SELECT 1 FROM images WHERE tenant_id = ? AND ref = ?", (tenant_id, ref)) is not None
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
 from staxad.model.ownership import FAILED, NO_ANSWER, NXDOMAIN, OK, TIMEOUT, Expected, Lookup, judge
 
 NONE = Lookup(NO_ANSWER)
-WANT = Expected("app.example.com", "t0k3n", ("198.18.0.10",), "acme.staxa.test")
+# a single-provider host (domains.a_record_proves_ownership = true) ...
+WANT = Expected("app.example.com", "t0k3n", ("198.18.0.10",), "acme.staxa.test", a_proves=True)
+# ... and the default, a host shared by providers
+SHARED = Expected("app.example.com", "t0k3n", ("198.18.0.10",), "acme.staxa.test")
+HERE = Lookup(OK, ("198.18.0.10",))
 
 
 def answers(
@@ -56,3 +62,29 @@ def test_no_answer_from_dns_is_inconclusive() -> None:
     assert not verdict.verified and verdict.inconclusive and "try again" in verdict.message
     partial = judge(WANT, answers(Lookup(TIMEOUT), Lookup(NO_ANSWER), Lookup(OK, ("198.51.100.7",))))
     assert not partial.inconclusive
+
+
+@pytest.mark.parametrize(
+    ("want", "cname", "a", "verified", "says"),
+    [
+        (SHARED, NONE, HERE, False, "does not prove which tenant"),
+        (WANT, NONE, HERE, True, "points at this server"),
+        # an A query follows CNAMEs: a name CNAMEd to another tenant's host must not pass
+        (WANT, Lookup(OK, ("other.staxa.test",)), HERE, False, "CNAME to other.staxa.test"),
+        (SHARED, Lookup(OK, ("other.staxa.test",)), HERE, False, "CNAME to other.staxa.test"),
+        # a CNAME lookup that did not answer may hide one: the address alone is not enough
+        (WANT, Lookup(TIMEOUT), HERE, False, "No record proves ownership"),
+        (SHARED, Lookup(OK, ("acme.staxa.test",)), HERE, True, "is a CNAME to acme.staxa.test"),
+    ],
+)
+def test_an_address_proves_ownership_only_where_the_host_allows_it(
+    want: Expected, cname: Lookup, a: Lookup, verified: bool, says: str
+) -> None:
+    verdict = judge(want, answers(cname=cname, a=a))
+    assert verdict.verified is verified and says in verdict.message
+    assert (f"A/AAAA {want.domain}" in verdict.expected) is want.a_proves
+
+
+def test_on_a_shared_host_the_messages_ask_for_txt_or_cname_only() -> None:
+    verdict = judge(SHARED, answers())
+    assert "TXT _staxa-challenge.app.example.com" in verdict.message and "an A record" not in verdict.message

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import aiosqlite
@@ -40,3 +41,44 @@ async def test_a_newer_schema_is_refused_with_a_clear_message(tmp_path: Path) ->
         await conn.commit()
     with pytest.raises(SchemaTooNew, match="newer staxad"):
         await Database(path).open()
+
+
+async def test_domain_claims_survive_the_rebuild_into_per_tenant_claims(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        for number, _, sql in migrations.available():
+            if number <= 4:
+                for statement in migrations._statements(sql):
+                    await conn.execute(statement)
+        await conn.execute("PRAGMA user_version = 4")
+        await conn.execute("INSERT INTO providers VALUES ('p', 'e@x.io', NULL, NULL, 't', 't')")
+        for tenant in ("a", "b"):
+            await conn.execute(
+                "INSERT INTO tenants (id, provider_id, name, mode, status, created_at, updated_at)"
+                f" VALUES ('ten_{tenant}', 'p', '{tenant}', 'live', 'running', 't', 't')"
+            )
+        await conn.execute(
+            "INSERT INTO domains (id, tenant_id, domain, verified, token, verified_at, created_at, check_error)"
+            " VALUES ('dom_1', 'ten_a', 'shop.example.com', 1, 'tok', 't', 't', NULL)"
+        )
+    db = Database(path)
+    await db.open()
+    try:
+        row = await db.fetch_one("SELECT * FROM domains WHERE id = 'dom_1'")
+        assert row is not None and (row["tenant_id"], row["verified_at"], row["token"]) == ("ten_a", "t", "tok")
+        async with db.transaction() as tx:  # another tenant may now claim it unverified ...
+            await tx.execute(
+                "INSERT INTO domains (id, tenant_id, domain, token, created_at)"
+                " VALUES ('dom_2', 'ten_b', 'shop.example.com', 'x', 't')"
+            )
+        with pytest.raises(sqlite3.IntegrityError):  # ... but never hold it verified beside the owner
+            async with db.transaction() as tx:
+                await tx.execute("UPDATE domains SET verified_at = 't' WHERE id = 'dom_2'")
+        with pytest.raises(sqlite3.IntegrityError):  # and a tenant claims a name once
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO domains (id, tenant_id, domain, token, created_at)"
+                    " VALUES ('dom_3', 'ten_a', 'shop.example.com', 'y', 't')"
+                )
+    finally:
+        await db.close()

@@ -182,3 +182,56 @@ def test_valid_custom_domains(given: str, stored: str) -> None:
 def test_invalid_custom_domains(given: str) -> None:
     with pytest.raises(ValueError):
         v.custom_domain(given, "staxa.test")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://user:s3cr3t@github.com/a/b",
+        "https://s3cr3t@github.com/a/b",
+        "https://:s3cr3t@github.com/a/b",
+        "https://user:s3cr3t@github.com:443/a/b",
+    ],
+)
+def test_repo_urls_with_credentials_are_refused_without_echoing_them(url: str) -> None:
+    with pytest.raises(ValueError, match="credentials") as caught:
+        v.repo_url(url, allow_local=True)
+    assert "s3cr3t" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://user:s3cr3t@github.com/a/b", "https://github.com/a/b"),
+        ("https://s3cr3t@github.com:8443/a/b", "https://github.com:8443/a/b"),
+        ("https://github.com/a/b", "https://github.com/a/b"),
+        ("/srv/repo", "/srv/repo"),
+    ],
+)
+def test_urls_stored_before_are_shown_without_userinfo(url: str, shown: str) -> None:
+    assert v.without_userinfo(url) == shown
+
+
+OWN = ("localhost/staxa-default/acme-web:0123456789ab",)
+
+
+@pytest.mark.parametrize(
+    ("ref", "allowed"),
+    [
+        ("docker.io/library/nginx:1", True),
+        ("localhost/staxatest/web:1", True),  # a local image staxad did not build
+        ("localhost:5000/staxa-default/x:1", True),  # another registry, not local storage
+        (OWN[0], True),
+        ("staxa-default/acme-web:0123456789ab", True),  # the short name of its own build
+        (OWN[0] + "@sha256:" + "a" * 64, True),
+        ("localhost/staxa-default/other-web:0123456789ab", False),
+        ("staxa-default/other-web:0123456789ab", False),  # short names resolve locally first
+        ("localhost/staxa-other/acme-web:0123456789ab", False),
+    ],
+)
+def test_a_tenant_names_only_its_own_built_images(ref: str, allowed: bool) -> None:
+    if allowed:
+        assert v.image_of_own(ref, OWN) == ref
+    else:
+        with pytest.raises(ValueError, match="not one this tenant built"):
+            v.image_of_own(ref, OWN)
