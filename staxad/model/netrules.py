@@ -1,7 +1,7 @@
 """Network rules: what a user may ask for, and the nftables documents that enforce them.
 
 Inbound ("NodePort"): in the host namespace, a connection from one of the rule's
-source CIDRs to the allocated port is DNATed to the service's published port on
+source CIDRs to the allocated port on one of this host's own addresses is DNATed to the service's published port on
 127.0.0.1 (published ports never listen anywhere else). A guard drops packets for
 127.0.0.0/8 that arrive from outside without having been DNATed, which the
 `route_localnet` setting this needs would otherwise let through.
@@ -225,7 +225,9 @@ def host_ruleset(table: str, forwards: list[Forward]) -> Ruleset:
         skeleton += [f"    chain {chain} {{", f"        type nat hook {chain} priority -100; policy accept;"]
         for protocol in PROTOCOLS:
             lookup = f"ip saddr . {protocol} dport map @inbound_{protocol}"
-            skeleton.append(f"        meta l4proto {protocol} dnat ip to {lookup}")
+            # only packets addressed to this host: a source that covers the host's own
+            # address must not capture local connections to other hosts on a node port
+            skeleton.append(f"        meta l4proto {protocol} fib daddr type local dnat ip to {lookup}")
         skeleton.append("    }")
     skeleton += [
         "    chain guard {",

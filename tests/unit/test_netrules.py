@@ -54,6 +54,8 @@ def test_host_document_replaces_only_its_table_in_one_file() -> None:
     assert text.startswith("add table ip staxad-x\ndelete table ip staxad-x\ntable ip staxad-x {")
     assert "198.18.0.0/24 . 30001 : 127.0.0.1 . 41000" in text and "198.18.1.2/32 . 30001 : 127.0.0.1 . 41001" in text
     assert "ct status & dnat == 0 drop" in text and "flush" not in text
+    # both DNAT chains (prerouting, output) take only packets addressed to this host
+    assert text.count("fib daddr type local dnat ip to") == 4 == text.count("dnat ip to")
     assert host_document("staxad-x", []).count("elements") == 0
     # the number of rules does not grow with the number of network rules: they are map elements
     many = [Forward("tcp", f"198.18.{i // 250}.{i % 250}/32", 30000 + i, 40000 + i) for i in range(1000)]
