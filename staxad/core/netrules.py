@@ -40,7 +40,13 @@ class NetworkRules:
 
     async def create(self, tenant: Tenant, payload: object) -> NetworkRule:
         settings = self.ctx.settings.network
-        spec = parse_rule(payload, min_prefix_v4=settings.min_prefix_v4, max_cidrs=settings.max_cidrs)
+        spec = parse_rule(
+            payload,
+            min_prefix_v4=settings.min_prefix_v4,
+            max_cidrs=settings.max_cidrs,
+            min_prefix_v4_outbound=settings.min_prefix_v4_outbound,
+            host_addresses=await self._host_addresses(),
+        )
         if tenant.status == "deleting":
             raise Unprocessable(f"Tenant '{tenant.name}' is being deleted.")
         target_service_id, target_port = self._target(tenant, spec)
@@ -78,6 +84,11 @@ class NetworkRules:
             await events.append(tx, tenant.id, "network_rule.created", f"{spec.direction} rule {what}", iso(now))
         self.ctx.changed(tenant.id)
         return rule
+
+    async def _host_addresses(self) -> list[str]:
+        """The host's own addresses, with the public one users are told to connect to."""
+        found = await self.ctx.host_addresses() if self.ctx.host_addresses is not None else []
+        return [*found, self.ctx.server_ip]
 
     @staticmethod
     def _target(tenant: Tenant, spec: RuleSpec) -> tuple[str | None, int | None]:
