@@ -1,7 +1,8 @@
 """Network rules: inbound NodePorts and restricted egress, as the user manages them.
 
-A rule is active until deleted or until its `ttl_hours` pass (then `expired`); either
-way it leaves the firewall on the next reconcile and never comes back.
+A rule is active until deleted or until its `ttl_hours` pass (then `expired`), or until
+the kernel refuses its elements (then `failed`, with the reason); either way it leaves
+the firewall on the next reconcile and never comes back.
 """
 
 from __future__ import annotations
@@ -129,6 +130,14 @@ class NetworkRules:
                 tx, tenant.id, "network_rule.deleted", f"Network rule {rule.id} deleted", self.ctx.now()
             )
         self.ctx.changed(tenant.id)
+
+    async def fail(self, rule: NetworkRule, reason: str) -> None:
+        """The firewall refused the rule: it stops being enforced, and its owner is told why."""
+        async with self.ctx.db.transaction() as tx:
+            await store.set_failed(tx, rule.id, reason)
+            await events.append(
+                tx, rule.tenant_id, "network_rule.failed", f"Network rule {rule.id} failed: {reason}", self.ctx.now()
+            )
 
     async def expire_due(self) -> list[NetworkRule]:
         """Rules whose TTL passed become `expired` (the scheduled job)."""

@@ -28,7 +28,7 @@ from staxad.model.errors import ValidationError
 
 DIRECTIONS = ("inbound", "outbound")
 PROTOCOLS = ("tcp", "udp")
-RULE_STATUSES = ("active", "expired", "deleted")
+RULE_STATUSES = ("active", "expired", "deleted", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +47,7 @@ class NetworkRule:
     status: str
     expires_at: str | None
     created_at: str
+    failure: str | None = None  # why the firewall refused it (status "failed")
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ class Forward:
     source: str
     node_port: int
     host_port: int
+    rule_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,7 @@ class Allow:
     destination: str
     protocol: str
     port: int
+    rule_id: str = ""
 
 
 def _net(value: str) -> str:

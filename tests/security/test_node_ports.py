@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from staxad.model.netrules import NetworkRule
+from staxad.store import netrules as rule_store
 from tests.api.helpers import assert_error
 from tests.images import build_web_images
 from tests.integration.conftest import Live, running_daemon
@@ -96,3 +98,65 @@ async def test_sources_covering_the_host_or_non_clients_are_refused(live: Live) 
             assert "source_cidrs" in error["details"]["fields"], error
         rule = await inbound(live, tenant, "tcp", "web", target)  # a client's own address is fine
         assert await until(lambda: curl(target, target.gateway, rule["allocated_port"]) == "hello from v1\n")
+
+
+async def store_refused_rule(live: Live, tenant: dict[str, Any], sources: list[str], port: int) -> str:
+    """A rule the API would refuse, written straight to the store (as an older staxad might have)."""
+    db = live.daemon.db
+    service_id = await db.fetch_value("SELECT id FROM services WHERE tenant_id = ?", (tenant["id"],))
+    rule = NetworkRule(
+        id="nr_overlapping",
+        tenant_id=tenant["id"],
+        direction="inbound",
+        protocol="tcp",
+        target_service_id=str(service_id),
+        target_port=8080,
+        allocated_port=port,
+        source_cidrs=tuple(sources),
+        destination_cidrs=(),
+        destination_port=None,
+        description=None,
+        status="active",
+        expires_at=None,
+        created_at="2026-01-01T00:00:00Z",
+    )
+    async with db.transaction() as tx:
+        await rule_store.insert(tx, rule)
+    return rule.id
+
+
+async def test_a_rule_the_kernel_refuses_never_blocks_other_tenants(live: Live) -> None:
+    bad_tenant, good_tenant = await web_tenant(live, "overlaps"), await web_tenant(live, "neighbour")
+    with net_host() as client:
+        prefix = client.address.rsplit(".", 1)[0]
+        refused = await live.client.post(
+            f"/tenants/{bad_tenant['id']}/network-rules",
+            headers=live.auth,
+            json={
+                "direction": "inbound",
+                "protocol": "tcp",
+                "target_service": "web",
+                "source_cidrs": [f"{prefix}.0/30", f"{client.address}/32"],
+            },
+        )
+        assert_error(refused, 400, "validation_error")
+        # nft's interval map refuses these two elements, whichever transaction holds them
+        bad = await store_refused_rule(live, bad_tenant, [f"{client.address}/32", f"{prefix}.0/30"], 32767)
+        first = await inbound(live, good_tenant, "tcp", "web", client)
+        assert await until(lambda: curl(client, client.gateway, first["allocated_port"]) == "hello from v1\n")
+
+        url = f"/tenants/{bad_tenant['id']}/network-rules?status=failed"
+        [failed] = (await live.client.get(url, headers=live.auth)).json()["data"]
+        assert failed["id"] == bad and "nft refused" in failed["failure"], failed
+        events = await live.daemon.db.fetch_all(
+            "SELECT type FROM events WHERE tenant_id = ? AND type = 'network_rule.failed'", (bad_tenant["id"],)
+        )
+        assert len(events) == 1
+        assert curl(client, client.gateway, 32767) == ""  # the refused rule forwards nothing
+
+        # the neighbour's next change goes through as one transaction again
+        loads = live.daemon.firewall.loads if live.daemon.firewall else 0
+        second = await inbound(live, good_tenant, "tcp", "web", client)
+        assert await until(lambda: curl(client, client.gateway, second["allocated_port"]) == "hello from v1\n")
+        assert live.daemon.firewall is not None and live.daemon.firewall.loads > loads
+        assert curl(client, client.gateway, first["allocated_port"]) == "hello from v1\n"
