@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from staxad.adapters.nft import Nft
 from staxad.adapters.podman import Podman
@@ -27,6 +28,9 @@ from staxad.store import deployments as deployment_store
 from staxad.store import netrules as rule_store
 
 log = logging.getLogger("staxad.firewall")
+
+ROUTE_LOCALNET = Path("/proc/sys/net/ipv4/conf/all/route_localnet")
+ROUTE_LOCALNET_BEFORE = "route_localnet.before"  # in the data dir: the host's value before staxad set it
 
 Render = Callable[[Sequence[str]], Ruleset]  # the table holding the elements of these rules only
 
@@ -157,16 +161,25 @@ class Firewall:
                     ]
         return restricted, allows
 
-    @staticmethod
-    def allow_dnat_to_loopback() -> None:
+    def allow_dnat_to_loopback(self, knob: Path = ROUTE_LOCALNET) -> None:
         """Inbound rules DNAT to 127.0.0.1, which the kernel routes only with route_localnet;
-        the host table's guard chain drops what this would otherwise let in."""
-        with open("/proc/sys/net/ipv4/conf/all/route_localnet", "w") as knob:
-            knob.write("1")
+        the host table's guard chain drops what this would otherwise let in. The host's own
+        value is kept the first time, for the package's purge to put back."""
+        enable_route_localnet(knob, self.settings.data_dir / ROUTE_LOCALNET_BEFORE)
 
     def forget(self) -> None:
         """Load again on the next sync (the tables may have been changed behind staxad's back)."""
         self._loaded.clear()
+
+
+def enable_route_localnet(knob: Path, saved: Path) -> None:
+    """Turn `knob` on, recording its value in `saved` unless an earlier start already did
+    (that one is the host's own: later starts only ever see staxad's 1)."""
+    before = knob.read_text().strip()
+    if not saved.exists():
+        saved.write_text(f"{before}\n")
+    if before != "1":
+        knob.write_text("1")
 
 
 def _owners(elements: Sequence[Forward | Allow]) -> list[str]:
