@@ -88,6 +88,7 @@ class NetworkSettings:
     node_port_min: int = 30000
     node_port_max: int = 32767
     min_prefix_v4: int = 16
+    min_prefix_v4_outbound: int = 8
     max_cidrs: int = 20
     rules_per_tenant: int = 20
 
@@ -288,6 +289,8 @@ def _check(settings: Settings) -> None:
         )
     if settings.build.max_concurrent < 1 or settings.build.max_log_mb < 1 or settings.build.max_files < 1:
         raise ConfigError("Config 'build.max_concurrent', 'build.max_log_mb' and 'build.max_files' must be at least 1.")
+    if not 0 <= n.min_prefix_v4_outbound <= 32:
+        raise ConfigError("Config 'network.min_prefix_v4_outbound' must be between 0 and 32.")
     if settings.build.keep_images < 1:
         raise ConfigError("Config 'build.keep_images' must be at least 1 (the running image).")
     for server in settings.domains.nameservers:

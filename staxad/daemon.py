@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 from staxad.adapters import systemd
 from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy, build_config
 from staxad.adapters.dns import DnsResolver
-from staxad.adapters.hostinfo import detect_server_ip
+from staxad.adapters.hostinfo import detect_server_ip, host_addresses
 from staxad.adapters.nft import Nft
 from staxad.adapters.podman import Podman
 from staxad.api.app import build_app
@@ -55,6 +55,7 @@ class Daemon:
         self.ctx.resolver = DnsResolver(domains.nameservers, domains.dns_port, domains.dns_timeout_seconds)
         if not domains.server_ip:
             self.ctx.detected_server_ip = detect_server_ip()
+        self.ctx.host_addresses = host_addresses
         self.platform = Platform(self.ctx)
         runtime = settings.runtime.enabled
         self.podman = Podman(settings.podman_socket, settings.runtime.service_user) if runtime else None

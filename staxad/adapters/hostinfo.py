@@ -11,6 +11,9 @@ def cgroups_v2() -> bool:
     """Rootless podman applies memory/CPU/pids limits only on the unified hierarchy."""
     return Path("/sys/fs/cgroup/cgroup.controllers").exists()
 
+from staxad.adapters import proc
+from staxad.model.errors import TemporaryError
+
 
 def detect_server_ip() -> str | None:
     """The IPv4 address of the interface the default route uses (no packet is sent)."""
@@ -26,6 +29,23 @@ def detect_server_ip() -> str | None:
     except (ValueError, KeyError, TypeError):
         return None
     return None
+
+
+async def host_addresses() -> list[str]:
+    """Every IPv4 address on this host's interfaces (`ip -j addr`), loopback included."""
+    result = await proc.run(["ip", "-j", "-4", "addr"], timeout=5)
+    if result.returncode != 0:
+        raise TemporaryError("could not list this host's addresses (ip -j addr failed); try again")
+    return addresses_of(result.stdout.decode())
+
+
+def addresses_of(ip_json: str) -> list[str]:
+    return [
+        str(entry["local"])
+        for link in json.loads(ip_json or "[]")
+        for entry in link.get("addr_info", [])
+        if entry.get("family") == "inet" and entry.get("local")
+    ]
 
 
 def _ip(*args: str) -> str:

@@ -43,6 +43,7 @@ def render(rule: NetworkRule, tenant: Tenant, rules: NetworkRules) -> dict[str, 
         "destination_port": rule.destination_port,
         "description": rule.description,
         "status": rule.status,
+        "failure": rule.failure,
         "connection_string": rules.connection_string(rule),
         "expires_at": rule.expires_at,
         "created_at": rule.created_at,
@@ -54,7 +55,7 @@ def render(rule: NetworkRule, tenant: Tenant, rules: NetworkRules) -> dict[str, 
     "/tenants/{tenant_id}/network-rules",
     scope="tenants:read",
     query=("direction", "status"),
-    summary="Network rules; `direction` filter, `status` default active (or expired, deleted, all).",
+    summary="Network rules; `direction` filter, `status` default active (or expired, deleted, failed, all).",
 )
 async def list_rules(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))

@@ -3,7 +3,7 @@ way to tell the reconciler that a tenant's desired state changed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from staxad.config import Settings
@@ -28,6 +28,7 @@ class Context:
     logs: LogReader | None = None
     resolver: Resolver | None = None
     detected_server_ip: str | None = None
+    host_addresses: Callable[[], Awaitable[list[str]]] | None = None  # this host's own IPv4 addresses
     metrics: Metrics = field(default_factory=Metrics)
 
     def now(self) -> str:

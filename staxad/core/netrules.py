@@ -1,7 +1,8 @@
 """Network rules: inbound NodePorts and restricted egress, as the user manages them.
 
-A rule is active until deleted or until its `ttl_hours` pass (then `expired`); either
-way it leaves the firewall on the next reconcile and never comes back.
+A rule is active until deleted or until its `ttl_hours` pass (then `expired`), or until
+the kernel refuses its elements (then `failed`, with the reason); either way it leaves
+the firewall on the next reconcile and never comes back.
 """
 
 from __future__ import annotations
@@ -40,7 +41,13 @@ class NetworkRules:
 
     async def create(self, tenant: Tenant, payload: object) -> NetworkRule:
         settings = self.ctx.settings.network
-        spec = parse_rule(payload, min_prefix_v4=settings.min_prefix_v4, max_cidrs=settings.max_cidrs)
+        spec = parse_rule(
+            payload,
+            min_prefix_v4=settings.min_prefix_v4,
+            max_cidrs=settings.max_cidrs,
+            min_prefix_v4_outbound=settings.min_prefix_v4_outbound,
+            host_addresses=await self._host_addresses(),
+        )
         if tenant.status == "deleting":
             raise Unprocessable(f"Tenant '{tenant.name}' is being deleted.")
         target_service_id, target_port = self._target(tenant, spec)
@@ -78,6 +85,11 @@ class NetworkRules:
             await events.append(tx, tenant.id, "network_rule.created", f"{spec.direction} rule {what}", iso(now))
         self.ctx.changed(tenant.id)
         return rule
+
+    async def _host_addresses(self) -> list[str]:
+        """The host's own addresses, with the public one users are told to connect to."""
+        found = await self.ctx.host_addresses() if self.ctx.host_addresses is not None else []
+        return [*found, self.ctx.server_ip]
 
     @staticmethod
     def _target(tenant: Tenant, spec: RuleSpec) -> tuple[str | None, int | None]:
@@ -118,6 +130,14 @@ class NetworkRules:
                 tx, tenant.id, "network_rule.deleted", f"Network rule {rule.id} deleted", self.ctx.now()
             )
         self.ctx.changed(tenant.id)
+
+    async def fail(self, rule: NetworkRule, reason: str) -> None:
+        """The firewall refused the rule: it stops being enforced, and its owner is told why."""
+        async with self.ctx.db.transaction() as tx:
+            await store.set_failed(tx, rule.id, reason)
+            await events.append(
+                tx, rule.tenant_id, "network_rule.failed", f"Network rule {rule.id} failed: {reason}", self.ctx.now()
+            )
 
     async def expire_due(self) -> list[NetworkRule]:
         """Rules whose TTL passed become `expired` (the scheduled job)."""

@@ -1,7 +1,7 @@
 """Network rules: what a user may ask for, and the nftables documents that enforce them.
 
 Inbound ("NodePort"): in the host namespace, a connection from one of the rule's
-source CIDRs to the allocated port is DNATed to the service's published port on
+source CIDRs to the allocated port on one of this host's own addresses is DNATed to the service's published port on
 127.0.0.1 (published ports never listen anywhere else). A guard drops packets for
 127.0.0.0/8 that arrive from outside without having been DNATed, which the
 `route_localnet` setting this needs would otherwise let through.
@@ -19,6 +19,8 @@ costs the same with 1 or 1,000 network rules.
 from __future__ import annotations
 
 import ipaddress
+import itertools
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from staxad.model import validation
@@ -26,7 +28,7 @@ from staxad.model.errors import ValidationError
 
 DIRECTIONS = ("inbound", "outbound")
 PROTOCOLS = ("tcp", "udp")
-RULE_STATUSES = ("active", "expired", "deleted")
+RULE_STATUSES = ("active", "expired", "deleted", "failed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,7 @@ class NetworkRule:
     status: str
     expires_at: str | None
     created_at: str
+    failure: str | None = None  # why the firewall refused it (status "failed")
 
 
 @dataclass(frozen=True)
@@ -73,30 +76,49 @@ FIELDS = (
 )
 
 
-def parse_rule(payload: object, *, min_prefix_v4: int, max_cidrs: int) -> RuleSpec:
+def parse_rule(
+    payload: object,
+    *,
+    min_prefix_v4: int,
+    max_cidrs: int,
+    min_prefix_v4_outbound: int = 8,
+    host_addresses: Iterable[str] = (),
+) -> RuleSpec:
+    """`min_prefix_v4` bounds inbound sources, `min_prefix_v4_outbound` destinations;
+    `host_addresses` are this host's own, which no inbound source may contain."""
     body = validation.Body(payload, FIELDS)
     direction = body.choice("direction", DIRECTIONS, required=True)
     protocol = body.choice("protocol", PROTOCOLS, required=True)
     ttl = body.integer("ttl_hours", 1, 24 * 365)
     description = body.string("description", max_len=255)
+    own = [ipaddress.IPv4Address(a) for a in host_addresses if ipaddress.ip_address(a).version == 4]
 
-    def cidrs(field: str) -> tuple[str, ...]:
+    def cidrs(field: str, min_prefix: int, sources: bool = False) -> tuple[str, ...]:
         values = body.strings(field, max_items=max_cidrs, max_len=64)
         if values is None:
             return ()
         parsed = []
         for value in values:
             try:
-                parsed.append(cidr(value, min_prefix_v4))
+                parsed.append(cidr(value, min_prefix))
             except ValueError as exc:
                 body.fail(field, f"'{value[:64]}' {exc}")
                 return ()
-        return tuple(dict.fromkeys(parsed))
+            problem = source_problem(parsed[-1], own) if sources else None
+            if problem:
+                body.fail(field, f"'{parsed[-1]}' {problem}")
+                return ()
+        unique = tuple(dict.fromkeys(parsed))
+        problem = overlap_problem(unique)
+        if problem:
+            body.fail(field, problem)
+            return ()
+        return unique
 
     if direction == "inbound":
         service = body.string("target_service", required=True, max_len=63)
         port = body.integer("target_port", 1, 65535)
-        sources = cidrs("source_cidrs")
+        sources = cidrs("source_cidrs", min_prefix_v4, sources=True)
         if not sources and "source_cidrs" not in body.errors:
             body.fail("source_cidrs", "list at least one allowed source CIDR (e.g. 203.0.113.0/24)")
         for field in ("destination_cidrs", "destination_port"):
@@ -104,7 +126,7 @@ def parse_rule(payload: object, *, min_prefix_v4: int, max_cidrs: int) -> RuleSp
                 body.fail(field, "only for outbound rules")
         body.done()
         return RuleSpec("inbound", str(protocol), service, port, sources, (), None, ttl, description)
-    destinations = cidrs("destination_cidrs")
+    destinations = cidrs("destination_cidrs", min_prefix_v4_outbound)
     if not destinations and "destination_cidrs" not in body.errors:
         body.fail("destination_cidrs", "list at least one destination CIDR")
     port = body.integer("destination_port", 1, 65535, required=True)
@@ -128,6 +150,40 @@ def cidr(value: str, min_prefix_v4: int) -> str:
     return str(network)
 
 
+# Sources no inbound rule may cover: packets from them are the host's own or never
+# come from a client (RFC 1122 "this network", loopback, link-local, multicast, reserved).
+NOT_CLIENTS = (
+    ("unspecified ('this network')", ipaddress.IPv4Network("0.0.0.0/8")),
+    ("loopback", ipaddress.IPv4Network("127.0.0.0/8")),
+    ("link-local", ipaddress.IPv4Network("169.254.0.0/16")),
+    ("multicast", ipaddress.IPv4Network("224.0.0.0/4")),
+    ("reserved or broadcast", ipaddress.IPv4Network("240.0.0.0/4")),
+)
+
+
+def source_problem(value: str, host_addresses: Iterable[ipaddress.IPv4Address]) -> str | None:
+    """Why `value` may not be an inbound source, or None. A source that covers the host's
+    own address would forward the host's own connections (other tenants' egress leaves
+    from it) to the rule's tenant."""
+    network = ipaddress.IPv4Network(value)
+    for kind, reserved in NOT_CLIENTS:
+        if network.overlaps(reserved):
+            return f"covers {kind} addresses ({reserved}), which are never a client's; name the clients' networks"
+    own = sorted(a for a in host_addresses if a in network)
+    if own:
+        return f"contains this host's own address {own[0]}; name the clients' networks, not the server's"
+    return None
+
+
+def overlap_problem(values: Iterable[str]) -> str | None:
+    """The first two networks that overlap (nft's interval maps refuse them), or None."""
+    networks = sorted(ipaddress.IPv4Network(v) for v in values)
+    for wider, narrower in itertools.pairwise(networks):
+        if wider.overlaps(narrower):
+            return f"'{narrower}' lies inside '{wider}'; list each address range once (keep '{wider}')"
+    return None
+
+
 def raise_invalid(field: str, message: str) -> None:
     raise ValidationError(f"Invalid {field}: {message}", {"fields": {field: message}})
 
@@ -147,6 +203,7 @@ class Forward:
     source: str
     node_port: int
     host_port: int
+    rule_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,6 +214,7 @@ class Allow:
     destination: str
     protocol: str
     port: int
+    rule_id: str = ""
 
 
 def _net(value: str) -> str:
@@ -225,7 +283,9 @@ def host_ruleset(table: str, forwards: list[Forward]) -> Ruleset:
         skeleton += [f"    chain {chain} {{", f"        type nat hook {chain} priority -100; policy accept;"]
         for protocol in PROTOCOLS:
             lookup = f"ip saddr . {protocol} dport map @inbound_{protocol}"
-            skeleton.append(f"        meta l4proto {protocol} dnat ip to {lookup}")
+            # only packets addressed to this host: a source that covers the host's own
+            # address must not capture local connections to other hosts on a node port
+            skeleton.append(f"        meta l4proto {protocol} fib daddr type local dnat ip to {lookup}")
         skeleton.append("    }")
     skeleton += [
         "    chain guard {",

@@ -5,12 +5,18 @@ restricted tenants).
 A sync renders both documents and loads one only when it differs from what staxad
 last loaded or the table is gone (`nft flush ruleset`, a recreated rootless
 namespace). Syncs are serialised; each load replaces the whole table atomically.
+
+One rule's elements that the kernel refuses must not stall every other tenant's
+changes: when a load fails, the rules are applied one at a time on top of those the
+kernel took before, and each rule it refuses is marked `failed` with its error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from staxad.adapters.nft import Nft
 from staxad.adapters.podman import Podman
@@ -23,6 +29,11 @@ from staxad.store import netrules as rule_store
 
 log = logging.getLogger("staxad.firewall")
 
+ROUTE_LOCALNET = Path("/proc/sys/net/ipv4/conf/all/route_localnet")
+ROUTE_LOCALNET_BEFORE = "route_localnet.before"  # in the data dir: the host's value before staxad set it
+
+Render = Callable[[Sequence[str]], Ruleset]  # the table holding the elements of these rules only
+
 
 class Firewall:
     def __init__(self, platform: Platform, podman: Podman, host: Nft, netns: Nft) -> None:
@@ -32,6 +43,7 @@ class Firewall:
         self.settings = platform.ctx.settings
         self.table = f"staxad-{self.settings.instance}"
         self._loaded: dict[str, Ruleset] = {}
+        self._accepted: dict[str, set[str]] = {}  # per namespace, the rules in what was last loaded
         self._lock = asyncio.Lock()
         self.loads = 0
 
@@ -39,13 +51,27 @@ class Firewall:
         """Bring both tables to the store. With `verify` (the periodic pass) also make sure
         they still exist, which costs a subprocess per namespace; reconcile passes skip it."""
         async with self._lock:
-            rules = await rule_store.active(self.platform.ctx.db)
-            await self._load("host", self.host, host_ruleset(self.table, await self._forwards(rules)), verify)
-            restricted, allows = await self._egress(rules)
-            if restricted or "netns" in self._loaded:
-                await self._load("netns", self.netns, netns_ruleset(self.table, restricted, allows), verify)
+            rules = {rule.id: rule for rule in await rule_store.active(self.platform.ctx.db)}
+            forwards = await self._forwards(list(rules.values()))
 
-    async def _load(self, where: str, nft: Nft, wanted: Ruleset, verify: bool) -> None:
+            def host(ids: Sequence[str]) -> Ruleset:
+                keep = set(ids)
+                return host_ruleset(self.table, [f for f in forwards if f.rule_id in keep])
+
+            await self._load("host", self.host, _owners(forwards), host, rules, verify)
+            restricted, allows = await self._egress(list(rules.values()))
+
+            def netns(ids: Sequence[str]) -> Ruleset:
+                keep = set(ids)
+                return netns_ruleset(self.table, restricted, [a for a in allows if a.rule_id in keep])
+
+            if restricted or "netns" in self._loaded:
+                await self._load("netns", self.netns, _owners(allows), netns, rules, verify)
+
+    async def _load(
+        self, where: str, nft: Nft, ids: list[str], render: Render, rules: dict[str, NetworkRule], verify: bool
+    ) -> None:
+        wanted = render(ids)
         loaded = self._loaded.get(where)
         change = wanted.diff(loaded) if loaded is not None else None
         if change == "":
@@ -53,14 +79,47 @@ class Firewall:
                 return
             change = None  # gone behind staxad's back: load it whole
         try:
-            await nft.apply(change if change is not None else wanted.full())
-        except TemporaryError:
-            if change is None:
-                raise
-            await nft.apply(wanted.full())  # the table was not what staxad last loaded
-        self._loaded[where] = wanted
+            try:
+                await nft.apply(change if change is not None else wanted.full())
+            except TemporaryError:
+                if change is None:
+                    raise
+                await nft.apply(wanted.full())  # the table was not what staxad last loaded
+            accepted = set(ids)
+        except TemporaryError as exc:
+            log.warning("firewall table %s (%s) refused, applying rule by rule: %s", self.table, where, exc)
+            wanted, accepted = await self._load_each(where, nft, ids, render, rules)
+        self._loaded[where], self._accepted[where] = wanted, accepted
         self.loads += 1
         log.info("loaded firewall table %s (%s, %s)", self.table, where, "changes" if change else "whole")
+
+    async def _load_each(
+        self, where: str, nft: Nft, ids: list[str], render: Render, rules: dict[str, NetworkRule]
+    ) -> tuple[Ruleset, set[str]]:
+        """The rules the kernel took last time in one load (they still fit together), then
+        each other rule on its own; a rule the kernel refuses is marked failed."""
+        kept = [i for i in ids if i in self._accepted.get(where, set())]
+        base = render(kept)
+        try:
+            await nft.apply(base.full())
+        except TemporaryError:
+            kept, base = [], render([])
+            await nft.apply(base.full())  # refused even without rules: nothing per rule can help
+        for rule_id in ids:
+            if rule_id in kept:
+                continue
+            candidate = render([*kept, rule_id])
+            try:
+                change = candidate.diff(base)
+                if change:
+                    await nft.apply(change)
+            except TemporaryError as exc:
+                log.warning("network rule %s refused by the kernel; marking it failed", rule_id)
+                await self.platform.netrules.fail(rules[rule_id], str(exc))
+                continue
+            kept.append(rule_id)
+            base = candidate
+        return base, set(kept)
 
     async def _forwards(self, rules: list[NetworkRule]) -> list[Forward]:
         forwards = []
@@ -79,7 +138,8 @@ class Firewall:
                 host_port = state.published.get(f"{rule.target_port}/udp") if state else None
             if host_port:
                 forwards += [
-                    Forward(rule.protocol, source, rule.allocated_port, host_port) for source in rule.source_cidrs
+                    Forward(rule.protocol, source, rule.allocated_port, host_port, rule.id)
+                    for source in rule.source_cidrs
                 ]
         return forwards
 
@@ -96,16 +156,32 @@ class Firewall:
             restricted.append(subnet)
             for rule in rules:
                 if rule.tenant_id == row["id"] and rule.direction == "outbound" and rule.destination_port:
-                    allows += [Allow(subnet, d, rule.protocol, rule.destination_port) for d in rule.destination_cidrs]
+                    allows += [
+                        Allow(subnet, d, rule.protocol, rule.destination_port, rule.id) for d in rule.destination_cidrs
+                    ]
         return restricted, allows
 
-    @staticmethod
-    def allow_dnat_to_loopback() -> None:
+    def allow_dnat_to_loopback(self, knob: Path = ROUTE_LOCALNET) -> None:
         """Inbound rules DNAT to 127.0.0.1, which the kernel routes only with route_localnet;
-        the host table's guard chain drops what this would otherwise let in."""
-        with open("/proc/sys/net/ipv4/conf/all/route_localnet", "w") as knob:
-            knob.write("1")
+        the host table's guard chain drops what this would otherwise let in. The host's own
+        value is kept the first time, for the package's purge to put back."""
+        enable_route_localnet(knob, self.settings.data_dir / ROUTE_LOCALNET_BEFORE)
 
     def forget(self) -> None:
         """Load again on the next sync (the tables may have been changed behind staxad's back)."""
         self._loaded.clear()
+
+
+def enable_route_localnet(knob: Path, saved: Path) -> None:
+    """Turn `knob` on, recording its value in `saved` unless an earlier start already did
+    (that one is the host's own: later starts only ever see staxad's 1)."""
+    before = knob.read_text().strip()
+    if not saved.exists():
+        saved.write_text(f"{before}\n")
+    if before != "1":
+        knob.write_text("1")
+
+
+def _owners(elements: Sequence[Forward | Allow]) -> list[str]:
+    """The rules behind these elements, each once, in the order the rules came."""
+    return list(dict.fromkeys(e.rule_id for e in elements))

@@ -24,6 +24,7 @@ def _rule(row: Row) -> NetworkRule:
         status=row["status"],
         expires_at=row["expires_at"],
         created_at=row["created_at"],
+        failure=row["failure"],
     )
 
 
@@ -49,7 +50,7 @@ async def get(db: Database | Transaction, tenant_id: str, rule_id: str) -> Netwo
 async def active(db: Database) -> list[NetworkRule]:
     rows = await db.fetch_all(
         "SELECT r.* FROM network_rules r JOIN tenants t ON t.id = r.tenant_id"
-        " WHERE r.status = 'active' AND t.status != 'deleting'"
+        " WHERE r.status = 'active' AND t.status != 'deleting' ORDER BY r.created_at, r.rowid"
     )
     return [_rule(r) for r in rows]
 
@@ -96,6 +97,10 @@ async def insert(tx: Transaction, r: NetworkRule) -> None:
 
 async def set_status(tx: Transaction, rule_id: str, status: str) -> None:
     await tx.execute("UPDATE network_rules SET status = ? WHERE id = ?", (status, rule_id))
+
+
+async def set_failed(tx: Transaction, rule_id: str, reason: str) -> None:
+    await tx.execute("UPDATE network_rules SET status = 'failed', failure = ? WHERE id = ?", (reason, rule_id))
 
 
 async def due(db: Database, now: str) -> list[NetworkRule]:

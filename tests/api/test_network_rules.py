@@ -71,6 +71,11 @@ async def test_validation_errors(client: httpx.AsyncClient, auth: dict[str, str]
         {**INBOUND, "source_cidrs": ["203.0.113.0/33"]},
         {**INBOUND, "source_cidrs": ["203.0.113.7/24"]},  # host bits set
         {**INBOUND, "source_cidrs": ["10.0.0.0/8"]},  # wider than /16
+        {**INBOUND, "source_cidrs": ["127.0.0.1/32"]},  # loopback
+        {**INBOUND, "source_cidrs": ["198.18.0.10/32"]},  # the server's own (public) address
+        {**INBOUND, "source_cidrs": ["169.254.0.0/16"]},  # link-local
+        {**INBOUND, "source_cidrs": ["10.0.0.0/16", "10.0.1.0/24"]},  # overlapping
+        {**OUTBOUND, "destination_cidrs": ["0.0.0.0/0"]},  # wider than /8
         {**INBOUND, "source_cidrs": ["1.0.0.0/24", "2.0.0.0/24", "3.0.0.0/24"]},  # more than max_cidrs
         {**INBOUND, "source_cidrs": ["2001:db8::/32"]},
         {**INBOUND, "source_cidrs": []},
@@ -102,7 +107,8 @@ async def test_pool_exhaustion_rule_limit_and_outbound(
     assert_error(await post(client, auth, one, {**INBOUND, "protocol": "udp"}), 422, "unprocessable_entity")
     exhausted = assert_error(await post(client, auth, two, INBOUND), 409, "conflict")
     assert "30000 to 30002" in exhausted["message"]
-    out = assert_resource(await post(client, auth, two, {**OUTBOUND, "ttl_hours": 2}), 201)
+    contract_example = {**OUTBOUND, "destination_cidrs": ["10.0.0.0/8"], "ttl_hours": 2}  # the contract's own
+    out = assert_resource(await post(client, auth, two, contract_example), 201)
     assert out["allocated_port"] is None and out["connection_string"] is None and out["expires_at"]
 
     clock.advance(2 * 3600 + 1)
