@@ -6,11 +6,6 @@ import json
 import subprocess
 from pathlib import Path
 
-
-def cgroups_v2() -> bool:
-    """Rootless podman applies memory/CPU/pids limits only on the unified hierarchy."""
-    return Path("/sys/fs/cgroup/cgroup.controllers").exists()
-
 from staxad.adapters import proc
 from staxad.model.errors import TemporaryError
 
@@ -69,3 +64,8 @@ def subordinate_ids(user: str, path: str = "/etc/subuid") -> list[tuple[int, int
     except FileNotFoundError:
         return []
     return ranges
+
+
+def cgroups_v2() -> bool:
+    """Rootless podman applies memory/CPU/pids limits only on the unified hierarchy."""
+    return Path("/sys/fs/cgroup/cgroup.controllers").exists()
