@@ -22,6 +22,13 @@ _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _FILE = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
+def _is_link(name: str, dir_fd: int) -> bool:
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
 class Checkout:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -38,19 +45,19 @@ class Checkout:
             opened.append(fd)
             for index, part in enumerate(parts):
                 last = index == len(parts) - 1
-                fd = os.open(part, _FILE if last and not directory else _DIR, dir_fd=fd)
+                try:
+                    fd = os.open(part, _FILE if last and not directory else _DIR, dir_fd=fd)
+                except OSError as exc:
+                    if exc.errno in (errno.ELOOP, errno.ENOTDIR) and _is_link(part, fd):
+                        raise PermanentError(
+                            f"{path} in the repository is a symbolic link; staxad does not follow links in a checkout"
+                        ) from None
+                    if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+                        yield None
+                        return
+                    raise
                 opened.append(fd)
             yield fd
-        except FileNotFoundError:
-            yield None
-        except NotADirectoryError:
-            yield None
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise PermanentError(
-                    f"{path} in the repository is a symbolic link; staxad does not follow links in a checkout"
-                ) from None
-            raise
         finally:
             for fd in reversed(opened):
                 os.close(fd)

@@ -15,7 +15,7 @@ import logging
 import os
 import pwd
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,7 +184,7 @@ class Podman:
 
     def build(
         self, context: Path, containerfile: Path, tag: str, limits: BuildLimits | None = None
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """`podman build` as the service user, its output line by line; raises LinesExit on failure.
 
         No --label: podman 4 adds each as one more committed layer (~0.1 s apiece); the

@@ -13,7 +13,7 @@ import os
 import resource
 import shutil
 import signal
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 log = logging.getLogger("staxad.proc")
@@ -87,7 +87,7 @@ def _limit_file_size(limit: int) -> Callable[[], None]:
 
 async def lines(
     argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str = "/", check: bool = False
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Yield a command's output (stdout and stderr) line by line.
 
     The command gets its own process group, killed when the caller stops reading:

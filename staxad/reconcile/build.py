@@ -14,6 +14,7 @@ the host itself and to link-local addresses (staxad.model.sandbox).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -158,8 +159,11 @@ class Builder:
         limit = self.settings.build.timeout_seconds
         tail: list[str] = []
         try:
-            async with asyncio.timeout(limit):
-                async for raw in self.podman.build(repo, containerfile, tag, self._limits()):
+            async with (
+                asyncio.timeout(limit),
+                contextlib.aclosing(self.podman.build(repo, containerfile, tag, self._limits())) as output,
+            ):
+                async for raw in output:
                     line = raw.decode(errors="replace").rstrip()
                     log.write(line)
                     if log.full:  # leaving the loop kills the build's process group

@@ -1,0 +1,39 @@
+"""What a tenant's Containerfile may ask of a build: table tests of the pure check."""
+
+from __future__ import annotations
+
+import pytest
+
+from staxad.model.containerfile import instructions, refusals
+
+OWN = "localhost/staxa-dev/shop-"
+
+
+@pytest.mark.parametrize(
+    ("text", "refused"),
+    [
+        ("FROM busybox\nRUN echo hi\n", []),
+        ("FROM busybox\nRUN --mount=type=bind,source=link,target=/h ls /h\n", ["RUN --mount"]),
+        ("FROM busybox\nrun --network=host wget x\n", ["RUN --network"]),
+        ("FROM busybox\nRUN \\\n  --mount=type=cache,target=/c true\n", ["RUN --mount"]),
+        ("# escape=`\nFROM busybox\nRUN `\n --security=insecure true\n", ["RUN --security"]),
+        ("FROM busybox\nONBUILD RUN --mount=type=bind,source=/,target=/h true\n", ["RUN --mount"]),
+        ("FROM busybox\n# RUN --mount=type=bind in a comment\nRUN echo --mount\n", []),
+        ('FROM busybox\nRUN ["sh", "-c", "echo --network=host"]\n', []),
+        ("FROM localhost/staxa-dev/other-web:abc\n", ["another tenant's image"]),
+        ("FROM --platform=linux/amd64 localhost/staxa-dev/other-web:abc AS base\n", ["another tenant's image"]),
+        ("FROM localhost/staxa-dev/shop-web:abc\n", []),
+        ("FROM busybox\nCOPY --from=localhost/staxa-dev/other-api:1 /secret /s\n", ["another tenant's image"]),
+        ("FROM busybox AS one\nFROM busybox\nCOPY --from=one /a /b\n", []),
+    ],
+)
+def test_refusals(text: str, refused: list[str]) -> None:
+    found = refusals(text, OWN)
+    assert len(found) == len(refused), found
+    for reason, says in zip(found, refused, strict=True):
+        assert says in reason
+
+
+def test_continuations_and_comments_make_logical_lines() -> None:
+    text = "FROM a\nRUN one \\\n# a comment inside\n    two\n\nCMD x\n"
+    assert list(instructions(text)) == [("FROM", "a"), ("RUN", "one  two"), ("CMD", "x")]
