@@ -100,12 +100,14 @@ class Git:
             )
         except TimeoutError:
             raise PermanentError(f"{doing} took longer than {limits.timeout:.0f} s") from None
-        if result.returncode in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
+        stderr = result.stderr.decode(errors="replace")
+        # SIGXFSZ stops git itself, or its index-pack child (then git says its output was invalid).
+        if result.returncode in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ) or "index-pack" in stderr:
             raise PermanentError(
                 f"{doing} stopped: the repository is larger than build.max_repo_mb ({limits.max_bytes >> 20} MiB)"
             )
         if result.returncode != 0:
-            error = result.stderr.decode(errors="replace").strip().splitlines()
+            error = stderr.strip().splitlines()
             detail = "; ".join(line.removeprefix("fatal: ") for line in error[-3:]) or f"git exited {result.returncode}"
             raise PermanentError(f"{doing} failed: {detail}")
         return result

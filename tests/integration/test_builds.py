@@ -4,6 +4,7 @@ user, served over HTTPS through Caddy; history, rollback and hostile repositorie
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ async def builder(tmp_path: Path, instance: str, web_image: str) -> AsyncIterato
         "STAXAD_GIT_ALLOW_LOCAL_REPOS": "true",
         "STAXAD_BUILD_STATIC_IMAGE": IMAGE,  # busybox with httpd, built offline
         "STAXAD_BUILD_MAX_REPO_MB": "1",
+        "STAXAD_BUILD_MAX_FILES": "50",
         "STAXAD_BUILD_KEEP_IMAGES": "2",
     }
     async with running_daemon(tmp_path, instance, **overrides) as live:
@@ -120,8 +122,18 @@ async def test_containerfile_repo_a_failing_build_and_hostile_repos(builder: Liv
     evil = repos / "evil"
     commit(evil, {"README": "x"}, "links out", links={"Dockerfile": "/etc/shadow"})
     huge = repos / "huge"
-    commit(huge, {"index.html": "hi\n", "blob.bin": b"\0" * (3 << 20)}, "too big")
-    for name, repo_path, says in (("evil", evil, "symbolic link"), ("huge", huge, "build.max_repo_mb")):
+    commit(huge, {"index.html": "hi\n", "blob.bin": b"\0" * (3 << 20)}, "too big")  # a tiny pack, a big tree
+    dense = repos / "dense"
+    commit(dense, {"index.html": "hi\n", "noise.bin": os.urandom(3 << 20)}, "a big pack")  # stopped mid-download
+    many = repos / "many"
+    commit(many, {f"f/{n}": "" for n in range(60)}, "many files")
+    cases = (
+        ("evil", evil, "symbolic link"),
+        ("huge", huge, "build.max_repo_mb"),
+        ("dense", dense, "larger than build.max_repo_mb"),
+        ("many", many, "build.max_files"),
+    )
+    for name, repo_path, says in cases:
         made = await create(live, git_tenant(name, repo_path))
         failed_tenant = await live.wait_status(made["id"], "failed", timeout=60)
         assert says in failed_tenant["status_reason"], failed_tenant["status_reason"]
