@@ -221,6 +221,17 @@ class Podman:
             check=True,
         )
 
+    async def onbuild_triggers(self, ref: str) -> list[str]:
+        """The ONBUILD instructions of an image, which run when a build starts FROM it.
+        Only buildah shows them; podman's inspect leaves them out."""
+        result = await proc.run(
+            [*proc.as_user(self.service_user), "buildah", "inspect", "--type", "image", "--", ref], cwd="/", timeout=60
+        )
+        if result.returncode != 0:
+            raise PermanentError(f"image {ref} could not be inspected: {result.stderr.decode(errors='replace')[:300]}")
+        config = json.loads(result.stdout).get("Docker", {}).get("config") or {}
+        return [str(trigger) for trigger in config.get("OnBuild") or []]
+
     async def image_size(self, ref: str) -> int | None:
         try:
             image = await self._call(self.client.images.get, ref)

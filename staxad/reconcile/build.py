@@ -27,7 +27,7 @@ from staxad.adapters.podman import BuildLimits, Podman
 from staxad.adapters.proc import LinesExit
 from staxad.adapters.workspace import Workspace
 from staxad.core.platform import Platform
-from staxad.model.containerfile import refusals
+from staxad.model.containerfile import base_images, refusals, trigger_refusals
 from staxad.model.errors import PermanentError
 from staxad.model.frameworks import BaseImages, detect
 from staxad.model.records import Service, Tenant
@@ -113,9 +113,7 @@ class Builder:
             commit = await self.git.clone(service.repo_url, branch, d.commit_sha, repo, limits)
             log.write(f"==> commit {commit.sha}: {commit.message}")
             plan = await asyncio.to_thread(detect, Checkout(repo), self._base_images())
-            refused = refusals(plan.containerfile, self.own_images(tenant))
-            if refused:
-                raise PermanentError("the Containerfile cannot be built here: " + "; ".join(refused))
+            await self._check_containerfile(plan.containerfile, tenant, progress)
             containerfile = work / "Containerfile"  # root's copy: what was checked is what is built
             containerfile.write_text(plan.containerfile)
             containerfile.chmod(0o644)
@@ -144,6 +142,19 @@ class Builder:
             return tag
         finally:
             await self.workspace.remove(d.id)
+
+    async def _check_containerfile(self, text: str, tenant: Tenant, progress: Progress) -> None:
+        refused = refusals(text, self.own_images(tenant))
+        images, unresolved = base_images(text)
+        refused += unresolved
+        if not refused:
+            insecure = self.settings.runtime.insecure_registries
+            for image in images:
+                await progress(f"Checking base image {image}")
+                await self.podman.ensure_image(image, tls_verify=image.split("/", 1)[0] not in insecure)
+                refused += trigger_refusals(image, await self.podman.onbuild_triggers(image))
+        if refused:
+            raise PermanentError("the Containerfile cannot be built here: " + "; ".join(refused))
 
     def _write_git_config(self) -> None:
         path = self.settings.work_root / "gitconfig"

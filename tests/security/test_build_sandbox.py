@@ -162,9 +162,31 @@ async def test_containers_with_open_egress_never_reach_this_host(live: Live, web
             server.wait(timeout=10)
 
 
-async def test_hostile_containerfiles_are_refused_before_they_run(builder: Live, repos: Path) -> None:
+@pytest.fixture
+def trapped_base(instance: str, repos: Path) -> Iterator[str]:
+    """A base image whose ONBUILD trigger bind-mounts a link to the host's / (as a registry
+    image could carry): podman's own inspect does not show such triggers."""
+    ref = f"localhost/staxatest/onbuild-{instance}:1"
+    context = repos / "trap"
+    context.mkdir()
+    (context / "Containerfile").write_text(
+        f"FROM {IMAGE}\nONBUILD RUN --mount=type=bind,source=linkroot,target=/h ls /h/root\n"
+    )
+    context.chmod(0o755)
+    built = podman("build", "--format", "docker", "-q", "-t", ref, str(context), check=False)
+    assert built.returncode == 0, built.stderr
+    try:
+        yield ref
+    finally:
+        podman("rmi", "-f", ref, check=False)
+
+
+async def test_hostile_containerfiles_are_refused_before_they_run(
+    builder: Live, repos: Path, trapped_base: str
+) -> None:
     marker = Path("/root/staxad-canary-untouched")
     attacks = {
+        "trigger": (f"FROM {trapped_base}\nRUN true\n", {"linkroot": "/"}, "ONBUILD trigger with a RUN option"),
         "mountroot": (
             f"FROM {IMAGE}\nRUN --mount=type=bind,source=linkroot,target=/h ls /h/root > /www/root.txt\n",
             {"linkroot": "/"},

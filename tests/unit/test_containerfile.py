@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from staxad.model.containerfile import instructions, refusals
+from staxad.model.containerfile import base_images, instructions, refusals, trigger_refusals
 
 OWN = "localhost/staxa-dev/shop-"
 
@@ -37,3 +37,25 @@ def test_refusals(text: str, refused: list[str]) -> None:
 def test_continuations_and_comments_make_logical_lines() -> None:
     text = "FROM a\nRUN one \\\n# a comment inside\n    two\n\nCMD x\n"
     assert list(instructions(text)) == [("FROM", "a"), ("RUN", "one  two"), ("CMD", "x")]
+
+
+@pytest.mark.parametrize(
+    ("text", "images", "problems"),
+    [
+        ("FROM busybox\n", ["busybox"], 0),
+        ("FROM a AS build\nFROM build\nFROM scratch\n", ["a"], 0),
+        ("ARG V=20\nFROM node:${V}-alpine\n", ["node:20-alpine"], 0),
+        ("ARG V\nFROM node:$V\n", [], 1),
+        ("FROM node:${V:-18}\n", ["node:18"], 0),
+        ("FROM --platform=linux/amd64 a:1 AS x\nFROM a:1\n", ["a:1"], 0),
+    ],
+)
+def test_base_images(text: str, images: list[str], problems: int) -> None:
+    found, unresolved = base_images(text)
+    assert found == images and len(unresolved) == problems
+
+
+def test_trigger_refusals() -> None:
+    assert trigger_refusals("x", ["RUN echo hi", "COPY . /app"]) == []
+    refused = trigger_refusals("x", ["RUN --mount=type=bind,source=/,target=/h true", "run  --network=host true"])
+    assert len(refused) == 2 and "ONBUILD" in refused[0]
