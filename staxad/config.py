@@ -48,6 +48,7 @@ class DomainSettings:
     dns_port: int = 53
     dns_timeout_seconds: int = 3
     reverify_interval_minutes: int = 60
+    allow_mixed_scripts: bool = False
     a_record_proves_ownership: bool = False
     unverified_claim_hours: int = 72
 

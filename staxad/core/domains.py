@@ -55,7 +55,9 @@ class Domains:
         name = body.check(
             "domain",
             body.string("domain", required=True, max_len=300),
-            lambda v: validation.custom_domain(v, self.ctx.settings.domains.base_domain),
+            lambda v: validation.custom_domain(
+                v, self.ctx.settings.domains.base_domain, self.ctx.settings.domains.allow_mixed_scripts
+            ),
         )
         is_primary = body.boolean("is_primary") or False
         service_ref = body.string("service_id", max_len=64)

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import idna
 
 from staxad.model.errors import ValidationError
+from staxad.model.scripts import mixed_script_label
 
 DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")  # also xn-- labels
@@ -119,7 +120,7 @@ def without_userinfo(url: str) -> str:
     return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
 
 
-def custom_domain(value: str, base_domain: str) -> str:
+def custom_domain(value: str, base_domain: str, allow_mixed_scripts: bool = False) -> str:
     """A user's own hostname in ASCII (IDNA 2008 / UTS 46), lowercase, without the final dot."""
     if len(value) > 300 or CONTROL.search(value):
         raise ValueError("must be a hostname such as 'app.example.com'")
@@ -138,6 +139,12 @@ def custom_domain(value: str, base_domain: str) -> str:
         raise ValueError(f"must not be under the platform's own domain '{base_domain}'")
     if labels[-1] in ("localhost", "local", "internal", "arpa"):
         raise ValueError(f"must be a public name; '.{labels[-1]}' names cannot be verified")
+    mixed = None if allow_mixed_scripts else mixed_script_label(ascii_name)
+    if mixed is not None:
+        raise ValueError(
+            f"mixes letters of different scripts in '{mixed}', which can pass for another name; "
+            "the operator can allow it with domains.allow_mixed_scripts"
+        )
     return ascii_name
 
 

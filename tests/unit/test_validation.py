@@ -235,3 +235,25 @@ def test_a_tenant_names_only_its_own_built_images(ref: str, allowed: bool) -> No
     else:
         with pytest.raises(ValueError, match="not one this tenant built"):
             v.image_of_own(ref, OWN)
+
+
+@pytest.mark.parametrize(
+    ("name", "mixed"),
+    [
+        ("\u0430pple.com", True),  # Cyrillic а + Latin pple
+        ("p\u0430ypal.com", True),
+        ("\u0430\u0440\u0440\u0435.com", False),  # all Cyrillic: one script
+        ("bücher.de", False),
+        ("例え.jp", False),
+        ("ｔｅｓｔ日本.jp", False),  # Latin (fullwidth, mapped) with Han
+        ("abc-123.example", False),
+        ("αβγabc.com", True),  # Greek with Latin
+    ],
+)
+def test_mixed_script_names_are_refused_unless_allowed(name: str, mixed: bool) -> None:
+    if mixed:
+        with pytest.raises(ValueError, match="mixes letters of different scripts"):
+            v.custom_domain(name, "staxa.test")
+        assert v.custom_domain(name, "staxa.test", allow_mixed_scripts=True).startswith("xn--")
+    else:
+        v.custom_domain(name, "staxa.test")
