@@ -1,5 +1,5 @@
 """Mixed-script host names (UTS #39, "highly restrictive"): a label that mixes Cyrillic
-and Latin letters (`аpple.com`, with a Cyrillic а) reads as another name. Each label may
+and Latin letters (`\u0430pple.com`, a Cyrillic a and "pple") reads as another name. Each label may
 use one script, or Latin with the Han-based combinations that East Asian names use."""
 
 from __future__ import annotations
