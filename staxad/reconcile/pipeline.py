@@ -19,6 +19,7 @@ from staxad.core.platform import Platform
 from staxad.model import names
 from staxad.model.errors import PermanentError
 from staxad.model.records import Service, Tenant
+from staxad.reconcile import snapshot
 from staxad.reconcile.build import Builder
 from staxad.reconcile.routes import hostname
 from staxad.store import deployments as deployment_store
@@ -74,8 +75,18 @@ class Pipeline:
             await self.podman.ensure_network(network, names.labels(self.settings.instance, tenant.id))
             await self._record(d, "build", f"Preparing image for {service.name}")
             image = await self._image(tenant, service, d)
-            # The name is stored before the container exists, so a crash in between leaves
-            # nothing that recovery does not know to remove.
+            spec = ContainerSpec(
+                name=container,
+                image=image,
+                network=network,
+                alias=service.name,
+                port=service.port,
+                env=await self._env(tenant, service),
+                labels=names.labels(self.settings.instance, tenant.id, service.name, d.id),
+                resource_size=service.resource_size,
+            )
+            # The name (and the whole spec, for repairs) is stored before the container
+            # exists, so a crash in between leaves nothing that recovery does not know.
             await self._record(
                 d,
                 "deploy",
@@ -83,19 +94,9 @@ class Pipeline:
                 status="deploying",
                 image_ref=image,
                 container_id=container,
+                spec=snapshot.seal(self.platform.ctx.box, spec),
             )
-            state = await self.podman.run(
-                ContainerSpec(
-                    name=container,
-                    image=image,
-                    network=network,
-                    alias=service.name,
-                    port=service.port,
-                    env=await self._env(tenant, service),
-                    labels=names.labels(self.settings.instance, tenant.id, service.name, d.id),
-                    resource_size=service.resource_size,
-                )
-            )
+            state = await self.podman.run(spec)
             assert state.host_port is not None
             async with self.platform.ctx.db.transaction() as tx:
                 await deployment_store.update(tx, d.id, host_port=state.host_port)

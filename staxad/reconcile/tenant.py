@@ -18,6 +18,7 @@ from staxad.core.platform import Platform
 from staxad.model import names
 from staxad.model.errors import TemporaryError
 from staxad.model.records import Tenant
+from staxad.reconcile import snapshot
 from staxad.reconcile.certificates import Certificates
 from staxad.reconcile.pipeline import Pipeline
 from staxad.store import deployments as deployment_store
@@ -150,10 +151,13 @@ class TenantReconciler:
     async def _recreate(self, tenant: Tenant, d: Deployment) -> None:
         assert self.podman is not None and d.container_name and d.image_ref
         service = next(s for s in tenant.services if s.id == d.service_id)
-        settings = self.platform.ctx.settings
-        stored = await env_store.read(self.db, self.platform.ctx.box, tenant.id)
-        state = await self.podman.run(
-            ContainerSpec(
+        sealed = await deployment_store.sealed_spec(self.db, d.id)
+        if sealed is not None:
+            spec = snapshot.unseal(self.platform.ctx.box, sealed)  # what was deployed, not what is stored now
+        else:  # deployed before snapshots were kept
+            settings = self.platform.ctx.settings
+            stored = await env_store.read(self.db, self.platform.ctx.box, tenant.id)
+            spec = ContainerSpec(
                 name=d.container_name,
                 image=d.image_ref,
                 network=names.network(settings.instance, tenant.name),
@@ -163,7 +167,7 @@ class TenantReconciler:
                 labels=names.labels(settings.instance, tenant.id, service.name, d.id),
                 resource_size=service.resource_size,
             )
-        )
+        state = await self.podman.run(spec)
         async with self.db.transaction() as tx:
             await deployment_store.update(tx, d.id, host_port=state.host_port)
         await self._event(

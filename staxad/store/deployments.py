@@ -118,6 +118,7 @@ async def any_with_status(db: Database, statuses: tuple[str, ...]) -> list[Deplo
 
 
 FIELDS = (
+    "spec",
     "status",
     "stage",
     "reason",
@@ -150,3 +151,8 @@ async def live_for(db: Database | Transaction, tenant_id: str) -> dict[str, Depl
 
 async def set_live(tx: Transaction, service_id: str, deployment_id: str | None) -> None:
     await tx.execute("UPDATE services SET live_deployment_id = ? WHERE id = ?", (deployment_id, service_id))
+
+
+async def sealed_spec(db: Database | Transaction, deployment_id: str) -> bytes | None:
+    row = await db.fetch_one("SELECT spec FROM deployments WHERE id = ?", (deployment_id,))
+    return bytes(row["spec"]) if row is not None and row["spec"] is not None else None
