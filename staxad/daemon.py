@@ -167,6 +167,8 @@ class Daemon:
                 self.caddy.forget_loaded()
             if self.sandbox is not None:
                 await self.sandbox.ensure(verify=True)
+            if self.podman is not None and not await self.podman.check_service():
+                return  # the service is restarting; the next pass sweeps
             await self.tenant_reconciler.sweep()
             await self.platform.netrules.expire_due()
             if self.firewall is not None:

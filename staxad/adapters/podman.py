@@ -15,6 +15,7 @@ import logging
 import os
 import pwd
 import shutil
+import socket
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,6 +71,7 @@ class Podman:
         self.service_user = service_user
         self.service: Supervised | None = None
         self._client: PodmanClient | None = None
+        self._failed_checks = 0
 
     @property
     def client(self) -> PodmanClient:
@@ -112,6 +114,32 @@ class Podman:
                     return
                 except Exception:
                     await asyncio.sleep(0.1)
+
+    async def check_service(self) -> bool:
+        """Is the API answering on the socket? A live process whose socket is gone (another
+        podman removed it, say) serves nobody: after two failed checks in a row it is
+        restarted. True when healthy."""
+        try:
+            await asyncio.to_thread(self._ping_anew)
+            self._failed_checks = 0
+            return True
+        except OSError as exc:
+            self._failed_checks += 1
+            if self.service is not None and self._failed_checks >= 2:
+                log.warning("podman API at %s does not answer (%s); restarting the service", self.socket_path, exc)
+                self._failed_checks = 0
+                self.service.restart()
+            return False
+
+    def _ping_anew(self) -> None:
+        """A ping on a new connection: the client's pooled one outlives a removed socket."""
+        with socket.socket(socket.AF_UNIX) as probe:
+            probe.settimeout(10)
+            probe.connect(str(self.socket_path))
+            probe.sendall(b"GET /_ping HTTP/1.0\r\nHost: podman\r\n\r\n")
+            answer = probe.recv(64)
+        if not answer.startswith(b"HTTP/1.") or b" 200 " not in answer:
+            raise OSError(f"unexpected answer {answer[:40]!r}")
 
     async def stop_service(self) -> None:
         if self._client is not None:

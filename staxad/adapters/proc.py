@@ -208,6 +208,12 @@ class Supervised:
             if self.on_restart:
                 self.on_restart()
 
+    def restart(self) -> None:
+        """Stop the running child; the watcher starts a new one (with `on_restart`)."""
+        if self.process is not None and self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+
     async def stop(self) -> None:
         self._stopping = True
         if self._task:

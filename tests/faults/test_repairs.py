@@ -38,3 +38,21 @@ async def test_a_removed_container_comes_back_with_the_deployed_env_not_the_stor
     env = json.loads(podman("inspect", container).stdout)[0]["Config"]["Env"]
     assert not any(entry.startswith("DELAY=") for entry in env)
     assert recovered < 15, recovered
+
+
+async def test_a_dead_podman_socket_is_repaired(live: Live, web_image: str) -> None:
+    """As when an orphaned podman service removed the live one's socket on its way out:
+    the process lives on, but nothing answers. It is restarted within a few passes."""
+    socket_path = live.daemon.settings.podman_socket
+    service = live.daemon.podman.service if live.daemon.podman else None
+    assert service is not None and service.process is not None
+    before = service.process.pid
+    socket_path.unlink()
+    began = time.monotonic()
+    while time.monotonic() - began < 30 and not socket_path.exists():
+        await asyncio.sleep(0.1)
+    assert socket_path.exists(), "the podman service was not restarted"
+    assert service.process.pid != before
+    tenant = await create(live, {"name": "after", "source_type": "image", "image_url": web_image, "port": 8080})
+    await live.wait_status(tenant["id"], "ready")
+    assert time.monotonic() - began < 30
