@@ -152,7 +152,9 @@ class Pipeline:
         self.limiter = limiter
 
     def wrap(self, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
-        bucket = endpoint.rate if endpoint.rate != "default" else f"{endpoint.method} {endpoint.path}"
+        # Every endpoint counts on its own, as the contract's table says; the rate class
+        # only picks the limit, so two endpoints of one class never share a count.
+        bucket = f"{endpoint.method} {endpoint.path}"
         limit_class = endpoint.rate
 
         async def run(request: Request) -> Response:

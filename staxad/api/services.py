@@ -60,7 +60,6 @@ async def remove_service(call: Call) -> Response:
     "POST",
     "/tenants/{tenant_id}/services/{service_name}/deploy",
     scope="deploy",
-    rate="deploy",
     status=202,
     summary="Deploy one service again.",
 )
@@ -147,7 +146,6 @@ DEPLOYMENT_BODY = {
     "POST",
     "/tenants/{tenant_id}/deployments",
     scope="deploy",
-    rate="deploy",
     status=202,
     body=DEPLOYMENT_BODY,
     summary="Deploy the primary service, optionally at a branch or commit.",
@@ -162,7 +160,6 @@ async def create_deployment(call: Call) -> Response:
     "POST",
     "/tenants/{tenant_id}/deployments/{deployment_id}/rollback",
     scope="deploy",
-    rate="deploy",
     status=202,
     summary="A new deployment running the image of an earlier one (no rebuild).",
 )
