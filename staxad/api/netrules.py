@@ -79,6 +79,18 @@ async def create_rule(call: Call) -> Response:
 
 
 @routes.add(
+    "GET",
+    "/tenants/{tenant_id}/network-rules/{rule_id}",
+    scope="tenants:read",
+    summary="One network rule, in any status.",
+)
+async def get_rule(call: Call) -> Response:
+    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
+    rules = call.platform.netrules
+    return call.ok(render(await rules.get(tenant, call.param("rule_id")), tenant, rules))
+
+
+@routes.add(
     "DELETE",
     "/tenants/{tenant_id}/network-rules/{rule_id}",
     scope="network",

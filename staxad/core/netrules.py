@@ -120,9 +120,16 @@ class NetworkRules:
             "delete a rule or widen network.node_port_min/max."
         )
 
-    async def delete(self, tenant: Tenant, rule_id: str) -> None:
+    async def get(self, tenant: Tenant, rule_id: str) -> NetworkRule:
+        """One rule of this tenant in any status (lists show deleted ones too, on request)."""
         rule = await store.get(self.ctx.db, tenant.id, rule_id)
-        if rule is None or rule.status == "deleted":
+        if rule is None:
+            raise NotFound(f"Network rule '{rule_id[:64]}' not found.")
+        return rule
+
+    async def delete(self, tenant: Tenant, rule_id: str) -> None:
+        rule = await self.get(tenant, rule_id)
+        if rule.status == "deleted":
             raise NotFound(f"Network rule '{rule_id[:64]}' not found.")
         async with self.ctx.db.transaction() as tx:
             await store.set_status(tx, rule.id, "deleted")
