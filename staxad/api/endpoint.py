@@ -156,6 +156,7 @@ class Pipeline:
         # only picks the limit, so two endpoints of one class never share a count.
         bucket = f"{endpoint.method} {endpoint.path}"
         limit_class = endpoint.rate
+        metric_label = limit_class if limit_class != "default" else bucket  # the names dashboards know
 
         async def run(request: Request) -> Response:
             began = time.perf_counter()
@@ -164,7 +165,7 @@ class Pipeline:
             metrics.requests.labels(endpoint.method, endpoint.path, str(response.status_code)).inc()
             metrics.latency.labels(endpoint.method, endpoint.path).observe(time.perf_counter() - began)
             if response.status_code == 429:
-                metrics.rate_limited.labels(bucket).inc()
+                metrics.rate_limited.labels(metric_label).inc()
             return response
 
         async def handle(request: Request) -> Response:
