@@ -82,7 +82,7 @@ class NetworkRules:
             except sqlite3.IntegrityError:
                 raise Conflict("That node port was just taken; try again.") from None
             what = f"port {port} -> {spec.target_service}:{target_port}" if port else f"to {spec.destination_cidrs}"
-            await events.append(tx, tenant.id, "network_rule.created", f"{spec.direction} rule {what}", iso(now))
+            await events.append(tx, tenant.id, "network_rule.created", f"{spec.direction} rule {what}", now)
         self.ctx.changed(tenant.id)
         return rule
 
@@ -134,7 +134,7 @@ class NetworkRules:
         async with self.ctx.db.transaction() as tx:
             await store.set_status(tx, rule.id, "deleted")
             await events.append(
-                tx, tenant.id, "network_rule.deleted", f"Network rule {rule.id} deleted", self.ctx.now()
+                tx, tenant.id, "network_rule.deleted", f"Network rule {rule.id} deleted", self.ctx.clock.now()
             )
         self.ctx.changed(tenant.id)
 
@@ -143,7 +143,11 @@ class NetworkRules:
         async with self.ctx.db.transaction() as tx:
             await store.set_failed(tx, rule.id, reason)
             await events.append(
-                tx, rule.tenant_id, "network_rule.failed", f"Network rule {rule.id} failed: {reason}", self.ctx.now()
+                tx,
+                rule.tenant_id,
+                "network_rule.failed",
+                f"Network rule {rule.id} failed: {reason}",
+                self.ctx.clock.now(),
             )
 
     async def expire_due(self) -> list[NetworkRule]:
@@ -153,7 +157,7 @@ class NetworkRules:
             async with self.ctx.db.transaction() as tx:
                 await store.set_status(tx, rule.id, "expired")
                 await events.append(
-                    tx, rule.tenant_id, "network_rule.expired", f"Network rule {rule.id} expired", self.ctx.now()
+                    tx, rule.tenant_id, "network_rule.expired", f"Network rule {rule.id} expired", self.ctx.clock.now()
                 )
             self.ctx.changed(rule.tenant_id)
         return expired

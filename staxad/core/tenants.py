@@ -133,7 +133,7 @@ class Tenants:
                 tenant_id,
                 "tenant.created",
                 f"Tenant created with services: {names}",
-                now,
+                self.ctx.clock.now(),
                 stage="provision",
             )
             await Deployments(self.ctx).queue(tx, tenant, list(services), "tenant created")
@@ -178,7 +178,9 @@ class Tenants:
                 await store.update_service(tx, primary.id, now, port=app_port)
             fields: dict[str, Any] = {**changes, **({"app_port": app_port} if app_port else {})}
             if fields:
-                await events.append(tx, tenant.id, "tenant.updated", f"Updated: {', '.join(sorted(fields))}", now)
+                await events.append(
+                    tx, tenant.id, "tenant.updated", f"Updated: {', '.join(sorted(fields))}", self.ctx.clock.now()
+                )
         self.ctx.changed(tenant.id)
         return await self.get(who, tenant_id)
 
@@ -192,7 +194,7 @@ class Tenants:
                     tenant.id,
                     "tenant.deleting",
                     "Deleting tenant and all its resources",
-                    self.ctx.now(),
+                    self.ctx.clock.now(),
                 )
         self.ctx.changed(tenant.id)
 
@@ -205,4 +207,4 @@ class Tenants:
         """Drop a deleted tenant's records once nothing of it is left on the host."""
         async with self.ctx.db.transaction() as tx:
             await store.delete(tx, tenant_id)
-            await events.append(tx, tenant_id, "tenant.deleted", "Tenant deleted", self.ctx.now())
+            await events.append(tx, tenant_id, "tenant.deleted", "Tenant deleted", self.ctx.clock.now())
