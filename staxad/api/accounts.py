@@ -60,6 +60,7 @@ async def update_account(call: Call) -> Response:
     "GET",
     "/metrics",
     scope="admin",
+    content={"text/plain": {"type": "string"}},
     summary="Prometheus metrics of this staxad (text exposition format); admin keys only.",
 )
 async def metrics(call: Call) -> Response:

@@ -25,6 +25,7 @@ from staxad.config import Settings
 from staxad.core.platform import Platform
 from staxad.model import scopes
 from staxad.model.errors import ApiError, Forbidden, RateLimited, ValidationError
+from staxad.model.query import QueryParam
 from staxad.model.records import Principal
 from staxad.model.validation import MAX_INT_DIGITS, ascii_int
 
@@ -75,7 +76,9 @@ class Endpoint:
     summary: str
     status: int
     body: dict[str, Any] | None = None
-    query: tuple[str, ...] = ()
+    query: tuple[QueryParam, ...] = ()
+    content: dict[str, Any] | None = None  # media type -> schema, when not a JSON envelope
+    errors: tuple[int, ...] = ()  # statuses beyond every endpoint's 400/401/403/404/429
 
 
 class Routes:
@@ -94,10 +97,14 @@ class Routes:
         status: int = 200,
         rate: str = "default",
         body: dict[str, Any] | None = None,
-        query: tuple[str, ...] = (),
+        query: tuple[QueryParam, ...] = (),
+        content: dict[str, Any] | None = None,
+        errors: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.endpoints.append(Endpoint(method, path, handler, scope, rate, summary, status, body, query))
+            self.endpoints.append(
+                Endpoint(method, path, handler, scope, rate, summary, status, body, query, content, errors)
+            )
             return handler
 
         return register

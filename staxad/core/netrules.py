@@ -8,16 +8,22 @@ the firewall on the next reconcile and never comes back.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from datetime import timedelta
 
 from staxad.core.context import Context
 from staxad.model.clock import iso, new_id
 from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.netrules import DIRECTIONS, RULE_STATUSES, NetworkRule, RuleSpec, parse_rule
+from staxad.model.query import ChoiceParam
 from staxad.model.records import Tenant
 from staxad.store import events
 from staxad.store import netrules as store
 from staxad.store.db import Transaction
+
+DIRECTION = ChoiceParam("direction", DIRECTIONS)
+STATUS = ChoiceParam("status", (*RULE_STATUSES, "all"), "active")
+LIST_PARAMS = (DIRECTION, STATUS)
 
 
 class NetworkRules:
@@ -27,14 +33,9 @@ class NetworkRules:
     def connection_string(self, rule: NetworkRule) -> str | None:
         return f"{self.ctx.server_ip}:{rule.allocated_port}" if rule.allocated_port else None
 
-    async def of(self, tenant: Tenant, query: dict[str, str]) -> list[NetworkRule]:
-        direction = query.get("direction") or None
-        status = query.get("status") or "active"
-        errors = {}
-        if direction is not None and direction not in DIRECTIONS:
-            errors["direction"] = f"must be one of: {', '.join(DIRECTIONS)}"
-        if status not in (*RULE_STATUSES, "all"):
-            errors["status"] = f"must be one of: {', '.join((*RULE_STATUSES, 'all'))}"
+    async def of(self, tenant: Tenant, query: Mapping[str, str]) -> list[NetworkRule]:
+        errors: dict[str, str] = {}
+        direction, status = DIRECTION.read(query, errors), STATUS.read(query, errors)
         if errors:
             raise ValidationError("Invalid query parameters.", {"fields": errors})
         return await store.for_tenant(self.ctx.db, tenant.id, direction, None if status == "all" else status)
