@@ -8,6 +8,7 @@ from starlette.responses import Response
 from staxad.api import render
 from staxad.api.endpoint import Call, Routes
 from staxad.api.streams import OPEN_STREAMS
+from staxad.core.accounts import NAME_MAX
 
 routes = Routes()
 
@@ -15,13 +16,12 @@ REGISTER_BODY = {
     "type": "object",
     "required": ["email"],
     "additionalProperties": False,
-    "properties": {"email": {"type": "string", "format": "email"}, "name": {"type": "string", "maxLength": 100}},
+    "properties": {"email": {"type": "string", "format": "email"}, "name": {"type": "string", "maxLength": NAME_MAX}},
 }
 ACCOUNT_BODY = {
     "type": "object",
-    "required": ["name"],
     "additionalProperties": False,
-    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}},
+    "properties": {"name": {"type": ["string", "null"], "minLength": 1, "maxLength": NAME_MAX}},
 }
 
 
@@ -44,9 +44,15 @@ async def get_account(call: Call) -> Response:
     return call.ok(render.provider(provider, count))
 
 
-@routes.add("PATCH", "/account", scope="account", body=ACCOUNT_BODY, summary="Update the provider's display name.")
+@routes.add(
+    "PATCH",
+    "/account",
+    scope="account",
+    body=ACCOUNT_BODY,
+    summary="Change only the given fields of the account (every one optional).",
+)
 async def update_account(call: Call) -> Response:
-    provider, count = await call.platform.accounts.update(call.who, await call.body())
+    provider, count = await call.platform.accounts.update(call.who, await call.body(optional=True))
     return call.ok(render.provider(provider, count))
 
 
@@ -54,6 +60,7 @@ async def update_account(call: Call) -> Response:
     "GET",
     "/metrics",
     scope="admin",
+    content={"text/plain": {"type": "string"}},
     summary="Prometheus metrics of this staxad (text exposition format); admin keys only.",
 )
 async def metrics(call: Call) -> Response:

@@ -41,6 +41,7 @@ async def list_domains(call: Call) -> Response:
     "POST",
     "/tenants/{tenant_id}/domains",
     scope="domains",
+    errors=(409, 422),
     status=201,
     body=DOMAIN_BODY,
     summary="Add a custom domain (unverified and unrouted until verified).",
@@ -55,6 +56,7 @@ async def add_domain(call: Call) -> Response:
     "POST",
     "/tenants/{tenant_id}/domains/{domain_id}/verify",
     scope="domains",
+    errors=(409, 422),
     summary="Check the domain's DNS now; on success it is routed and gets a certificate.",
 )
 async def verify_domain(call: Call) -> Response:
@@ -67,6 +69,7 @@ async def verify_domain(call: Call) -> Response:
     "DELETE",
     "/tenants/{tenant_id}/domains/{domain_id}",
     scope="domains",
+    errors=(409, 422),
     status=204,
     summary="Remove a custom domain; its route and certificate approval go at once.",
 )

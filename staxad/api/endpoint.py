@@ -25,6 +25,7 @@ from staxad.config import Settings
 from staxad.core.platform import Platform
 from staxad.model import scopes
 from staxad.model.errors import ApiError, Forbidden, RateLimited, ValidationError
+from staxad.model.query import QueryParam
 from staxad.model.records import Principal
 from staxad.model.validation import MAX_INT_DIGITS, ascii_int
 
@@ -75,7 +76,9 @@ class Endpoint:
     summary: str
     status: int
     body: dict[str, Any] | None = None
-    query: tuple[str, ...] = ()
+    query: tuple[QueryParam, ...] = ()
+    content: dict[str, Any] | None = None  # media type -> schema, when not a JSON envelope
+    errors: tuple[int, ...] = ()  # statuses beyond every endpoint's 400/401/403/404/429
 
 
 class Routes:
@@ -94,10 +97,14 @@ class Routes:
         status: int = 200,
         rate: str = "default",
         body: dict[str, Any] | None = None,
-        query: tuple[str, ...] = (),
+        query: tuple[QueryParam, ...] = (),
+        content: dict[str, Any] | None = None,
+        errors: tuple[int, ...] = (),
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
-            self.endpoints.append(Endpoint(method, path, handler, scope, rate, summary, status, body, query))
+            self.endpoints.append(
+                Endpoint(method, path, handler, scope, rate, summary, status, body, query, content, errors)
+            )
             return handler
 
         return register
@@ -152,8 +159,11 @@ class Pipeline:
         self.limiter = limiter
 
     def wrap(self, endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
-        bucket = endpoint.rate if endpoint.rate != "default" else f"{endpoint.method} {endpoint.path}"
+        # Every endpoint counts on its own, as the contract's table says; the rate class
+        # only picks the limit, so two endpoints of one class never share a count.
+        bucket = f"{endpoint.method} {endpoint.path}"
         limit_class = endpoint.rate
+        metric_label = limit_class if limit_class != "default" else bucket  # the names dashboards know
 
         async def run(request: Request) -> Response:
             began = time.perf_counter()
@@ -162,7 +172,7 @@ class Pipeline:
             metrics.requests.labels(endpoint.method, endpoint.path, str(response.status_code)).inc()
             metrics.latency.labels(endpoint.method, endpoint.path).observe(time.perf_counter() - began)
             if response.status_code == 429:
-                metrics.rate_limited.labels(bucket).inc()
+                metrics.rate_limited.labels(metric_label).inc()
             return response
 
         async def handle(request: Request) -> Response:

@@ -8,6 +8,7 @@ from staxad.api import render
 from staxad.api.endpoint import Call, Routes
 from staxad.core.tenants import parse_page
 from staxad.model.errors import ValidationError
+from staxad.model.query import PAGE
 
 routes = Routes()
 
@@ -19,7 +20,11 @@ KEY_BODY = {
         "name": {"type": "string", "maxLength": 100},
         "scopes": {"type": "array", "items": {"type": "string"}, "default": ["*"]},
         "mode": {"type": "string", "enum": ["live", "test"], "default": "live"},
-        "expires_at": {"type": "string", "format": "date-time"},
+        "expires_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "In the future, and no later than the creating key's own expiry.",
+        },
     },
 }
 
@@ -28,7 +33,7 @@ KEY_BODY = {
     "GET",
     "/api-keys",
     scope="keys",
-    query=("limit", "offset"),
+    query=PAGE,
     summary="List the provider's API keys (prefix only, never the key).",
 )
 async def list_keys(call: Call) -> Response:
@@ -45,6 +50,7 @@ async def list_keys(call: Call) -> Response:
     "/api-keys",
     scope="keys",
     rate="create_key",
+    errors=(422,),
     status=201,
     body=KEY_BODY,
     summary="Create an API key; the raw key is in the response once.",

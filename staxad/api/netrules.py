@@ -7,7 +7,7 @@ from typing import Any
 from starlette.responses import Response
 
 from staxad.api.endpoint import Call, Routes
-from staxad.core.netrules import NetworkRules
+from staxad.core.netrules import LIST_PARAMS, NetworkRules
 from staxad.model.netrules import NetworkRule
 from staxad.model.records import Tenant
 
@@ -54,7 +54,7 @@ def render(rule: NetworkRule, tenant: Tenant, rules: NetworkRules) -> dict[str, 
     "GET",
     "/tenants/{tenant_id}/network-rules",
     scope="tenants:read",
-    query=("direction", "status"),
+    query=LIST_PARAMS,
     summary="Network rules; `direction` filter, `status` default active (or expired, deleted, failed, all).",
 )
 async def list_rules(call: Call) -> Response:
@@ -68,6 +68,7 @@ async def list_rules(call: Call) -> Response:
     "POST",
     "/tenants/{tenant_id}/network-rules",
     scope="network",
+    errors=(409, 422),
     status=201,
     body=RULE_BODY,
     summary="Create a rule: inbound allocates a node port; outbound needs egress_mode restricted.",
@@ -79,9 +80,22 @@ async def create_rule(call: Call) -> Response:
 
 
 @routes.add(
+    "GET",
+    "/tenants/{tenant_id}/network-rules/{rule_id}",
+    scope="tenants:read",
+    summary="One network rule, in any status.",
+)
+async def get_rule(call: Call) -> Response:
+    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
+    rules = call.platform.netrules
+    return call.ok(render(await rules.get(tenant, call.param("rule_id")), tenant, rules))
+
+
+@routes.add(
     "DELETE",
     "/tenants/{tenant_id}/network-rules/{rule_id}",
     scope="network",
+    errors=(409, 422),
     status=204,
     summary="Delete a rule; its port is released and access cut at once.",
 )

@@ -7,6 +7,7 @@ from typing import Any
 
 from staxad import __version__
 from staxad.api.endpoint import Endpoint
+from staxad.model.query import LIMIT
 from staxad.model.scopes import SCOPES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
@@ -26,10 +27,10 @@ def document(endpoints: list[Endpoint], base: str) -> dict[str, Any]:
             "operationId": ep.handler.__name__,
             "summary": ep.summary,
             "parameters": [
-                {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+                {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
                 for name in re.findall(r"{(\w+)}", ep.path)
             ]
-            + [{"name": name, "in": "query", "schema": {"type": "string"}} for name in ep.query],
+            + [{"name": param.name, "in": "query", "schema": param.schema()} for param in ep.query],
             "responses": _responses(ep),
         }
         if ep.scope is None:
@@ -101,23 +102,34 @@ def document(endpoints: list[Endpoint], base: str) -> dict[str, Any]:
     }
 
 
+ERROR_CODES_BY_CHOICE = {
+    409: "Conflicts with the current state (a name or port taken, a tenant being deleted)",
+    422: "Not possible in the current state (a limit reached, a tenant not deployable)",
+}
+
+
+def _success_content(ep: Endpoint) -> dict[str, Any]:
+    if ep.content is not None:  # text and event streams
+        return {media: {"schema": schema} for media, schema in ep.content.items()}
+    if ep.path == "/openapi.json":
+        return {"application/json": {"schema": {"type": "object"}}}
+    schema = "List" if LIMIT in ep.query else "Resource"
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+
+
 def _responses(ep: Endpoint) -> dict[str, Any]:
     if ep.status in (202, 204) and ep.method == "DELETE":
         success: dict[str, Any] = {"description": "Accepted" if ep.status == 202 else "No Content"}
     else:
-        schema = "List" if ep.query and "limit" in ep.query else "Resource"
-        success = {
-            "description": "Success",
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
-        }
+        success = {"description": "Success", "content": _success_content(ep)}
     out: dict[str, Any] = {str(ep.status): success}
     if ep.method == "POST" and ep.status == 201 and ep.path == "/register":
-        out["200"] = {
-            "description": "The provider already existed",
-            **{k: v for k, v in success.items() if k == "content"},
-        }
+        out["200"] = {"description": "The provider already existed", "content": success["content"]}
+    error = {"content": {"application/json": {"schema": ERROR}}}
     for code, text in ERROR_CODES.items():
         if code in ("401", "403") and ep.scope is None:
             continue
-        out[code] = {"description": text, "content": {"application/json": {"schema": ERROR}}}
+        out[code] = {"description": text, **error}
+    for status in ep.errors:
+        out[str(status)] = {"description": ERROR_CODES_BY_CHOICE[status], **error}
     return out

@@ -9,9 +9,15 @@ from staxad.api.endpoint import Call, Routes
 from staxad.api.tenants import SERVICE_BODY
 from staxad.core.tenants import parse_page
 from staxad.model.errors import ValidationError
+from staxad.model.query import PAGE
+from staxad.model.validation import BRANCH, COMMIT_SHA, ENV_KEY
 
 routes = Routes()
-ENV_BODY = {"type": "object", "additionalProperties": {"type": "string"}}
+ENV_BODY = {
+    "type": "object",
+    "propertyNames": {"pattern": ENV_KEY.pattern},
+    "additionalProperties": {"type": "string", "maxLength": 32768, "pattern": "^[^\\x00]*$"},
+}
 
 
 def _page(call: Call) -> tuple[int, int]:
@@ -33,6 +39,7 @@ async def list_services(call: Call) -> Response:
     "POST",
     "/tenants/{tenant_id}/services",
     scope="tenants:write",
+    errors=(409, 422),
     status=202,
     body=SERVICE_BODY,
     summary="Add a service; it is deployed at once.",
@@ -47,6 +54,7 @@ async def add_service(call: Call) -> Response:
     "DELETE",
     "/tenants/{tenant_id}/services/{service_name}",
     scope="tenants:write",
+    errors=(409, 422),
     status=204,
     summary="Remove a service (never the primary one).",
 )
@@ -60,7 +68,7 @@ async def remove_service(call: Call) -> Response:
     "POST",
     "/tenants/{tenant_id}/services/{service_name}/deploy",
     scope="deploy",
-    rate="deploy",
+    errors=(409, 422),
     status=202,
     summary="Deploy one service again.",
 )
@@ -75,7 +83,7 @@ async def deploy_service(call: Call) -> Response:
     "GET",
     "/tenants/{tenant_id}/services/{service_name}/deployments",
     scope="tenants:read",
-    query=("limit", "offset"),
+    query=PAGE,
     summary="Deployment history of one service.",
 )
 async def list_service_deployments(call: Call) -> Response:
@@ -90,6 +98,7 @@ async def list_service_deployments(call: Call) -> Response:
     "POST",
     "/tenants/{tenant_id}/deploy",
     scope="deploy",
+    errors=(409, 422),
     rate="deploy",
     status=202,
     summary="Deploy all services in priority order.",
@@ -112,7 +121,7 @@ async def deploy_all(call: Call) -> Response:
     "GET",
     "/tenants/{tenant_id}/deployments",
     scope="tenants:read",
-    query=("limit", "offset"),
+    query=PAGE,
     summary="Deployment history of the tenant, newest first.",
 )
 async def list_deployments(call: Call) -> Response:
@@ -137,8 +146,8 @@ async def get_deployment(call: Call) -> Response:
 DEPLOYMENT_BODY = {
     "type": "object",
     "properties": {
-        "branch": {"type": "string", "description": "Git branch; default the service's branch."},
-        "commit_sha": {"type": "string", "description": "A commit on that branch; default its head."},
+        "branch": {"type": "string", "pattern": BRANCH.pattern, "description": "Git branch; default the service's."},
+        "commit_sha": {"type": "string", "pattern": COMMIT_SHA.pattern, "description": "A commit; default the head."},
     },
 }
 
@@ -147,7 +156,7 @@ DEPLOYMENT_BODY = {
     "POST",
     "/tenants/{tenant_id}/deployments",
     scope="deploy",
-    rate="deploy",
+    errors=(409, 422),
     status=202,
     body=DEPLOYMENT_BODY,
     summary="Deploy the primary service, optionally at a branch or commit.",
@@ -162,7 +171,7 @@ async def create_deployment(call: Call) -> Response:
     "POST",
     "/tenants/{tenant_id}/deployments/{deployment_id}/rollback",
     scope="deploy",
-    rate="deploy",
+    errors=(409, 422),
     status=202,
     summary="A new deployment running the image of an earlier one (no rebuild).",
 )
@@ -183,6 +192,7 @@ async def get_env(call: Call) -> Response:
     "/tenants/{tenant_id}/env",
     scope="tenants:write",
     body=ENV_BODY,
+    errors=(409, 422),
     summary="Replace all env vars (a flat string map); applied on the next deploy.",
 )
 async def put_env(call: Call) -> Response:

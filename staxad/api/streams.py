@@ -8,11 +8,13 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 from starlette.responses import Response
 
 from staxad.api import sse
 from staxad.api.endpoint import Call, Routes
+from staxad.model import query
 from staxad.model.errors import RateLimited, ValidationError
 from staxad.model.validation import ascii_int
 from staxad.store import events as event_store
@@ -50,15 +52,41 @@ def _sse(call: Call, kind: str, body: AsyncGenerator[bytes, None]) -> Response:
     return sse.HeldStream(tracked(), {**call.headers, **SSE_HEADERS}, release)
 
 
-def parse_lines(call: Call, default: int) -> tuple[int, bool]:
-    query = call.query()
-    lines = ascii_int(query.get("lines", str(default)))
-    follow = query.get("follow", "false").lower()
-    if lines is None or not 1 <= lines <= 10000:
-        raise ValidationError("Invalid lines: must be an integer from 1 to 10000.", {"fields": {"lines": "1-10000"}})
-    if follow not in ("true", "false", "1", "0"):
-        raise ValidationError("Invalid follow: must be true or false.", {"fields": {"follow": "true or false"}})
-    return lines, follow in ("true", "1")
+TENANT_LINES, SERVICE_LINES = query.lines(200), query.lines(100)
+# Event-stream schemas describe one event's fields (OpenAPI 3.2's reading of text/event-stream).
+LINE_EVENT = {"type": "object", "properties": {"data": {"type": "string"}, "event": {"const": "end"}}}
+TEXT_OR_LINES = {"text/plain": {"type": "string"}, "text/event-stream": LINE_EVENT}  # SSE: a line each
+PAYLOAD = {  # the data of each tenant event, as `tenant_events` writes it
+    "type": "object",
+    "required": ["id", "type", "message", "tenant_id", "timestamp"],
+    "properties": {
+        "id": {"type": "integer"},
+        "type": {"type": "string"},
+        "stage": {"type": ["string", "null"]},
+        "message": {"type": "string"},
+        "deployment_id": {"type": ["string", "null"]},
+        "service": {"type": ["string", "null"]},
+        "tenant_id": {"type": "string"},
+        "timestamp": {"type": "string", "format": "date-time"},
+    },
+}
+EVENT = {
+    "type": "object",
+    "required": ["id", "event", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "event": {"type": "string"},
+        "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": PAYLOAD},
+    },
+}
+
+
+def _read(call: Call, param: query.IntParam | query.BoolParam) -> Any:
+    errors: dict[str, str] = {}
+    value = param.read(call.query(), errors)
+    if errors:
+        raise ValidationError(f"Invalid {param.name}: {errors[param.name]}.", {"fields": errors})
+    return value
 
 
 @routes.add(
@@ -66,12 +94,14 @@ def parse_lines(call: Call, default: int) -> tuple[int, bool]:
     "/tenants/{tenant_id}/events",
     scope="tenants:read",
     rate="events",
-    query=("since",),
+    content={"text/event-stream": EVENT},
+    query=(query.SINCE,),
     summary="Server-Sent Events of every stage change; replays after Last-Event-ID.",
 )
 async def tenant_events(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
-    since = ascii_int(call.request.headers.get("last-event-id") or call.query().get("since") or "0")
+    last_event_id = call.request.headers.get("last-event-id")
+    since = _read(call, query.SINCE) if last_event_id is None else ascii_int(last_event_id)
     if since is None:
         raise ValidationError("Last-Event-ID must be an event id (an integer).", {"fields": {"since": "event id"}})
     db = call.platform.ctx.db
@@ -109,8 +139,8 @@ async def tenant_events(call: Call) -> Response:
     return _sse(call, "events", stream())
 
 
-async def logs_response(call: Call, default_lines: int, service_name: str | None) -> Response:
-    lines, follow = parse_lines(call, default_lines)
+async def logs_response(call: Call, lines_param: query.IntParam, service_name: str | None) -> Response:
+    lines, follow = _read(call, lines_param), _read(call, query.FOLLOW)
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     services = call.platform.services
     service = services.find(tenant, service_name) if service_name else None
@@ -131,33 +161,36 @@ async def logs_response(call: Call, default_lines: int, service_name: str | None
     "GET",
     "/tenants/{tenant_id}/logs",
     scope="tenants:read",
-    query=("lines", "follow"),
+    query=(TENANT_LINES, query.FOLLOW),
+    content=TEXT_OR_LINES,
     summary="Container output of the tenant's services (text/plain; SSE with follow=true).",
 )
 async def tenant_logs(call: Call) -> Response:
-    return await logs_response(call, 200, None)
+    return await logs_response(call, TENANT_LINES, None)
 
 
 @routes.add(
     "GET",
     "/tenants/{tenant_id}/services/{service_name}/logs",
     scope="tenants:read",
-    query=("lines", "follow"),
+    query=(SERVICE_LINES, query.FOLLOW),
+    content=TEXT_OR_LINES,
     summary="One service's container output (text/plain; SSE with follow=true).",
 )
 async def service_logs(call: Call) -> Response:
-    return await logs_response(call, 100, call.param("service_name"))
+    return await logs_response(call, SERVICE_LINES, call.param("service_name"))
 
 
 @routes.add(
     "GET",
     "/tenants/{tenant_id}/deployments/{deployment_id}/logs",
     scope="tenants:read",
-    query=("follow",),
+    query=(query.FOLLOW,),
+    content=TEXT_OR_LINES,
     summary="A deployment's build log (text/plain; SSE with follow=true until the build ends).",
 )
 async def build_logs(call: Call) -> Response:
-    _, follow = parse_lines(call, 1)
+    follow = _read(call, query.FOLLOW)
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     deployments = call.platform.deployments
     found = await deployments.get(call.who, tenant, call.param("deployment_id"))

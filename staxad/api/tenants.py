@@ -8,14 +8,15 @@ from starlette.responses import Response
 
 from staxad.api import render
 from staxad.api.endpoint import Call, Routes
-from staxad.core.tenants import parse_list_params
+from staxad.core.tenants import LIST_PARAMS, parse_list_params
+from staxad.model import validation as v
 
 routes = Routes()
 
 _SOURCE = {
     "source_type": {"type": "string", "enum": ["github", "image"]},
     "repo_url": {"type": "string", "maxLength": 2048},
-    "branch": {"type": "string", "default": "main"},
+    "branch": {"type": "string", "pattern": v.BRANCH.pattern, "default": "main"},
     "image_url": {"type": "string", "maxLength": 512},
     "port": {"type": "integer", "minimum": 1, "maximum": 65535},
     "app_port": {"type": "integer", "minimum": 1, "maximum": 65535},
@@ -26,7 +27,7 @@ SERVICE_BODY: dict[str, Any] = {
     "required": ["name", "source_type"],
     "additionalProperties": False,
     "properties": {
-        "name": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},
+        "name": {"type": "string", "pattern": v.NAME.pattern},
         **_SOURCE,
         "is_routable": {"type": "boolean"},
         "is_primary": {"type": "boolean"},
@@ -37,7 +38,7 @@ CREATE_BODY = {
     "required": ["name"],
     "additionalProperties": False,
     "properties": {
-        "name": {"type": "string", "pattern": "^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"},
+        "name": {"type": "string", "pattern": v.NAME.pattern, "not": {"enum": sorted(v.RESERVED_TENANT_NAMES)}},
         "display_name": {"type": "string", "maxLength": 100},
         **_SOURCE,
         "egress_mode": {"type": "string", "enum": ["open", "restricted"]},
@@ -50,7 +51,7 @@ PATCH_BODY = {
     "additionalProperties": False,
     "properties": {
         "display_name": {"type": ["string", "null"], "maxLength": 100},
-        "branch": {"type": "string"},
+        "branch": {"type": "string", "pattern": v.BRANCH.pattern},
         "resource_size": {"type": "string", "enum": ["small", "medium", "large"]},
         "app_port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "egress_mode": {"type": "string", "enum": ["open", "restricted"]},
@@ -67,7 +68,7 @@ def events_url(tenant_id: str) -> str:
     "/tenants",
     scope="tenants:read",
     rate="list_tenants",
-    query=("status", "limit", "offset", "sort", "search"),
+    query=LIST_PARAMS,
     summary="List tenants with status filter, search, sort and pagination.",
 )
 async def list_tenants(call: Call) -> Response:
@@ -81,6 +82,7 @@ async def list_tenants(call: Call) -> Response:
     "/tenants",
     scope="tenants:write",
     rate="create_tenant",
+    errors=(409, 422),
     status=202,
     body=CREATE_BODY,
     summary="Create a tenant (asynchronous; follow events_url).",
@@ -115,6 +117,7 @@ async def get_tenant(call: Call) -> Response:
     "/tenants/{tenant_id}",
     scope="tenants:write",
     body=PATCH_BODY,
+    errors=(409, 422),
     summary="Change only the given fields of a tenant.",
 )
 async def update_tenant(call: Call) -> Response:
@@ -127,6 +130,7 @@ async def update_tenant(call: Call) -> Response:
     "/tenants/{tenant_id}",
     scope="tenants:write",
     status=202,
+    errors=(409,),
     summary="Delete a tenant and everything of it on the host (asynchronous).",
 )
 async def delete_tenant(call: Call) -> Response:

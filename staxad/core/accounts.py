@@ -31,7 +31,7 @@ class Accounts:
     async def register_body(self, payload: object) -> tuple[Provider, bool]:
         body = validation.Body(payload, ("email", "name"))
         email = body.check("email", body.string("email", required=True), validation.email)
-        name = body.string("name", max_len=100)
+        name = body.string("name", max_len=NAME_MAX)
         body.done()
         return await self.register(email, name)
 
@@ -43,9 +43,26 @@ class Accounts:
         return provider, count
 
     async def update(self, who: Principal, payload: object) -> tuple[Provider, int]:
-        body = validation.Body(payload, ("name",))
-        name: Any = body.string("name", required=True, max_len=100)
-        body.done()
-        async with self.ctx.db.transaction() as tx:
-            await providers.set_name(tx, who.provider_id, name.strip(), self.ctx.now())
+        changes = parse_account_patch(payload)
+        if "name" in changes:
+            async with self.ctx.db.transaction() as tx:
+                await providers.set_name(tx, who.provider_id, changes["name"], self.ctx.now())
         return await self.get(who)
+
+
+ACCOUNT_FIELDS = ("name",)
+NAME_MAX = 100
+
+
+def parse_account_patch(payload: object) -> dict[str, Any]:
+    """Every field optional, as the contract's Update Account: an absent field stays as it
+    is, and a null name clears it (registering without a name leaves it null too)."""
+    body = validation.Body(payload, ACCOUNT_FIELDS)
+    changes: dict[str, Any] = {}
+    if "name" in body.data:
+        name = body.string("name", max_len=NAME_MAX)
+        if name is not None and not name.strip():
+            body.fail("name", "must not be blank; send null to clear it")
+        changes["name"] = name.strip() if name else None
+    body.done()
+    return changes

@@ -71,7 +71,7 @@ class Deployments:
                 tenant.id,
                 "deployment.queued",
                 f"{why}: deploying service {service.name}",
-                now,
+                self.ctx.clock.now(),
                 stage="provision",
                 deployment_id=deployment.id,
                 service_name=service.name,

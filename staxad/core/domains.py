@@ -91,7 +91,7 @@ class Domains:
             except sqlite3.IntegrityError:
                 raise Conflict(f"Domain '{name}' is already claimed by a tenant.") from None
             await events.append(
-                tx, tenant.id, "domain.added", f"Domain {name} added; verify it once DNS is set", self.ctx.now()
+                tx, tenant.id, "domain.added", f"Domain {name} added; verify it once DNS is set", self.ctx.clock.now()
             )
         return domain
 
@@ -151,7 +151,7 @@ class Domains:
                         loser.tenant_id,
                         "domain.removed",
                         f"Domain {loser.domain} removed: another tenant proved ownership of it",
-                        now,
+                        self.ctx.clock.now(),
                     )
                 await store.update(
                     tx,
@@ -164,7 +164,11 @@ class Domains:
                 )
                 if not d.verified:
                     await events.append(
-                        tx, tenant.id, "domain.verified", f"Domain {d.domain} verified: {verdict.message}", now
+                        tx,
+                        tenant.id,
+                        "domain.verified",
+                        f"Domain {d.domain} verified: {verdict.message}",
+                        self.ctx.clock.now(),
                     )
             elif verdict.inconclusive:
                 await store.update(tx, d.id, last_checked_at=now, check_error=verdict.message)
@@ -177,7 +181,7 @@ class Domains:
                         "domain.verification_lost",
                         f"Domain {d.domain} no longer points here; no new certificates are issued for it: "
                         + verdict.message,
-                        now,
+                        self.ctx.clock.now(),
                     )
         if verdict.verified != d.verified:
             self.ctx.changed(tenant.id)
@@ -199,7 +203,7 @@ class Domains:
                     d.tenant_id,
                     "domain.expired",
                     f"Domain {d.domain} removed: not verified within {hours} hours; add it again to retry",
-                    self.ctx.now(),
+                    self.ctx.clock.now(),
                 )
                 expired.append(d)
         return expired
@@ -231,11 +235,11 @@ class Domains:
     async def set_ssl_status(self, tenant_id: str, d: Domain, status: str, message: str) -> None:
         async with self.ctx.db.transaction() as tx:
             await store.update(tx, d.id, ssl_status=status)
-            await events.append(tx, tenant_id, f"domain.ssl_{status}", message, self.ctx.now())
+            await events.append(tx, tenant_id, f"domain.ssl_{status}", message, self.ctx.clock.now())
 
     async def delete(self, tenant: Tenant, domain_id: str) -> None:
         d = await self.get(tenant, domain_id)
         async with self.ctx.db.transaction() as tx:
             await store.delete(tx, d.id)
-            await events.append(tx, tenant.id, "domain.deleted", f"Domain {d.domain} deleted", self.ctx.now())
+            await events.append(tx, tenant.id, "domain.deleted", f"Domain {d.domain} deleted", self.ctx.clock.now())
         self.ctx.changed(tenant.id)

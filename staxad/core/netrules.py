@@ -8,16 +8,22 @@ the firewall on the next reconcile and never comes back.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from datetime import timedelta
 
 from staxad.core.context import Context
 from staxad.model.clock import iso, new_id
 from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.netrules import DIRECTIONS, RULE_STATUSES, NetworkRule, RuleSpec, parse_rule
+from staxad.model.query import ChoiceParam
 from staxad.model.records import Tenant
 from staxad.store import events
 from staxad.store import netrules as store
 from staxad.store.db import Transaction
+
+DIRECTION = ChoiceParam("direction", DIRECTIONS)
+STATUS = ChoiceParam("status", (*RULE_STATUSES, "all"), "active")
+LIST_PARAMS = (DIRECTION, STATUS)
 
 
 class NetworkRules:
@@ -27,14 +33,9 @@ class NetworkRules:
     def connection_string(self, rule: NetworkRule) -> str | None:
         return f"{self.ctx.server_ip}:{rule.allocated_port}" if rule.allocated_port else None
 
-    async def of(self, tenant: Tenant, query: dict[str, str]) -> list[NetworkRule]:
-        direction = query.get("direction") or None
-        status = query.get("status") or "active"
-        errors = {}
-        if direction is not None and direction not in DIRECTIONS:
-            errors["direction"] = f"must be one of: {', '.join(DIRECTIONS)}"
-        if status not in (*RULE_STATUSES, "all"):
-            errors["status"] = f"must be one of: {', '.join((*RULE_STATUSES, 'all'))}"
+    async def of(self, tenant: Tenant, query: Mapping[str, str]) -> list[NetworkRule]:
+        errors: dict[str, str] = {}
+        direction, status = DIRECTION.read(query, errors), STATUS.read(query, errors)
         if errors:
             raise ValidationError("Invalid query parameters.", {"fields": errors})
         return await store.for_tenant(self.ctx.db, tenant.id, direction, None if status == "all" else status)
@@ -82,7 +83,7 @@ class NetworkRules:
             except sqlite3.IntegrityError:
                 raise Conflict("That node port was just taken; try again.") from None
             what = f"port {port} -> {spec.target_service}:{target_port}" if port else f"to {spec.destination_cidrs}"
-            await events.append(tx, tenant.id, "network_rule.created", f"{spec.direction} rule {what}", iso(now))
+            await events.append(tx, tenant.id, "network_rule.created", f"{spec.direction} rule {what}", now)
         self.ctx.changed(tenant.id)
         return rule
 
@@ -120,14 +121,21 @@ class NetworkRules:
             "delete a rule or widen network.node_port_min/max."
         )
 
-    async def delete(self, tenant: Tenant, rule_id: str) -> None:
+    async def get(self, tenant: Tenant, rule_id: str) -> NetworkRule:
+        """One rule of this tenant in any status (lists show deleted ones too, on request)."""
         rule = await store.get(self.ctx.db, tenant.id, rule_id)
-        if rule is None or rule.status == "deleted":
+        if rule is None:
+            raise NotFound(f"Network rule '{rule_id[:64]}' not found.")
+        return rule
+
+    async def delete(self, tenant: Tenant, rule_id: str) -> None:
+        rule = await self.get(tenant, rule_id)
+        if rule.status == "deleted":
             raise NotFound(f"Network rule '{rule_id[:64]}' not found.")
         async with self.ctx.db.transaction() as tx:
             await store.set_status(tx, rule.id, "deleted")
             await events.append(
-                tx, tenant.id, "network_rule.deleted", f"Network rule {rule.id} deleted", self.ctx.now()
+                tx, tenant.id, "network_rule.deleted", f"Network rule {rule.id} deleted", self.ctx.clock.now()
             )
         self.ctx.changed(tenant.id)
 
@@ -136,7 +144,11 @@ class NetworkRules:
         async with self.ctx.db.transaction() as tx:
             await store.set_failed(tx, rule.id, reason)
             await events.append(
-                tx, rule.tenant_id, "network_rule.failed", f"Network rule {rule.id} failed: {reason}", self.ctx.now()
+                tx,
+                rule.tenant_id,
+                "network_rule.failed",
+                f"Network rule {rule.id} failed: {reason}",
+                self.ctx.clock.now(),
             )
 
     async def expire_due(self) -> list[NetworkRule]:
@@ -146,7 +158,7 @@ class NetworkRules:
             async with self.ctx.db.transaction() as tx:
                 await store.set_status(tx, rule.id, "expired")
                 await events.append(
-                    tx, rule.tenant_id, "network_rule.expired", f"Network rule {rule.id} expired", self.ctx.now()
+                    tx, rule.tenant_id, "network_rule.expired", f"Network rule {rule.id} expired", self.ctx.clock.now()
                 )
             self.ctx.changed(rule.tenant_id)
         return expired

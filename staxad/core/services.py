@@ -69,7 +69,7 @@ class Services:
         async with self.ctx.db.transaction() as tx:
             await tx.execute("DELETE FROM services WHERE id = ?", (service.id,))
             await events.append(
-                tx, tenant.id, "service.removed", f"Service {name} removed", self.ctx.now(), service_name=name
+                tx, tenant.id, "service.removed", f"Service {name} removed", self.ctx.clock.now(), service_name=name
             )
         self.ctx.changed(tenant.id)
 
@@ -95,7 +95,7 @@ class Services:
                 tenant.id,
                 "env.updated",
                 f"{len(values)} env vars set; they apply on the next deploy",
-                self.ctx.now(),
+                self.ctx.clock.now(),
             )
         return await self.get_env(tenant)
 

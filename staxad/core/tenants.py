@@ -8,6 +8,7 @@ tenant's generation and tells the reconciler.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
 from staxad.model import validation
 from staxad.model.clock import new_id
 from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.query import LIMIT, OFFSET, PAGE, ChoiceParam, TextParam
 from staxad.model.records import TENANT_STATUSES, Principal, Tenant
 from staxad.store import env as env_store
 from staxad.store import events, providers
@@ -33,38 +35,24 @@ class ListParams:
     offset: int
 
 
-def parse_list_params(query: dict[str, str]) -> ListParams:
+STATUS = ChoiceParam("status", TENANT_STATUSES)
+SORT = ChoiceParam("sort", tuple(store.SORTS), "-created_at")
+SEARCH = TextParam("search", 100)
+LIST_PARAMS = (STATUS, *PAGE, SORT, SEARCH)
+
+
+def parse_list_params(query: Mapping[str, str]) -> ListParams:
     errors: dict[str, str] = {}
-    status = query.get("status") or None
-    if status is not None and status not in TENANT_STATUSES:
-        errors["status"] = f"must be one of: {', '.join(TENANT_STATUSES)}"
-    sort = query.get("sort") or "-created_at"
-    if sort not in store.SORTS:
-        errors["sort"] = f"must be one of: {', '.join(store.SORTS)}"
-    search = query.get("search") or None
-    if search is not None and (len(search) > 100 or validation.CONTROL.search(search)):
-        errors["search"] = "must be at most 100 characters without control characters"
+    status, sort, search = STATUS.read(query, errors), SORT.read(query, errors), SEARCH.read(query, errors)
     limit, offset = parse_page(query, errors)
     if errors:
         raise ValidationError("Invalid query parameters.", {"fields": errors})
+    assert sort is not None
     return ListParams(status, search, sort, limit, offset)
 
 
-def parse_page(query: dict[str, str], errors: dict[str, str], default_limit: int = 20) -> tuple[int, int]:
-    limit = _int(query, "limit", default_limit, 1, 100, errors)
-    offset = _int(query, "offset", 0, 0, 1_000_000, errors)
-    return limit, offset
-
-
-def _int(query: dict[str, str], name: str, default: int, low: int, high: int, errors: dict[str, str]) -> int:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    value = validation.ascii_int(raw)
-    if value is None or not low <= value <= high:
-        errors[name] = f"must be an integer from {low} to {high}"
-        return default
-    return value
+def parse_page(query: Mapping[str, str], errors: dict[str, str]) -> tuple[int, int]:
+    return LIMIT.read(query, errors), OFFSET.read(query, errors)
 
 
 class Tenants:
@@ -133,7 +121,7 @@ class Tenants:
                 tenant_id,
                 "tenant.created",
                 f"Tenant created with services: {names}",
-                now,
+                self.ctx.clock.now(),
                 stage="provision",
             )
             await Deployments(self.ctx).queue(tx, tenant, list(services), "tenant created")
@@ -178,7 +166,9 @@ class Tenants:
                 await store.update_service(tx, primary.id, now, port=app_port)
             fields: dict[str, Any] = {**changes, **({"app_port": app_port} if app_port else {})}
             if fields:
-                await events.append(tx, tenant.id, "tenant.updated", f"Updated: {', '.join(sorted(fields))}", now)
+                await events.append(
+                    tx, tenant.id, "tenant.updated", f"Updated: {', '.join(sorted(fields))}", self.ctx.clock.now()
+                )
         self.ctx.changed(tenant.id)
         return await self.get(who, tenant_id)
 
@@ -192,7 +182,7 @@ class Tenants:
                     tenant.id,
                     "tenant.deleting",
                     "Deleting tenant and all its resources",
-                    self.ctx.now(),
+                    self.ctx.clock.now(),
                 )
         self.ctx.changed(tenant.id)
 
@@ -205,4 +195,4 @@ class Tenants:
         """Drop a deleted tenant's records once nothing of it is left on the host."""
         async with self.ctx.db.transaction() as tx:
             await store.delete(tx, tenant_id)
-            await events.append(tx, tenant_id, "tenant.deleted", "Tenant deleted", self.ctx.now())
+            await events.append(tx, tenant_id, "tenant.deleted", "Tenant deleted", self.ctx.clock.now())

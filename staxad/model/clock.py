@@ -41,6 +41,12 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def iso_ms(moment: datetime) -> str:
+    """RFC 3339 with milliseconds, for events: a deploy's stages are often less than a
+    second apart, and their timings are read from the events' timestamps."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def parse_iso(text: str) -> datetime:
     """Parse ISO 8601; a value without a zone is taken as UTC."""
     moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))

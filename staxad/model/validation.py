@@ -18,7 +18,6 @@ import idna
 from staxad.model.errors import ValidationError
 from staxad.model.scripts import mixed_script_label
 
-DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")  # also xn-- labels
 ENV_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
@@ -30,6 +29,13 @@ IMAGE_REF = re.compile(
 )
 COMMIT_SHA = re.compile(r"^[0-9a-f]{7,40}$")
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"  # the JSON Schema of what CONTROL refuses
+# A DNS label with single hyphens only: tenant and service names (hosts use `--` between them).
+NAME = re.compile(r"^(?!.*--)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# `git check-ref-format --branch`, never option-like: the check itself and its JSON Schema pattern.
+BRANCH = re.compile(
+    r"^(?![-/.])(?!.*(?:\.\.|//|@\{|/\.))(?!.*(?:/|\.|\.lock)$)(?!@$)[^\x00-\x1f\x7f ~^:?*\[\\]{1,255}$"
+)
 
 RESERVED_TENANT_NAMES = frozenset({"api", "www", "admin", "staxa", "staxad", "caddy", "localhost"})
 RESOURCE_SIZES = ("small", "medium", "large")
@@ -38,7 +44,7 @@ SOURCE_TYPES = ("github", "image")
 
 
 def dns_label(value: str, what: str) -> str:
-    if not DNS_LABEL.match(value) or "--" in value:
+    if not NAME.fullmatch(value):
         raise ValueError(
             f"{what} must be 1-63 characters of lowercase letters, digits and single "
             "hyphens, starting and ending with a letter or digit"
@@ -55,25 +61,13 @@ def tenant_name(value: str) -> str:
 
 def branch_name(value: str) -> str:
     """A git branch name by `git check-ref-format --branch` rules, never option-like."""
-    if (
-        not value
-        or len(value) > 255
-        or value.startswith(("-", "/", "."))
-        or value.endswith(("/", ".", ".lock"))
-        or ".." in value
-        or "//" in value
-        or "@{" in value
-        or value == "@"
-        or CONTROL.search(value)
-        or any(c in value for c in " ~^:?*[\\")
-        or "/." in value
-    ):
+    if not BRANCH.fullmatch(value):
         raise ValueError("must be a valid git branch name (no spaces, '..', '~^:?*[\\', or leading '-')")
     return value
 
 
 def commit_sha(value: str) -> str:
-    if not COMMIT_SHA.match(value):
+    if not COMMIT_SHA.fullmatch(value):
         raise ValueError("must be 7 to 40 lowercase hexadecimal characters")
     return value
 

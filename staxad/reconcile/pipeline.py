@@ -57,7 +57,14 @@ class Pipeline:
         async with ctx.db.transaction() as tx:
             await deployment_store.update(tx, d.id, stage=stage, **changes)
             await events.append(
-                tx, d.tenant_id, type_, message, ctx.now(), stage=stage, deployment_id=d.id, service_name=d.service_name
+                tx,
+                d.tenant_id,
+                type_,
+                message,
+                ctx.clock.now(),
+                stage=stage,
+                deployment_id=d.id,
+                service_name=d.service_name,
             )
 
     async def run(self, tenant: Tenant, service: Service, d: Deployment, live: Deployment | None) -> None:

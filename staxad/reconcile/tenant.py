@@ -57,7 +57,7 @@ class TenantReconciler:
 
     async def _event(self, tenant_id: str, type_: str, message: str, service: str | None = None) -> None:
         async with self.db.transaction() as tx:
-            await events.append(tx, tenant_id, type_, message, self.platform.ctx.now(), service_name=service)
+            await events.append(tx, tenant_id, type_, message, self.platform.ctx.clock.now(), service_name=service)
 
     async def reconcile(self, tenant_id: str) -> None:
         tenant = await tenant_store.get_any(self.db, tenant_id)
@@ -109,7 +109,7 @@ class TenantReconciler:
                     tenant.id,
                     "deployment.failed",
                     "Deployment interrupted by a daemon restart",
-                    now,
+                    self.platform.ctx.clock.now(),
                     stage="error",
                     deployment_id=d.id,
                     service_name=d.service_name,
@@ -196,7 +196,7 @@ class TenantReconciler:
                     tenant.id,
                     f"tenant.{status}",
                     f"Tenant is {status}" + (f": {reason}" if reason else ""),
-                    self.platform.ctx.now(),
+                    self.platform.ctx.clock.now(),
                     stage="ready" if status == "ready" else None,
                 )
 

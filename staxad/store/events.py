@@ -1,7 +1,14 @@
-"""Tenant events: every stage change and host action, in order, for SSE replay."""
+"""Tenant events: every stage change and host action, in order, for SSE replay.
+
+An event's time is stamped here, to the millisecond (other records keep whole seconds,
+as the contract shows them).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from staxad.model.clock import iso_ms
 from staxad.model.records import Event
 from staxad.store.db import Database, Row, Transaction
 
@@ -24,7 +31,7 @@ async def append(
     tenant_id: str,
     type_: str,
     message: str,
-    now: str,
+    at: datetime,
     *,
     stage: str | None = None,
     deployment_id: str | None = None,
@@ -33,7 +40,7 @@ async def append(
     await tx.execute(
         "INSERT INTO events (tenant_id, type, stage, message, deployment_id, service_name,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (tenant_id, type_, stage, message, deployment_id, service_name, now),
+        (tenant_id, type_, stage, message, deployment_id, service_name, iso_ms(at)),
     )
 
 

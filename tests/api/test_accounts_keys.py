@@ -22,6 +22,14 @@ async def test_account_shows_tenant_count_and_updates_name(client: httpx.AsyncCl
     assert_error(await client.patch("/account", headers=auth, json={"email": "x@y.z"}), 400, "validation_error")
 
 
+async def test_every_account_field_is_optional(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    named = assert_resource(await client.patch("/account", headers=auth, json={"name": "Acme"}))
+    assert assert_resource(await client.patch("/account", headers=auth, json={})) == named
+    assert assert_resource(await client.patch("/account", headers=auth)) == named  # no body at all
+    cleared = assert_resource(await client.patch("/account", headers=auth, json={"name": None}))
+    assert cleared["name"] is None and cleared["email"] == named["email"]
+
+
 async def test_register_needs_admin_scope_and_is_idempotent(client: httpx.AsyncClient, keys: Keys) -> None:
     plain = await keys.make()
     admin = await keys.make("operator@example.com", scopes=("*", "admin"))

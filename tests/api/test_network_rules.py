@@ -12,7 +12,7 @@ import pytest
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
 from tests.api.helpers import assert_error, assert_resource, create_tenant
-from tests.conftest import make_settings
+from tests.conftest import Keys, make_settings
 
 INBOUND = {"direction": "inbound", "protocol": "tcp", "target_service": "web", "source_cidrs": ["203.0.113.0/24"]}
 OUTBOUND = {
@@ -118,3 +118,26 @@ async def test_pool_exhaustion_rule_limit_and_outbound(
     gone = await client.get(f"/tenants/{two['id']}/network-rules?status=expired", headers=auth)
     assert [r["status"] for r in assert_resource(gone)] == ["expired"]
     assert await daemon.platform.netrules.expire_due() == []
+
+
+async def test_get_one_rule_and_never_another_providers(
+    client: httpx.AsyncClient, auth: dict[str, str], keys: Keys
+) -> None:
+    tenant = await create_tenant(client, auth, "ports", port=5432)
+    created = assert_resource(await post(client, auth, tenant, INBOUND), 201)
+    url = f"/tenants/{tenant['id']}/network-rules/{created['id']}"
+    got = assert_resource(await client.get(url, headers=auth))
+    assert got == created
+    assert got["source_cidrs"] == ["203.0.113.0/24"] and got["connection_string"] == "198.18.0.10:30000"
+    reader = await keys.make(scopes=("tenants:read",))
+    assert assert_resource(await client.get(url, headers=reader))["id"] == created["id"]
+    other = await keys.make("other@example.com")
+    theirs = await create_tenant(client, other, "theirs", port=5432)
+    their_rule = assert_resource(await post(client, other, theirs, INBOUND), 201)
+    assert_error(await client.get(url, headers=other), 404, "not_found")  # another provider's tenant
+    assert_error(  # another provider's rule, asked for under our own tenant
+        await client.get(f"/tenants/{tenant['id']}/network-rules/{their_rule['id']}", headers=auth), 404, "not_found"
+    )
+    assert_error(await client.get(f"/tenants/{tenant['id']}/network-rules/nr_nope", headers=auth), 404, "not_found")
+    assert (await client.delete(url, headers=auth)).status_code == 204
+    assert assert_resource(await client.get(url, headers=auth))["status"] == "deleted"

@@ -85,3 +85,22 @@ async def test_unauthenticated_guessing_is_rate_limited_per_client(client: httpx
     codes = [(await client.get("/account", headers=bad)).status_code for _ in range(125)]
     assert codes.count(401) == 120 and codes.count(429) == 5
     assert_error(await client.get("/account", headers=bad), 429, "rate_limited")
+
+
+DEPLOY_ENDPOINTS = [  # (path under the tenant, the contract's limit)
+    ("/deploy", 20),
+    ("/services/web/deploy", 60),
+    ("/deployments", 60),
+    ("/deployments/dep_nope/rollback", 60),
+]
+
+
+async def test_each_deploy_endpoint_has_its_own_count(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    tenant = await create_tenant(client, auth, "deployer")
+    base = f"/tenants/{tenant['id']}"
+    for path, limit in DEPLOY_ENDPOINTS:
+        codes = [(await client.post(base + path, headers=auth)).status_code for _ in range(limit)]
+        assert 429 not in codes, (path, codes)  # the endpoints before it took nothing from this one
+        last = await client.post(base + path, headers=auth)
+        assert_error(last, 429, "rate_limited")
+        assert last.headers["X-RateLimit-Limit"] == str(limit), path

@@ -29,3 +29,26 @@ def test_idle_logs_are_swept() -> None:
     clock.advance(61)
     limiter.hit("last", "b", 5)
     assert set(limiter._logs) == {("last", "b")}
+
+
+# The contract's rate-limit table; every endpoint not named in it gets "All other endpoints".
+CONTRACT_TABLE = {
+    ("POST", "/tenants"): 10,
+    ("POST", "/tenants/{tenant_id}/deploy"): 20,
+    ("GET", "/tenants"): 60,
+    ("GET", "/tenants/{tenant_id}"): 120,
+    ("GET", "/tenants/{tenant_id}/events"): 10,
+    ("POST", "/api-keys"): 5,
+}
+ALL_OTHER_ENDPOINTS = 60
+
+
+def test_every_endpoint_has_the_contracts_limit() -> None:
+    from staxad.api.app import all_endpoints
+
+    limiter = RateLimiter(RateLimitSettings(), FrozenClock())
+    endpoints = all_endpoints()
+    assert set(CONTRACT_TABLE) <= {(ep.method, ep.path) for ep in endpoints}
+    for ep in endpoints:
+        expected = CONTRACT_TABLE.get((ep.method, ep.path), ALL_OTHER_ENDPOINTS)
+        assert limiter.limit_of(ep.rate) == expected, (ep.method, ep.path)
