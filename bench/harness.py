@@ -107,3 +107,5 @@ async def staxad(**extra: str) -> AsyncIterator[Staxad]:
                 podman("rmi", "-f", *[i.decode() for i in images], check=False)
             # the firewall table a stopped daemon leaves in place
             subprocess.run(["nft", "delete", "table", "ip", f"staxad-{instance}"], capture_output=True, check=False)
+            sandbox = f"staxad-{instance}-sandbox"
+            subprocess.run(["nft", "delete", "table", "inet", sandbox], capture_output=True, check=False)

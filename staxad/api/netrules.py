@@ -97,9 +97,12 @@ async def get_rule(call: Call) -> Response:
     scope="network",
     errors=(409, 422),
     status=204,
-    summary="Delete a rule; its port is released and access cut at once.",
+    summary="Delete a rule: 204 once the kernel no longer forwards it (202 if the firewall lags).",
 )
 async def delete_rule(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
-    await call.platform.netrules.delete(tenant, call.param("rule_id"))
-    return call.empty(204)
+    rule_id = call.param("rule_id")
+    await call.platform.netrules.delete(tenant, rule_id)
+    # 204 once the kernel no longer forwards for it; a firewall that lags answers 202,
+    # and the rule's port is handed out again only after its removal reached the kernel.
+    return call.empty(204 if await call.platform.netrules.removed_from_host(rule_id) else 202)

@@ -125,6 +125,8 @@ def _responses(ep: Endpoint) -> dict[str, Any]:
     out: dict[str, Any] = {str(ep.status): success}
     if ep.method == "POST" and ep.status == 201 and ep.path == "/register":
         out["200"] = {"description": "The provider already existed", "content": success["content"]}
+    if ep.method == "DELETE" and ep.path.endswith("/network-rules/{rule_id}"):
+        out["202"] = {"description": "Deleted; the firewall has not removed it yet (an event follows)"}
     error = {"content": {"application/json": {"schema": ERROR}}}
     for code, text in ERROR_CODES.items():
         if code in ("401", "403") and ep.scope is None:

@@ -7,6 +7,7 @@ the firewall on the next reconcile and never comes back.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Mapping
 from datetime import timedelta
@@ -133,11 +134,27 @@ class NetworkRules:
         if rule.status == "deleted":
             raise NotFound(f"Network rule '{rule_id[:64]}' not found.")
         async with self.ctx.db.transaction() as tx:
-            await store.set_status(tx, rule.id, "deleted")
+            await store.set_status(tx, rule.id, "deleted", hold_port=self.enforced)
             await events.append(
                 tx, tenant.id, "network_rule.deleted", f"Network rule {rule.id} deleted", self.ctx.clock.now()
             )
         self.ctx.changed(tenant.id)
+
+    @property
+    def enforced(self) -> bool:
+        """Whether a firewall applies rules here (else nothing holds a deleted rule's port)."""
+        settings = self.ctx.settings
+        return settings.runtime.enabled and settings.network.enabled
+
+    async def removed_from_host(self, rule_id: str, timeout: float = 5.0) -> bool:
+        """Wait until the firewall no longer forwards for this rule; False if it has not yet."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while await store.port_held(self.ctx.db, rule_id):
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
 
     async def fail(self, rule: NetworkRule, reason: str) -> None:
         """The firewall refused the rule: it stops being enforced, and its owner is told why."""
@@ -156,7 +173,7 @@ class NetworkRules:
         expired = await store.due(self.ctx.db, self.ctx.now())
         for rule in expired:
             async with self.ctx.db.transaction() as tx:
-                await store.set_status(tx, rule.id, "expired")
+                await store.set_status(tx, rule.id, "expired", hold_port=self.enforced)
                 await events.append(
                     tx, rule.tenant_id, "network_rule.expired", f"Network rule {rule.id} expired", self.ctx.clock.now()
                 )

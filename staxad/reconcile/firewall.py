@@ -59,6 +59,10 @@ class Firewall:
                 return host_ruleset(self.table, [f for f in forwards if f.rule_id in keep])
 
             await self._load("host", self.host, _owners(forwards), host, rules, verify)
+            async with self.platform.ctx.db.transaction() as tx:
+                released = await rule_store.release_ports(tx, set(rules))
+            if released:
+                log.info("node ports of rules %s released: the kernel no longer forwards them", ", ".join(released))
             restricted, allows = await self._egress(list(rules.values()))
 
             def netns(ids: Sequence[str]) -> Ruleset:

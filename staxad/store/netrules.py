@@ -57,7 +57,7 @@ async def active(db: Database) -> list[NetworkRule]:
 
 async def ports_in_use(tx: Transaction, protocol: str) -> set[int]:
     rows = await tx.fetch_all(
-        "SELECT allocated_port FROM network_rules WHERE status = 'active' AND protocol = ?"
+        "SELECT allocated_port FROM network_rules WHERE (status = 'active' OR port_held = 1) AND protocol = ?"
         " AND allocated_port IS NOT NULL",
         (protocol,),
     )
@@ -95,12 +95,32 @@ async def insert(tx: Transaction, r: NetworkRule) -> None:
     )
 
 
-async def set_status(tx: Transaction, rule_id: str, status: str) -> None:
-    await tx.execute("UPDATE network_rules SET status = ? WHERE id = ?", (status, rule_id))
+async def set_status(tx: Transaction, rule_id: str, status: str, hold_port: bool = True) -> None:
+    """A rule leaving `active` keeps its port held until the firewall confirms removal."""
+    await tx.execute(
+        "UPDATE network_rules SET status = ?, port_held = ? WHERE id = ?", (status, int(hold_port), rule_id)
+    )
 
 
 async def set_failed(tx: Transaction, rule_id: str, reason: str) -> None:
-    await tx.execute("UPDATE network_rules SET status = 'failed', failure = ? WHERE id = ?", (reason, rule_id))
+    await tx.execute(
+        "UPDATE network_rules SET status = 'failed', failure = ?, port_held = 1 WHERE id = ?", (reason, rule_id)
+    )
+
+
+async def release_ports(tx: Transaction, enforced: set[str]) -> list[str]:
+    """The firewall no longer forwards for any rule outside `enforced` (the active rules it
+    read before its last load): their ports may be handed out again. The ids released."""
+    rows = await tx.fetch_all("SELECT id FROM network_rules WHERE port_held = 1 AND status != 'active'")
+    released = [row["id"] for row in rows if row["id"] not in enforced]
+    for rule_id in released:
+        await tx.execute("UPDATE network_rules SET port_held = 0 WHERE id = ?", (rule_id,))
+    return released
+
+
+async def port_held(db: Database, rule_id: str) -> bool:
+    row = await db.fetch_one("SELECT port_held FROM network_rules WHERE id = ?", (rule_id,))
+    return bool(row and row["port_held"])
 
 
 async def due(db: Database, now: str) -> list[NetworkRule]:
