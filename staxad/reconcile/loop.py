@@ -14,10 +14,19 @@ import time
 from collections.abc import Awaitable, Callable
 
 from staxad.metrics import Metrics
+from staxad.model.errors import TemporaryError
 
 log = logging.getLogger("staxad.reconcile")
 
 Handler = Callable[[str], Awaitable[None]]
+MAX_RETRY_SECONDS = 300.0
+
+
+def retry_delay(failures: int, exc: BaseException) -> float:
+    """Seconds before a failed tenant pass runs again: what a TemporaryError asks for, or
+    2 s doubling with each failure in a row, at most five minutes."""
+    asked = exc.delay if isinstance(exc, TemporaryError) else 0.0
+    return float(min(max(asked, 2.0 * 2 ** (failures - 1)), MAX_RETRY_SECONDS))
 
 
 class Reconciler:
@@ -37,6 +46,7 @@ class Reconciler:
         self._everything = True
         self.passes = 0
         self.errors = 0
+        self._failing: dict[str, tuple[int, str]] = {}  # tenant -> (failures in a row, last error)
 
     def kick(self, tenant_id: str | None = None) -> None:
         if tenant_id is None:
@@ -66,12 +76,24 @@ class Reconciler:
         try:
             await self._handle(tenant_id)
             self.passes += 1
-        except Exception:
+            failed = self._failing.pop(tenant_id, None)
+            if failed is not None:
+                log.info("reconciling tenant %s works again after %d failed attempts", tenant_id, failed[0])
+        except Exception as exc:
             self.errors += 1
             if self._metrics is not None:
                 self._metrics.reconcile_errors.inc()
-            log.exception("reconciling tenant %s failed; will retry", tenant_id)
-            asyncio.get_running_loop().call_later(2.0, self.kick, tenant_id)
+            failures, last = self._failing.get(tenant_id, (0, ""))
+            failures += 1
+            message = f"{type(exc).__name__}: {exc}"
+            self._failing[tenant_id] = (failures, message)
+            delay = retry_delay(failures, exc)
+            # Once per distinct error, with the traceback; repeats of it only at debug level.
+            if message != last:
+                log.error("reconciling tenant %s failed; retrying in %.0f s", tenant_id, delay, exc_info=exc)
+            else:
+                log.debug("reconciling tenant %s failed again (%d in a row): %s", tenant_id, failures, message)
+            asyncio.get_running_loop().call_later(delay, self.kick, tenant_id)
         finally:
             self._running.pop(tenant_id, None)
             if tenant_id in self._dirty:
