@@ -33,6 +33,8 @@ log = logging.getLogger("staxad.deploy")
 # After the route switches, requests Caddy had already sent to the old container finish
 # before it stops.
 DRAIN_SECONDS = 1.0
+TRANSIENT = "transient host error: "
+TRANSIENT_RETRIES = 3
 
 
 class Pipeline:
@@ -132,7 +134,8 @@ class Pipeline:
             if service.source_type == "github":
                 await self.builder.prune(tenant, service, image)
         except Exception as exc:
-            reason = str(exc) if isinstance(exc, PermanentError) else f"{type(exc).__name__}: {exc}"
+            transient = not isinstance(exc, PermanentError | TimeoutError)
+            reason = f"{TRANSIENT}{type(exc).__name__}: {exc}" if transient else str(exc)
             log.warning("deployment %s of %s/%s failed: %s", d.id, tenant.name, service.name, reason)
             self._finished(d, "failed")
             async with self.platform.ctx.db.transaction() as tx:
@@ -148,8 +151,18 @@ class Pipeline:
                 reason=reason[:2000],
                 finished_at=self.platform.ctx.now(),
             )
-            if not isinstance(exc, PermanentError | TimeoutError):
+            if transient:
+                await self._retry(tenant, service)
                 raise
+
+    async def _retry(self, tenant: Tenant, service: Service) -> None:
+        """A deployment failed by the host (podman restarting, say) is tried again, up to
+        TRANSIENT_RETRIES times in a row; the reconcile loop's back-off spaces the tries."""
+        recent = await deployment_store.recent_reasons(self.platform.ctx.db, service.id, TRANSIENT_RETRIES + 1)
+        if sum(1 for reason in recent if reason.startswith(TRANSIENT)) > TRANSIENT_RETRIES:
+            return
+        async with self.platform.ctx.db.transaction() as tx:
+            await self.platform.deployments.queue(tx, tenant, [service], "retrying after a transient host error")
 
     async def _image(self, tenant: Tenant, service: Service, d: Deployment) -> str:
         if service.source_type == "github" and d.rollback_from and d.image_ref:

@@ -156,3 +156,12 @@ async def set_live(tx: Transaction, service_id: str, deployment_id: str | None) 
 async def sealed_spec(db: Database | Transaction, deployment_id: str) -> bytes | None:
     row = await db.fetch_one("SELECT spec FROM deployments WHERE id = ?", (deployment_id,))
     return bytes(row["spec"]) if row is not None and row["spec"] is not None else None
+
+
+async def recent_reasons(db: Database, service_id: str, limit: int) -> list[str]:
+    """The failure reasons of a service's newest deployments ('' where none), newest first."""
+    rows = await db.fetch_all(
+        "SELECT reason FROM deployments WHERE service_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+        (service_id, limit),
+    )
+    return [row["reason"] or "" for row in rows]

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from staxad.model.errors import TemporaryError
 from tests.images import podman
 from tests.integration.conftest import Live
 from tests.integration.test_serving import container_of, create
@@ -56,3 +57,28 @@ async def test_a_dead_podman_socket_is_repaired(live: Live, web_image: str) -> N
     tenant = await create(live, {"name": "after", "source_type": "image", "image_url": web_image, "port": 8080})
     await live.wait_status(tenant["id"], "ready")
     assert time.monotonic() - began < 30
+
+
+async def test_a_deployment_failed_by_the_host_is_retried(live: Live, web_image: str) -> None:
+    """podman refusing once (as while its service restarts): the deployment fails with a
+    transient reason and a fresh one follows by itself."""
+    podman_adapter = live.daemon.podman
+    assert podman_adapter is not None
+    real_run = podman_adapter.run
+    refusals = 0
+
+    async def run_once_refused(spec):  # type: ignore[no-untyped-def]
+        nonlocal refusals
+        if refusals == 0:
+            refusals += 1
+            raise TemporaryError("podman API unreachable: the service is restarting")
+        return await real_run(spec)
+
+    podman_adapter.run = run_once_refused  # type: ignore[method-assign]
+    try:
+        tenant = await create(live, {"name": "retry", "source_type": "image", "image_url": web_image, "port": 8080})
+        ready = await live.wait_status(tenant["id"], "ready", timeout=60)
+    finally:
+        podman_adapter.run = real_run  # type: ignore[method-assign]
+    reasons = [d["reason"] or "" for d in ready["deployments"]]
+    assert refusals == 1 and any(r.startswith("transient host error") for r in reasons), reasons
