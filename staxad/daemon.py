@@ -58,7 +58,12 @@ class Daemon:
         self.ctx.host_addresses = host_addresses
         self.platform = Platform(self.ctx)
         runtime = settings.runtime.enabled
-        self.podman = Podman(settings.podman_socket, settings.runtime.service_user) if runtime else None
+        pids = settings.data_dir / "run"  # root's: a pid file there names only what staxad started
+        self.podman = (
+            Podman(settings.podman_socket, settings.runtime.service_user, pids / "podman-service.pid")
+            if runtime
+            else None
+        )
         self.ctx.logs = self.podman
         self.caddy = CaddyAdmin(settings.caddy_admin) if runtime else None
         self.managed_caddy = (
@@ -68,6 +73,7 @@ class Daemon:
                 settings.work_root / "caddy",
                 settings.caddy.user,
                 settings.data_dir / "caddy.log",
+                pids / "caddy.pid",
             )
             if runtime and settings.caddy.mode == "managed"
             else None

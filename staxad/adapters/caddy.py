@@ -187,7 +187,9 @@ class ManagedCaddy:
     staxad dies, however it dies.
     """
 
-    def __init__(self, binary: str, admin: str, state_dir: Path, user: str, log_path: Path) -> None:
+    def __init__(
+        self, binary: str, admin: str, state_dir: Path, user: str, log_path: Path, pid_file: Path | None = None
+    ) -> None:
         self.state_dir = state_dir
         self.admin = admin
         self.user = user
@@ -215,6 +217,7 @@ class ManagedCaddy:
                 "HOME": str(state_dir),
             },
             log_path=str(log_path),
+            pid_file=pid_file,
         )
 
     @property

@@ -66,9 +66,10 @@ class ContainerState:
 
 
 class Podman:
-    def __init__(self, socket_path: Path, service_user: str) -> None:
+    def __init__(self, socket_path: Path, service_user: str, pid_file: Path | None = None) -> None:
         self.socket_path = socket_path
         self.service_user = service_user
+        self.pid_file = pid_file
         self.service: Supervised | None = None
         self._client: PodmanClient | None = None
         self._failed_checks = 0
@@ -102,6 +103,7 @@ class Podman:
                 f"unix://{self.socket_path}",
             ],
             env={"HOME": user.pw_dir},
+            pid_file=self.pid_file,
         )
         await self.service.start()
         await self.wait_ready()

@@ -15,6 +15,7 @@ import shutil
 import signal
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 log = logging.getLogger("staxad.proc")
 
@@ -148,6 +149,23 @@ def _die_with_parent() -> None:
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+def _recorded(pid_file: Path, argv: Sequence[str]) -> int | None:
+    """The pid in `pid_file` if that process is alive and runs `argv` (a reused pid runs
+    something else and is left alone)."""
+    try:
+        pid = int(pid_file.read_text().strip())
+        running = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
+    except (OSError, ValueError, IndexError):
+        return None
+    command = [part.decode(errors="replace") for part in running if part]
+    # a wrapper that execs (setpriv) leaves only the command after its `--`
+    wrapped = list(argv[argv.index("--") + 1 :]) if "--" in argv else None
+    if state == "Z" or command not in (list(argv), wrapped):
+        return None
+    return pid
+
+
 class Supervised:
     """Keeps one child process running: restarts it with back-off when it exits.
 
@@ -162,11 +180,13 @@ class Supervised:
         *,
         env: dict[str, str] | None = None,
         log_path: str | None = None,
+        pid_file: Path | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.env = env
         self.log_path = log_path
+        self.pid_file = pid_file
         self.process: asyncio.subprocess.Process | None = None
         self.restarts = 0
         self.on_restart: Callable[[], None] | None = None
@@ -174,8 +194,29 @@ class Supervised:
         self._stopping = False
 
     async def start(self) -> None:
+        await self._replace_stale()
         await self._spawn()
         self._task = asyncio.create_task(self._watch())
+
+    async def _replace_stale(self) -> None:
+        """A child an earlier staxad left running (it died before it could stop it) would
+        hold the same ports and sockets: stop it first, so there is never two."""
+        if self.pid_file is None:
+            return
+        stale = _recorded(self.pid_file, self.argv)
+        if stale is None:
+            return
+        log.warning("%s (pid %d) from an earlier run is still running; stopping it", self.name, stale)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(stale, signal.SIGTERM)
+        for _ in range(100):
+            if _recorded(self.pid_file, self.argv) is None:
+                break
+            await asyncio.sleep(0.1)
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(stale, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
 
     async def _spawn(self) -> None:
         output = open(self.log_path, "ab") if self.log_path else asyncio.subprocess.DEVNULL  # noqa: SIM115, ASYNC230
@@ -191,6 +232,9 @@ class Supervised:
         )
         if not isinstance(output, int):
             output.close()
+        if self.pid_file is not None:
+            self.pid_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            self.pid_file.write_text(f"{self.process.pid}\n")
         log.info("started %s (pid %d)", self.name, self.process.pid)
 
     async def _watch(self) -> None:
@@ -227,3 +271,5 @@ class Supervised:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+        if self.pid_file is not None:
+            self.pid_file.unlink(missing_ok=True)

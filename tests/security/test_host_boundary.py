@@ -161,3 +161,35 @@ async def test_the_data_dir_is_root_s_alone(tmp_path: Path) -> None:
         assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
     finally:
         await daemon.stop()
+
+
+async def test_a_child_left_by_an_earlier_run_is_replaced_not_doubled(tmp_path: Path) -> None:
+    from staxad.adapters.proc import Supervised
+
+    pid_file = tmp_path / "run" / "sleeper.pid"
+    argv = ["sleep", "301"]
+    stale = subprocess.Popen(argv, start_new_session=True)
+    try:
+        pid_file.parent.mkdir()
+        pid_file.write_text(f"{stale.pid}\n")
+        child = Supervised("sleeper", argv, pid_file=pid_file)
+        await child.start()
+        try:
+            stale.wait(timeout=10)  # the earlier one was stopped
+            assert child.process is not None and pid_file.read_text().strip() == str(child.process.pid)
+        finally:
+            await child.stop()
+        assert not pid_file.exists()
+        # a pid file naming some other program is left alone
+        other = subprocess.Popen(["sleep", "302"], start_new_session=True)
+        pid_file.write_text(f"{other.pid}\n")
+        child = Supervised("sleeper", argv, pid_file=pid_file)
+        await child.start()
+        await child.stop()
+        assert other.poll() is None
+        other.kill()
+        other.wait()
+    finally:
+        if stale.poll() is None:
+            stale.kill()
+            stale.wait()
