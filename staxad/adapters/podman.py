@@ -65,9 +65,10 @@ class ContainerState:
 
 
 class Podman:
-    def __init__(self, socket_path: Path, service_user: str) -> None:
+    def __init__(self, socket_path: Path, service_user: str, service_env: dict[str, str] | None = None) -> None:
         self.socket_path = socket_path
         self.service_user = service_user
+        self.service_env = service_env or {}  # extra environment of the API service (doctor's trials)
         self.service: Supervised | None = None
         self._client: PodmanClient | None = None
 
@@ -99,7 +100,7 @@ class Podman:
                 "--time=0",
                 f"unix://{self.socket_path}",
             ],
-            env={"HOME": user.pw_dir},
+            env={"HOME": user.pw_dir, **self.service_env},
         )
         await self.service.start()
         await self.wait_ready()
@@ -220,6 +221,12 @@ class Podman:
             ],
             check=True,
         )
+
+    async def import_rootfs(self, rootfs: bytes, ref: str, command: list[str]) -> None:
+        """`podman import` of a root filesystem tar as the service user: an image made offline."""
+        change = "CMD " + json.dumps(command)
+        argv = [*proc.as_user(self.service_user), "podman", "import", "--change", change, "-", ref]
+        (await proc.run(argv, stdin=rootfs, cwd="/", timeout=60)).check()
 
     async def image_size(self, ref: str) -> int | None:
         try:
