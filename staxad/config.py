@@ -30,6 +30,7 @@ class ServerSettings:
     port: int = 8780
     max_body_bytes: int = 65536
     log_level: str = "info"
+    shutdown_timeout: int = 10
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("Config 'domains.unverified_claim_hours' must be at least 1.")
     if not 1 <= settings.limits.streams_per_provider <= settings.limits.streams_total:
         raise ConfigError("Config 'limits.streams_per_provider' must be at least 1 and at most 'limits.streams_total'.")
+    if settings.server.shutdown_timeout < 2:
+        raise ConfigError("Config 'server.shutdown_timeout' must be at least 2 (seconds).")
     if not 1 <= settings.server.port <= 65535:
         raise ConfigError("Config 'server.port' must be between 1 and 65535.")
 

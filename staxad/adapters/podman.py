@@ -32,6 +32,7 @@ from staxad.model.resources import SIZES
 log = logging.getLogger("staxad.podman")
 
 STOP_SECONDS = 5  # SIGTERM, then SIGKILL after this long
+SERVICE_WAIT_SECONDS = 30.0  # how long a call waits for the API service to (re)start
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Podman:
         self.service_env = service_env or {}  # extra environment of the API service (doctor's trials)
         self.service: Supervised | None = None
         self._client: PodmanClient | None = None
+        self._stopping = False
 
     @property
     def client(self) -> PodmanClient:
@@ -103,7 +105,12 @@ class Podman:
             env={"HOME": user.pw_dir, **self.service_env},
         )
         await self.service.start()
-        await self.wait_ready()
+        try:
+            await self.wait_ready()
+        except TimeoutError:
+            raise TemporaryError(
+                f"podman's API service did not answer on {self.socket_path} within 30 s; `staxad doctor` says why"
+            ) from None
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         async with asyncio.timeout(timeout):
@@ -115,6 +122,7 @@ class Podman:
                     await asyncio.sleep(0.1)
 
     async def stop_service(self) -> None:
+        self._stopping = True
         if self._client is not None:
             self._client.close()  # type: ignore[no-untyped-call]
         if self.service:
@@ -124,14 +132,31 @@ class Podman:
                 self.socket_path.parent.rmdir()
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """One API call in a thread. When the socket does not answer (the service is still
+        starting, or restarting after a crash) it waits for the service once, then retries."""
+        for attempt in (1, 2):
+            try:
+                return await asyncio.to_thread(fn, *args, **kwargs)
+            except NotFound:
+                raise
+            except OSError as exc:  # podman-py's APIError is an OSError too
+                unreachable = not isinstance(exc, APIError) or exc.response is None
+                if unreachable and attempt == 1 and await self._service_back():
+                    continue
+                if unreachable:
+                    raise TemporaryError(f"podman API unreachable at {self.socket_path}: {exc}") from exc
+                assert isinstance(exc, APIError)
+                raise TemporaryError(f"podman: {exc.explanation or exc}") from exc
+        raise AssertionError("unreachable")
+
+    async def _service_back(self) -> bool:
+        if self._stopping:
+            return False
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
-        except NotFound:
-            raise
-        except APIError as exc:
-            raise TemporaryError(f"podman: {exc.explanation or exc}") from exc
-        except OSError as exc:  # the socket is gone: the service is restarting
-            raise TemporaryError(f"podman API unreachable: {exc}") from exc
+            await self.wait_ready(SERVICE_WAIT_SECONDS)
+        except TimeoutError:
+            return False
+        return True
 
     # networks
 

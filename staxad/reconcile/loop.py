@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from staxad.metrics import Metrics
+from staxad.model.errors import TemporaryError
 
 log = logging.getLogger("staxad.reconcile")
 
@@ -66,16 +67,26 @@ class Reconciler:
         try:
             await self._handle(tenant_id)
             self.passes += 1
-        except Exception:
+        except Exception as exc:
             self.errors += 1
             if self._metrics is not None:
                 self._metrics.reconcile_errors.inc()
-            log.exception("reconciling tenant %s failed; will retry", tenant_id)
+            if isinstance(exc, TemporaryError):  # expected now and then (podman restarting): no traceback
+                log.warning("reconciling tenant %s failed: %s; will retry", tenant_id, exc)
+            else:
+                log.exception("reconciling tenant %s failed; will retry", tenant_id)
             asyncio.get_running_loop().call_later(2.0, self.kick, tenant_id)
         finally:
             self._running.pop(tenant_id, None)
             if tenant_id in self._dirty:
                 self._wake.set()
+
+    async def stop(self) -> None:
+        """Cancel the passes under way (a cancelled deployment is recovered at the next start)."""
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     async def idle(self) -> None:
         """Return once nothing is dirty or running; for tests and orderly shutdown.
