@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from staxad.core.context import Context
-from staxad.core.deployments import Deployments
+from staxad.core.deployments import DEPLOYABLE, Deployments
 from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
 from staxad.model import validation
 from staxad.model.clock import new_id
 from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
-from staxad.model.records import TENANT_STATUSES, Principal, Tenant
+from staxad.model.records import TENANT_STATUSES, Principal, Service, Tenant
+from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events, providers
 from staxad.store import tenants as store
@@ -65,6 +66,14 @@ def _int(query: dict[str, str], name: str, default: int, low: int, high: int, er
         errors[name] = f"must be an integer from {low} to {high}"
         return default
     return value
+
+
+def inheriting(tenant: Tenant, changes: dict[str, Any], key: str) -> list[Service]:
+    """The services a PATCH of the tenant's `key` (branch, resource_size) applies to: those
+    on the tenant's current value, when the value changes."""
+    if key not in changes or changes[key] == getattr(tenant, key):
+        return []
+    return [s for s in tenant.services if getattr(s, key) == getattr(tenant, key)]
 
 
 class Tenants:
@@ -165,22 +174,49 @@ class Tenants:
         return Conflict(f"Tenant name '{name}' is already taken; choose another.", {"name": name})
 
     async def update(self, who: Principal, tenant_id: str, payload: object) -> Tenant:
+        """Apply a PATCH. `branch` and `resource_size` are the tenant's defaults: they carry
+        over to every service still on the tenant's old value (a service given its own
+        branch or size keeps it). The next deploy of those services uses the new branch; a
+        new size redeploys them at once (the same image, or the same commit rebuilt)."""
         changes = parse_patch(payload)
         tenant = await self.get(who, tenant_id)
         self._require_not_deleting(tenant)
         app_port = changes.pop("app_port", None)
         now = self.ctx.now()
+        resized: list[Service] = []
         async with self.ctx.db.transaction() as tx:
             if changes or app_port is not None:
                 await store.update(tx, tenant.id, now, **changes)
             primary = next((s for s in tenant.services if s.is_primary), None)
             if app_port is not None and primary is not None:
                 await store.update_service(tx, primary.id, now, port=app_port)
+            for service in inheriting(tenant, changes, "branch"):
+                if service.source_type == "github":
+                    await store.update_service(tx, service.id, now, branch=changes["branch"])
+            for service in inheriting(tenant, changes, "resource_size"):
+                await store.update_service(tx, service.id, now, resource_size=changes["resource_size"])
+                resized.append(service)
             fields: dict[str, Any] = {**changes, **({"app_port": app_port} if app_port else {})}
             if fields:
                 await events.append(tx, tenant.id, "tenant.updated", f"Updated: {', '.join(sorted(fields))}", now)
+            if resized and tenant.status in DEPLOYABLE:
+                fresh = {s.id: s for s in await store.services_of(tx, tenant.id)}  # with the new branch too
+                await self._redeploy(
+                    tx, tenant, [fresh[s.id] for s in resized], f"resized to {changes['resource_size']}"
+                )
         self.ctx.changed(tenant.id)
         return await self.get(who, tenant_id)
+
+    async def _redeploy(self, tx: Transaction, tenant: Tenant, services: list[Service], why: str) -> None:
+        """Deploy again what runs now: an image service its image, a git service its live commit."""
+        live = await deployment_store.live_for(tx, tenant.id)
+        deployments = Deployments(self.ctx)
+        for service in services:
+            current = live.get(service.id)
+            if current is not None and current.commit_sha:
+                await deployments.queue(tx, tenant, [service], why, branch=current.branch, commit=current.commit_sha)
+            else:
+                await deployments.queue(tx, tenant, [service], why)
 
     async def delete(self, who: Principal, tenant_id: str) -> None:
         tenant = await self.get(who, tenant_id)

@@ -8,7 +8,7 @@ import asyncio
 import time
 from typing import Any
 
-from tests.integration.conftest import Live
+from tests.integration.conftest import Live, podman
 
 
 async def create(live: Live, body: dict[str, Any]) -> dict[str, Any]:
@@ -44,3 +44,21 @@ async def test_service_status_follows_the_deployment_and_the_container(live: Liv
     assert "deploying" in seen, seen
     broken = await create(live, {"name": "status-broken", "source_type": "image", "image_url": "localhost/x/absent:1"})
     await wait_service(live, broken["id"], "web", "failed")
+
+
+async def test_a_size_change_redeploys_with_the_new_limits(live: Live, web_image: str) -> None:
+    tenant = await create(live, {"name": "resize", "source_type": "image", "image_url": web_image, "port": 8080})
+    await live.wait_status(tenant["id"], "ready")
+    response = await live.client.patch(f"/tenants/{tenant['id']}", headers=live.auth, json={"resource_size": "medium"})
+    assert response.status_code == 200, response.text
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        listed = (await live.client.get(f"/tenants/{tenant['id']}/deployments", headers=live.auth)).json()["data"]
+        if len(listed) == 2 and listed[0]["status"] == "succeeded":
+            break
+        await asyncio.sleep(0.2)
+    assert [d["status"] for d in listed] == ["succeeded", "succeeded"], listed
+    name = f"staxa-{live.daemon.settings.instance}-resize-web-{listed[0]['id'][4:]}"
+    labels = podman("inspect", "--format", "{{json .Config.Labels}}", name).stdout.decode()
+    assert "memory=512m" in labels and "pids=512" in labels, labels
+    assert live.https(live.host("resize")).stdout == "hello from v1\n\n200"
