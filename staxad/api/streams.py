@@ -110,6 +110,7 @@ async def tenant_events(call: Call) -> Response:
 
 
 async def logs_response(call: Call, default_lines: int, service_name: str | None) -> Response:
+    """One service's output, or (no service named) every service's, lines prefixed `[name] `."""
     lines, follow = parse_lines(call, default_lines)
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     services = call.platform.services
@@ -117,11 +118,10 @@ async def logs_response(call: Call, default_lines: int, service_name: str | None
     if not follow:
         text = await services.logs(tenant, lines, service)
         return Response(text, media_type="text/plain; charset=utf-8", headers=call.headers)
-    target = service or next(s for s in tenant.services if s.is_primary)
 
     async def stream() -> AsyncGenerator[bytes, None]:
         yield b": following\n\n"
-        async for line in services.follow(tenant, lines, target):
+        async for line in services.follow(tenant, lines, service):
             yield sse.data_lines(line.rstrip(b"\r\n"))
 
     return _sse(call, "logs", stream())
@@ -131,11 +131,12 @@ async def logs_response(call: Call, default_lines: int, service_name: str | None
     "GET",
     "/tenants/{tenant_id}/logs",
     scope="tenants:read",
-    query=("lines", "follow"),
-    summary="Container output of the tenant's services (text/plain; SSE with follow=true).",
+    query=("lines", "follow", "service"),
+    summary="Container output of every service, each line prefixed [service] (text/plain; SSE with "
+    "follow=true); service= picks one.",
 )
 async def tenant_logs(call: Call) -> Response:
-    return await logs_response(call, 200, None)
+    return await logs_response(call, 200, call.query().get("service") or None)
 
 
 @routes.add(

@@ -5,6 +5,7 @@ deleted tenant left on the host."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 from typing import Any
 
@@ -62,3 +63,42 @@ async def test_a_size_change_redeploys_with_the_new_limits(live: Live, web_image
     labels = podman("inspect", "--format", "{{json .Config.Labels}}", name).stdout.decode()
     assert "memory=512m" in labels and "pids=512" in labels, labels
     assert live.https(live.host("resize")).stdout == "hello from v1\n\n200"
+
+
+async def follow_lines(live: Live, tenant_id: str, params: dict[str, str], until: set[str]) -> list[str]:
+    """`data:` lines of a followed log stream until every text in `until` was seen."""
+    seen: list[str] = []
+    query = {"follow": "true", "lines": "20", **params}
+    async with (
+        asyncio.timeout(30),
+        live.client.stream("GET", f"/tenants/{tenant_id}/logs", headers=live.auth, params=query) as response,
+    ):
+        assert response.status_code == 200
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                seen.append(line[6:])
+                if all(any(text in s for s in seen) for text in until):
+                    return seen
+    return seen
+
+
+async def test_tenant_logs_follow_every_service_or_the_one_named(live: Live, web_image: str) -> None:
+    body = {
+        "name": "chorus",
+        "services": [
+            {"name": "web", "source_type": "image", "image_url": web_image, "port": 8080, "is_routable": True},
+            {"name": "api", "source_type": "image", "image_url": web_image, "port": 9090},
+        ],
+    }
+    tenant = await create(live, body)
+    await live.wait_status(tenant["id"], "ready")
+    both = await follow_lines(live, tenant["id"], {}, {"[web] web starting on 8080", "[api] web starting on 9090"})
+    assert all(line.startswith(("[web] ", "[api] ")) for line in both), both
+    one = await follow_lines(live, tenant["id"], {"service": "api"}, {"web starting on 9090"})
+    assert one == ["web starting on 9090"], one
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    deadline = time.monotonic() + 10
+    while "podman logs -f" in ps and "chorus" in ps and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+    assert not [line for line in ps.splitlines() if line.startswith("podman logs -f") and "-chorus-" in line]
