@@ -147,6 +147,15 @@ class Daemon:
             coalesce=True,
             max_instances=1,
         )
+        self.scheduler.add_job(
+            self.platform.tenants.prune_history,
+            "interval",
+            hours=1,
+            id="prune-history",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
         self.scheduler.start()
 
     async def _watch_podman(self) -> None:

@@ -7,15 +7,18 @@ tenant's generation and tells the reconciler.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from staxad.core.context import Context
 from staxad.core.deployments import DEPLOYABLE, Deployments
 from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
 from staxad.model import validation
-from staxad.model.clock import new_id
+from staxad.model.clock import iso, new_id
 from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.records import TENANT_STATUSES, Principal, Service, Tenant
 from staxad.store import deployments as deployment_store
@@ -23,6 +26,8 @@ from staxad.store import env as env_store
 from staxad.store import events, providers
 from staxad.store import tenants as store
 from staxad.store.db import Transaction
+
+log = logging.getLogger("staxad.tenants")
 
 
 @dataclass(frozen=True)
@@ -238,7 +243,27 @@ class Tenants:
             raise Conflict(f"Tenant '{tenant.name}' is being deleted.")
 
     async def forget(self, tenant_id: str) -> None:
-        """Drop a deleted tenant's records once nothing of it is left on the host."""
+        """Drop a deleted tenant's records and build logs once nothing of it is left on the
+        host; its events stay `events.retention_days` (see `prune_history`)."""
         async with self.ctx.db.transaction() as tx:
+            deployments = await deployment_store.ids_for_tenant(tx, tenant_id)
             await store.delete(tx, tenant_id)
             await events.append(tx, tenant_id, "tenant.deleted", "Tenant deleted", self.ctx.now())
+        await asyncio.to_thread(self._remove_build_logs, deployments)
+
+    async def prune_history(self) -> None:
+        """Events of tenants deleted more than `events.retention_days` ago, and build logs
+        whose deployment is gone (a crash between forget's two steps)."""
+        cutoff = self.ctx.clock.now() - timedelta(days=self.ctx.settings.events.retention_days)
+        async with self.ctx.db.transaction() as tx:
+            pruned = await events.prune_deleted(tx, iso(cutoff))
+        if pruned:
+            log.info("pruned %d events of deleted tenants", pruned)
+        known = await deployment_store.all_ids(self.ctx.db)
+        folder = self.ctx.settings.build_logs
+        logs = await asyncio.to_thread(lambda: [p.stem for p in folder.glob("*.log")] if folder.is_dir() else [])
+        await asyncio.to_thread(self._remove_build_logs, [d for d in logs if d not in known])
+
+    def _remove_build_logs(self, deployment_ids: list[str]) -> None:
+        for deployment_id in deployment_ids:
+            self.ctx.settings.build_log(deployment_id).unlink(missing_ok=True)

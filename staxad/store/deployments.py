@@ -150,3 +150,12 @@ async def live_for(db: Database | Transaction, tenant_id: str) -> dict[str, Depl
 
 async def set_live(tx: Transaction, service_id: str, deployment_id: str | None) -> None:
     await tx.execute("UPDATE services SET live_deployment_id = ? WHERE id = ?", (deployment_id, service_id))
+
+
+async def ids_for_tenant(db: Database | Transaction, tenant_id: str) -> list[str]:
+    rows = await db.fetch_all("SELECT id FROM deployments WHERE tenant_id = ?", (tenant_id,))
+    return [r["id"] for r in rows]
+
+
+async def all_ids(db: Database | Transaction) -> set[str]:
+    return {r["id"] for r in await db.fetch_all("SELECT id FROM deployments")}

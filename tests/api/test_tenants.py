@@ -277,6 +277,28 @@ async def test_delete_is_async_and_the_tenant_disappears(
     await create_tenant(client, auth, "doomed")
 
 
+async def test_a_deleted_tenant_leaves_no_build_log_and_its_events_go_after_retention(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon, clock: FrozenClock
+) -> None:
+    tenant = await create_tenant(client, auth, "forgotten")
+    [deployment] = (await client.get(f"/tenants/{tenant['id']}/deployments", headers=auth)).json()["data"]
+    settings = daemon.settings
+    settings.build_logs.mkdir(parents=True, exist_ok=True)
+    settings.build_log(deployment["id"]).write_text("==> building\n")
+    settings.build_log("dep_orphan").write_text("left by a crash\n")
+    assert (await client.delete(f"/tenants/{tenant['id']}", headers=auth)).status_code == 202
+    async with asyncio.timeout(10):
+        await daemon.reconciler.idle()
+    assert not settings.build_log(deployment["id"]).exists()
+    count = "SELECT count(*) FROM events WHERE tenant_id = ?"
+    await daemon.platform.tenants.prune_history()
+    assert await daemon.db.fetch_value(count, (tenant["id"],)) > 0  # kept for retention_days
+    assert not settings.build_log("dep_orphan").exists()
+    clock.advance(settings.events.retention_days * 86400 + 60)
+    await daemon.platform.tenants.prune_history()
+    assert await daemon.db.fetch_value(count, (tenant["id"],)) == 0
+
+
 async def test_env_from_create_is_stored_encrypted(
     client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon
 ) -> None:
