@@ -2,7 +2,9 @@
 JSON endpoint served the same way (uvicorn, one process) in the same run.
 
 Usage: .venv/bin/python -m bench.api [--seconds 10] [--connections 16]  (needs wrk)
-Rate limits are raised for the run (the bench is one key hammering one endpoint).
+Rate limits are raised for the run (the bench is one key hammering one endpoint). The
+runtime is off: the seeded tenants name images no host has, and the bench measures the
+API, not 1,000 failing deploys (nor does it touch podman, Caddy or nft).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.harness import spawn, stop_all
 from bench.loadgen import free_port, run_wrk, wait_for_port
 from staxad.config import load
 from staxad.core.context import Context
@@ -44,7 +47,7 @@ async def seed(config: Path) -> tuple[str, list[str]]:
 
 
 def serve(argv: list[str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for_port(port, process)
     return process
 
@@ -58,16 +61,17 @@ async def main() -> None:
         port, bare_port = free_port(), free_port()
         config = Path(tmp) / "staxad.toml"
         config.write_text(
-            f'[server]\nport = {port}\nlog_level = "warning"\n[store]\ndata_dir = "{tmp}/data"\n'
+            f'instance = "benchapi"\n[server]\nport = {port}\nlog_level = "warning"\n[store]\ndata_dir = "{tmp}/data"\n'
             f"[limits]\ntenants_per_provider = {TENANTS}\n"
             "[rate_limits]\nget_tenant = 100000000\nunauthenticated = 100000000\n"
+            "[runtime]\nenabled = false\n"
         )
         key, ids = await seed(config)
         print(f"seeded {len(ids)} tenants; wrk, {args.connections} connections, {args.seconds} s per server")
         results = []
-        staxad = serve([sys.executable, "-m", "staxad", "serve", "--config", str(config)], port)
-        bare = serve([sys.executable, "-m", "bench.bare_app", str(bare_port)], bare_port)
         try:
+            serve([sys.executable, "-m", "staxad", "serve", "--config", str(config)], port)
+            serve([sys.executable, "-m", "bench.bare_app", str(bare_port)], bare_port)
             rng = random.Random(7)
             paths = [f"/api/v1/tenants/{rng.choice(ids)}" for _ in range(500)]
             for name, target, headers in [
@@ -77,9 +81,7 @@ async def main() -> None:
                 run_wrk("warm-up", target, paths, headers, 2, 4)
                 results.append(run_wrk(name, target, paths, headers, args.seconds, args.connections))
         finally:
-            for process in (staxad, bare):
-                process.terminate()
-                process.wait(10)
+            stop_all()  # both servers, whatever failed
     for result in results:
         print(result.line())
     bare_result, staxad_result = results

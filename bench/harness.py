@@ -1,25 +1,81 @@
-"""A staxad process on free loopback ports with a managed Caddy, for benchmarks."""
+"""A staxad process on free loopback ports with a managed Caddy, for benchmarks, and the
+rule that no benchmark leaves a process behind: every server a benchmark starts comes
+from `spawn` (its own process group), and `stop` ends the whole group. Whatever ends the
+benchmark (an exception, Ctrl-C, SIGTERM, SIGHUP), `stop_all` runs at exit."""
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import secrets
+import signal
 import ssl
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import httpx
 
 from bench.loadgen import free_port
 from staxad.cli import _create_key
 from staxad.config import Settings, load
-from tests.images import podman
+from tests.integration.conftest import remove_instance_objects
+
+STARTED: list[subprocess.Popen[bytes]] = []  # every process spawn() started and stop() has not ended
+
+
+def spawn(argv: Sequence[str], **kwargs: Any) -> subprocess.Popen[bytes]:
+    """Start a server in a process group of its own, ended by stop() or at exit."""
+    _ensure_exit_handlers()
+    process: subprocess.Popen[bytes] = subprocess.Popen(list(argv), start_new_session=True, **kwargs)
+    STARTED.append(process)
+    return process
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """SIGTERM the process's group, SIGKILL it after `timeout`; then anything the group
+    still holds (children of a server that died first) is killed too."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    with contextlib.suppress(ValueError):
+        STARTED.remove(process)
+
+
+def stop_all() -> None:
+    for process in reversed(list(STARTED)):
+        stop(process, 10.0)
+
+
+_installed = False
+
+
+def _ensure_exit_handlers() -> None:
+    """atexit runs on a normal exit and on an exception; SIGTERM and SIGHUP become SystemExit
+    so they unwind finally blocks and reach atexit too."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    atexit.register(stop_all)
+
+    def leave(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(signum) in (signal.SIG_DFL, None):
+            signal.signal(signum, leave)
 
 
 @dataclass
@@ -30,7 +86,8 @@ class Staxad:
 
     @property
     def root_ca(self) -> Path:
-        return self.folder / "data" / "caddy" / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+        caddy = self.settings.work_root / "caddy"  # the managed Caddy's state (staxad.adapters.caddy)
+        return caddy / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
 
     async def first_https_200(self, host: str, text: str | None = None) -> None:
         for _ in range(600):
@@ -72,7 +129,6 @@ async def staxad(**extra: str) -> AsyncIterator[Staxad]:
             "STAXAD_DOMAINS_BASE_DOMAIN": "staxa.test",
             "STAXAD_DOMAINS_HTTPS_PORT": str(free_port()),
             "STAXAD_CADDY_HTTP_PORT": str(free_port()),
-            "STAXAD_CADDY_ADMIN": f"127.0.0.1:{free_port()}",
             "STAXAD_SERVER_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
             **extra,
         }
@@ -82,30 +138,21 @@ async def staxad(**extra: str) -> AsyncIterator[Staxad]:
             email, provider_name, scopes, name, mode, expires_at = "bench@example.com", None, "*", "bench", "live", None
 
         key = (await _create_key(settings, Args()))[-1]  # type: ignore[arg-type]
-        server = subprocess.Popen([sys.executable, "-m", "staxad", "serve"], env={**os.environ, **environ})
         base = f"http://127.0.0.1:{settings.server.port}/api/v1"
         try:
-            async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30) as api:
-                for _ in range(300):
-                    try:
-                        await api.get("/openapi.json")
-                        break
-                    except httpx.HTTPError:
-                        await asyncio.sleep(0.1)
-                yield Staxad(api, settings, Path(tmp))
+            server = spawn([sys.executable, "-m", "staxad", "serve"], env={**os.environ, **environ})
+            try:
+                async with httpx.AsyncClient(
+                    base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=30
+                ) as api:
+                    for _ in range(300):
+                        try:
+                            await api.get("/openapi.json")
+                            break
+                        except httpx.HTTPError:
+                            await asyncio.sleep(0.1)
+                    yield Staxad(api, settings, Path(tmp))
+            finally:
+                stop(server)
         finally:
-            server.terminate()
-            server.wait(30)
-            label = f"label=io.staxa.instance={instance}"
-            labelled = podman("ps", "-a", "-q", "--filter", label, check=False).stdout.split()
-            if labelled:
-                podman("rm", "-f", *[i.decode() for i in labelled], check=False)
-            built = f"reference=localhost/staxa-{instance}/*"
-            listed = podman("images", "--format", "{{.Repository}}:{{.Tag}}", "--filter", built, check=False)
-            images = listed.stdout.split()  # by name: podman 4.3 misses these by short id
-            if images:
-                podman("rmi", "-f", *[i.decode() for i in images], check=False)
-            # the firewall table a stopped daemon leaves in place
-            subprocess.run(["nft", "delete", "table", "ip", f"staxad-{instance}"], capture_output=True, check=False)
-            sandbox = f"staxad-{instance}-sandbox"
-            subprocess.run(["nft", "delete", "table", "inet", sandbox], capture_output=True, check=False)
+            remove_instance_objects(instance)  # containers, networks, built images, nft tables, work dir

@@ -37,7 +37,12 @@ def _parser() -> argparse.ArgumentParser:
 
     with_config(sub.add_parser("serve", help="run the daemon in the foreground"))
     with_config(sub.add_parser("migrate", help="apply pending database migrations"))
-    with_config(sub.add_parser("doctor", help="check this host and say what to fix"))
+    doctor = with_config(sub.add_parser("doctor", help="check this host and say what to fix"))
+    doctor.add_argument(
+        "--preflight",
+        action="store_true",
+        help="only the checks that can block (a trial container included), quietly; for scripts",
+    )
     admin = sub.add_parser("admin", help="operator commands that work on the store directly")
     admin_sub = admin.add_subparsers(dest="admin_command", required=True)
     cp = with_config(admin_sub.add_parser("create-provider", help="create a provider (idempotent)"))
@@ -139,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "doctor":
             from staxad.doctor import run_doctor
 
-            return run_doctor(settings)
+            return run_doctor(settings, preflight=args.preflight)
         elif args.admin_command == "create-provider":
             print(asyncio.run(_create_provider(settings, args.email, args.name)))
         elif args.admin_command == "create-key":

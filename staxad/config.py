@@ -30,6 +30,7 @@ class ServerSettings:
     port: int = 8780
     max_body_bytes: int = 65536
     log_level: str = "info"
+    shutdown_timeout: int = 10
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,11 @@ class RuntimeSettings:
 
 
 @dataclass(frozen=True)
+class EventSettings:
+    retention_days: int = 30
+
+
+@dataclass(frozen=True)
 class CaddySettings:
     mode: str = "managed"
     admin: str = ""
@@ -146,6 +152,7 @@ class Settings:
     network: NetworkSettings = field(default_factory=NetworkSettings)
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     caddy: CaddySettings = field(default_factory=CaddySettings)
+    events: EventSettings = field(default_factory=EventSettings)
     source: str = "defaults"
 
     @property
@@ -171,8 +178,12 @@ class Settings:
         """Caddy's admin endpoint, a unix socket in a folder only root and Caddy can enter."""
         return self.caddy.admin or f"unix//run/staxad-{self.instance}-caddy/admin.sock"
 
+    @property
+    def build_logs(self) -> Path:
+        return self.data_dir / "build-logs"
+
     def build_log(self, deployment_id: str) -> Path:
-        return self.data_dir / "build-logs" / f"{deployment_id}.log"
+        return self.build_logs / f"{deployment_id}.log"
 
     @property
     def podman_socket(self) -> Path:
@@ -308,6 +319,10 @@ def _check(settings: Settings) -> None:
         raise ConfigError("Config 'domains.unverified_claim_hours' must be at least 1.")
     if not 1 <= settings.limits.streams_per_provider <= settings.limits.streams_total:
         raise ConfigError("Config 'limits.streams_per_provider' must be at least 1 and at most 'limits.streams_total'.")
+    if settings.events.retention_days < 0:
+        raise ConfigError("Config 'events.retention_days' must be 0 (prune at once) or more.")
+    if settings.server.shutdown_timeout < 2:
+        raise ConfigError("Config 'server.shutdown_timeout' must be at least 2 (seconds).")
     if not 1 <= settings.server.port <= 65535:
         raise ConfigError("Config 'server.port' must be between 1 and 65535.")
 

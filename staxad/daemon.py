@@ -6,15 +6,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
+import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from types import FrameType
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 
-from staxad.adapters import systemd
+from staxad.adapters import proc, systemd
 from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy, build_config
 from staxad.adapters.dns import DnsResolver
 from staxad.adapters.hostinfo import detect_server_ip, host_addresses
@@ -60,7 +64,7 @@ class Daemon:
         runtime = settings.runtime.enabled
         pids = settings.data_dir / "run"  # root's: a pid file there names only what staxad started
         self.podman = (
-            Podman(settings.podman_socket, settings.runtime.service_user, pids / "podman-service.pid")
+            Podman(settings.podman_socket, settings.runtime.service_user, pid_file=pids / "podman-service.pid")
             if runtime
             else None
         )
@@ -90,6 +94,7 @@ class Daemon:
         self.reconciler = Reconciler(self.tenant_reconciler.reconcile, self.tenant_reconciler.all_ids, self.ctx.metrics)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._tasks: list[asyncio.Task[None]] = []
+        self.stop_by: float | None = None  # time.monotonic() by which stop() must be done
         self.app: Starlette = build_app(self.platform, settings, self._lifespan)
 
     def _changed(self, tenant_id: str) -> None:
@@ -148,6 +153,15 @@ class Daemon:
             coalesce=True,
             max_instances=1,
         )
+        self.scheduler.add_job(
+            self.platform.tenants.prune_history,
+            "interval",
+            hours=1,
+            id="prune-history",
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+        )
         self.scheduler.start()
 
     async def _watch_podman(self) -> None:
@@ -184,7 +198,20 @@ class Daemon:
         self.reconciler.kick()
 
     async def stop(self) -> None:
+        """Stop in order within server.shutdown_timeout (less a second for the process to
+        exit); what is still running then is cancelled and every child process killed."""
         systemd.notify("STOPPING=1")
+        stop_by = self.stop_by or time.monotonic() + self.settings.server.shutdown_timeout
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout_at(loop.time() + max(0.5, stop_by - time.monotonic() - 1.0)):
+                await self._stop_in_order()
+        except TimeoutError:
+            log.warning("shutdown ran out of time (server.shutdown_timeout); killing staxad's child processes")
+            proc.kill_all()
+            await self.db.close()
+
+    async def _stop_in_order(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         for task in self._tasks:
@@ -193,6 +220,7 @@ class Daemon:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.reconciler.stop()
         if self.podman is not None:
             await self.podman.stop_service()
         if self.managed_caddy is not None:
@@ -221,12 +249,28 @@ class _Server(uvicorn.Server):
             return
         self.daemon._tasks.append(asyncio.create_task(self._ready()))
 
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if not self.should_exit:  # the first signal: from now on, exit within the timeout
+            timeout = self.daemon.settings.server.shutdown_timeout
+            self.daemon.stop_by = time.monotonic() + timeout
+            watchdog = threading.Timer(timeout, _force_exit, (sig,))
+            watchdog.daemon = True
+            watchdog.start()
+        super().handle_exit(sig, frame)
+
     async def _ready(self) -> None:
         await self.daemon.reconciler.idle()
         systemd.notify(f"READY=1\nSTATUS=serving on {self.config.host}:{self.config.port}")
         interval = systemd.watchdog_interval()
         if interval:
             await systemd.feed_watchdog(interval)
+
+
+def _force_exit(sig: int) -> None:
+    """The last resort of a shutdown that did not finish: no child outlives staxad."""
+    log.error("staxad did not stop within server.shutdown_timeout after signal %d; exiting now", sig)
+    proc.kill_all()
+    os._exit(1)
 
 
 def serve(settings: Settings) -> None:
@@ -239,6 +283,8 @@ def serve(settings: Settings) -> None:
         access_log=False,
         lifespan="on",
         server_header=False,
+        # open streams get a third of the budget; stopping the daemon gets the rest
+        timeout_graceful_shutdown=max(1, settings.server.shutdown_timeout // 3),
     )
     log.info(
         "staxad listening on http://%s:%d (config %s)", settings.server.host, settings.server.port, settings.source

@@ -2,10 +2,14 @@
 
 Each check returns (ok, blocking, message). A blocking failure makes the exit code 1;
 warnings (such as cgroups v1 meaning no resource limits for rootless containers) do not.
+The runtime is proved, not assumed: a trial container starts as tenants' do
+(staxad.trial). `--preflight` runs only the checks that can block, and no port checks
+(those depend on the config a later command uses), for scripts to run after bootstrap.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import pwd
 import shutil
@@ -17,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from staxad import trial
 from staxad.adapters.hostinfo import cgroups_v2
 from staxad.config import Settings
 
@@ -199,8 +204,29 @@ def _route_localnet(settings: Settings) -> Finding:
     return Finding(False, True, f"{knob} is not writable", "run staxad as root outside a read-only /proc/sys")
 
 
-def checks(settings: Settings) -> list[Callable[[], Finding]]:
-    return [
+def _runtime(settings: Settings, service_env: dict[str, str] | None = None, tag: str | None = None) -> Finding:
+    if not settings.runtime.enabled:
+        return Finding(True, False, "the container runtime is off (runtime.enabled = false)")
+    if os.geteuid() != 0:
+        return Finding(
+            False, True, "the runtime trial needs root (it runs podman as the service user)", "sudo staxad doctor"
+        )
+    try:
+        pwd.getpwnam(settings.runtime.service_user)
+    except KeyError:
+        return Finding(False, True, f"no runtime trial: service user '{settings.runtime.service_user}' is missing")
+    try:
+        return Finding(
+            True, False, asyncio.run(trial.run(settings.runtime.service_user, tag=tag, service_env=service_env))
+        )
+    except trial.TrialFailed as failed:
+        return Finding(False, True, failed.what, failed.fix)
+
+
+def checks(settings: Settings, preflight: bool = False) -> list[Callable[[], Finding]]:
+    """Every check, in order; with `preflight` only those that can block."""
+    advisory = [_cgroups, _build_limits, _clock]
+    found = [
         lambda: _data_dir(settings),
         lambda: _binary("podman", "podman"),
         lambda: _binary("caddy", "caddy"),
@@ -216,17 +242,32 @@ def checks(settings: Settings) -> list[Callable[[], Finding]]:
         _build_limits,
         _clock,
         lambda: _route_localnet(settings),
+        lambda: _runtime(settings),
     ]
+    return [check for check in found if not (preflight and check in advisory)]
 
 
-def run_doctor(settings: Settings) -> int:
+def run_doctor(settings: Settings, preflight: bool = False) -> int:
     blocking = 0
-    findings = [check() for check in checks(settings)] + _ports(settings)
+    findings = []
+    for check in checks(settings, preflight):
+        findings.append(check())
+        if preflight and not findings[-1].ok and findings[-1].blocking:
+            break  # the first gap is what to fix; later checks would only repeat it
+    if not preflight:
+        findings += _ports(settings)
     for finding in findings:
         mark = "ok  " if finding.ok else ("FAIL" if finding.blocking else "warn")
-        print(f"[{mark}] {finding.what}")
+        if not (preflight and finding.ok):  # a preflight speaks only of what blocks
+            print(f"[{mark}] {finding.what}")
         if finding.fix and not finding.ok:
             print(f"       fix: {finding.fix}")
         blocking += int(not finding.ok and finding.blocking)
-    print("staxad doctor: " + ("everything needed is in place" if not blocking else f"{blocking} blocking problem(s)"))
+    if preflight:
+        outcome = f"ready: {findings[-1].what}" if not blocking else "blocked: fix the FAIL above and run again"
+        print(f"staxad preflight: {outcome}")
+    else:
+        print(
+            "staxad doctor: " + ("everything needed is in place" if not blocking else f"{blocking} blocking problem(s)")
+        )
     return 1 if blocking else 0

@@ -33,6 +33,7 @@ from staxad.model.resources import SIZES
 log = logging.getLogger("staxad.podman")
 
 STOP_SECONDS = 5  # SIGTERM, then SIGKILL after this long
+SERVICE_WAIT_SECONDS = 30.0  # how long a call waits for the API service to (re)start
 
 
 @dataclass(frozen=True)
@@ -66,12 +67,20 @@ class ContainerState:
 
 
 class Podman:
-    def __init__(self, socket_path: Path, service_user: str, pid_file: Path | None = None) -> None:
+    def __init__(
+        self,
+        socket_path: Path,
+        service_user: str,
+        service_env: dict[str, str] | None = None,
+        pid_file: Path | None = None,
+    ) -> None:
         self.socket_path = socket_path
         self.service_user = service_user
+        self.service_env = service_env or {}  # extra environment of the API service (doctor's trials)
         self.pid_file = pid_file
         self.service: Supervised | None = None
         self._client: PodmanClient | None = None
+        self._stopping = False
         self._failed_checks = 0
 
     @property
@@ -102,11 +111,16 @@ class Podman:
                 "--time=0",
                 f"unix://{self.socket_path}",
             ],
-            env={"HOME": user.pw_dir},
+            env={"HOME": user.pw_dir, **self.service_env},
             pid_file=self.pid_file,
         )
         await self.service.start()
-        await self.wait_ready()
+        try:
+            await self.wait_ready()
+        except TimeoutError:
+            raise TemporaryError(
+                f"podman's API service did not answer on {self.socket_path} within 30 s; `staxad doctor` says why"
+            ) from None
 
     async def wait_ready(self, timeout: float = 30.0) -> None:
         async with asyncio.timeout(timeout):
@@ -144,6 +158,7 @@ class Podman:
             raise OSError(f"unexpected answer {answer[:40]!r}")
 
     async def stop_service(self) -> None:
+        self._stopping = True
         if self._client is not None:
             self._client.close()  # type: ignore[no-untyped-call]
         if self.service:
@@ -153,14 +168,31 @@ class Podman:
                 self.socket_path.parent.rmdir()
 
     async def _call(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        """One API call in a thread. When the socket does not answer (the service is still
+        starting, or restarting after a crash) it waits for the service once, then retries."""
+        for attempt in (1, 2):
+            try:
+                return await asyncio.to_thread(fn, *args, **kwargs)
+            except NotFound:
+                raise
+            except OSError as exc:  # podman-py's APIError is an OSError too
+                unreachable = not isinstance(exc, APIError) or exc.response is None
+                if unreachable and attempt == 1 and await self._service_back():
+                    continue
+                if unreachable:
+                    raise TemporaryError(f"podman API unreachable at {self.socket_path}: {exc}") from exc
+                assert isinstance(exc, APIError)
+                raise TemporaryError(f"podman: {exc.explanation or exc}") from exc
+        raise AssertionError("unreachable")
+
+    async def _service_back(self) -> bool:
+        if self._stopping:
+            return False
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
-        except NotFound:
-            raise
-        except APIError as exc:
-            raise TemporaryError(f"podman: {exc.explanation or exc}") from exc
-        except OSError as exc:  # the socket is gone: the service is restarting
-            raise TemporaryError(f"podman API unreachable: {exc}") from exc
+            await self.wait_ready(SERVICE_WAIT_SECONDS)
+        except TimeoutError:
+            return False
+        return True
 
     # networks
 
@@ -261,6 +293,12 @@ class Podman:
             raise PermanentError(f"image {ref} could not be inspected: {result.stderr.decode(errors='replace')[:300]}")
         config = json.loads(result.stdout).get("Docker", {}).get("config") or {}
         return [str(trigger) for trigger in config.get("OnBuild") or []]
+
+    async def import_rootfs(self, rootfs: bytes, ref: str, command: list[str]) -> None:
+        """`podman import` of a root filesystem tar as the service user: an image made offline."""
+        change = "CMD " + json.dumps(command)
+        argv = [*proc.as_user(self.service_user), "podman", "import", "--change", change, "-", ref]
+        (await proc.run(argv, stdin=rootfs, cwd="/", timeout=60)).check()
 
     async def image_size(self, ref: str) -> int | None:
         try:

@@ -21,6 +21,17 @@ log = logging.getLogger("staxad.proc")
 
 CHUNK = 64 * 1024  # the longest line `lines` yields; longer output comes in pieces
 
+# The process group of every child staxad started and has not reaped yet (each child
+# leads its own group): what a forced exit kills, so no child outlives the daemon.
+LIVE_GROUPS: set[int] = set()
+
+
+def kill_all() -> None:
+    """SIGKILL every child's process group; for a shutdown that ran out of time."""
+    for group in list(LIVE_GROUPS):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(group, signal.SIGKILL)
+
 
 def as_user(user: str) -> list[str]:
     """The argv prefix that runs a command as `user` (the service user, never root)."""
@@ -71,11 +82,14 @@ async def run(
         start_new_session=True,
         preexec_fn=_limit_file_size(max_file_bytes) if max_file_bytes else None,
     )
+    LIVE_GROUPS.add(process.pid)
     try:
         out, err = await asyncio.wait_for(process.communicate(stdin), timeout)
     except BaseException:
         await _kill_group(process)
         raise
+    finally:
+        LIVE_GROUPS.discard(process.pid)
     return Completed(tuple(argv), process.returncode or 0, out, err)
 
 
@@ -104,6 +118,7 @@ async def lines(
         cwd=cwd,
         start_new_session=True,
     )
+    LIVE_GROUPS.add(process.pid)
     assert process.stdout is not None
     try:
         while line := await _read_line(process.stdout):
@@ -136,6 +151,7 @@ async def _kill_group(process: asyncio.subprocess.Process) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     await process.wait()
+    LIVE_GROUPS.discard(process.pid)
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -235,6 +251,7 @@ class Supervised:
         if self.pid_file is not None:
             self.pid_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             self.pid_file.write_text(f"{self.process.pid}\n")
+        LIVE_GROUPS.add(self.process.pid)
         log.info("started %s (pid %d)", self.name, self.process.pid)
 
     async def _watch(self) -> None:
@@ -242,6 +259,7 @@ class Supervised:
         while not self._stopping:
             assert self.process is not None
             code = await self.process.wait()
+            LIVE_GROUPS.discard(self.process.pid)
             if self._stopping:
                 return
             log.warning("%s exited with %s; restarting in %.1f s", self.name, code, delay)
@@ -273,3 +291,7 @@ class Supervised:
                 await self.process.wait()
         if self.pid_file is not None:
             self.pid_file.unlink(missing_ok=True)
+        if self.process:
+            with contextlib.suppress(ProcessLookupError):  # what the child left in its group
+                os.killpg(self.process.pid, signal.SIGKILL)
+            LIVE_GROUPS.discard(self.process.pid)

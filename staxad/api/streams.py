@@ -81,7 +81,7 @@ EVENT = {
 }
 
 
-def _read(call: Call, param: query.IntParam | query.BoolParam) -> Any:
+def _read(call: Call, param: query.IntParam | query.BoolParam | query.TextParam) -> Any:
     errors: dict[str, str] = {}
     value = param.read(call.query(), errors)
     if errors:
@@ -140,6 +140,7 @@ async def tenant_events(call: Call) -> Response:
 
 
 async def logs_response(call: Call, lines_param: query.IntParam, service_name: str | None) -> Response:
+    """One service's output, or (no service named) every service's, lines prefixed `[name] `."""
     lines, follow = _read(call, lines_param), _read(call, query.FOLLOW)
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     services = call.platform.services
@@ -147,26 +148,29 @@ async def logs_response(call: Call, lines_param: query.IntParam, service_name: s
     if not follow:
         text = await services.logs(tenant, lines, service)
         return Response(text, media_type="text/plain; charset=utf-8", headers=call.headers)
-    target = service or next(s for s in tenant.services if s.is_primary)
 
     async def stream() -> AsyncGenerator[bytes, None]:
         yield b": following\n\n"
-        async for line in services.follow(tenant, lines, target):
+        async for line in services.follow(tenant, lines, service):
             yield sse.data_lines(line.rstrip(b"\r\n"))
 
     return _sse(call, "logs", stream())
+
+
+SERVICE = query.TextParam("service", 63)
 
 
 @routes.add(
     "GET",
     "/tenants/{tenant_id}/logs",
     scope="tenants:read",
-    query=(TENANT_LINES, query.FOLLOW),
+    query=(TENANT_LINES, query.FOLLOW, SERVICE),
     content=TEXT_OR_LINES,
-    summary="Container output of the tenant's services (text/plain; SSE with follow=true).",
+    summary="Container output of every service, each line prefixed [service] (text/plain; SSE with "
+    "follow=true); service= picks one.",
 )
 async def tenant_logs(call: Call) -> Response:
-    return await logs_response(call, TENANT_LINES, None)
+    return await logs_response(call, TENANT_LINES, _read(call, SERVICE))
 
 
 @routes.add(

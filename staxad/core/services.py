@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator
 
@@ -117,9 +119,36 @@ class Services:
             chunks.append(output)
         return b"".join(chunks)
 
-    async def follow(self, tenant: Tenant, lines: int, service: Service) -> AsyncIterator[bytes]:
+    async def follow(self, tenant: Tenant, lines: int, service: Service | None = None) -> AsyncIterator[bytes]:
+        """Follow one service's output, or every live service's at once, each line then
+        prefixed with `[service] ` as in `logs`. Ends when every followed container is gone
+        (a redeploy replaces it) or the caller stops reading."""
         targets = await self.containers(tenant, service)
-        if not targets or self.ctx.logs is None:
+        reader = self.ctx.logs
+        if not targets or reader is None:
             return
-        async for line in self.ctx.logs.follow(targets[0][1], lines):
-            yield line
+        if len(targets) == 1:
+            async for line in reader.follow(targets[0][1], lines):
+                yield line
+            return
+        merged: asyncio.Queue[bytes | None] = asyncio.Queue(maxsize=256)
+
+        async def pump(name: str, container: str) -> None:
+            with contextlib.suppress(Exception):  # one container's stream failing ends only its part
+                async for line in reader.follow(container, lines):
+                    await merged.put(f"[{name}] ".encode() + line)
+            await merged.put(None)
+
+        pumps = [asyncio.create_task(pump(name, container)) for name, container in targets]
+        try:
+            ended = 0
+            while ended < len(pumps):
+                item = await merged.get()
+                if item is None:
+                    ended += 1
+                else:
+                    yield item
+        finally:
+            for task in pumps:
+                task.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)

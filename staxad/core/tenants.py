@@ -7,23 +7,29 @@ tenant's generation and tells the reconciler.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from staxad.core.context import Context
-from staxad.core.deployments import Deployments
+from staxad.core.deployments import DEPLOYABLE, Deployments
 from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
 from staxad.model import validation
-from staxad.model.clock import new_id
+from staxad.model.clock import iso, new_id
 from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.query import LIMIT, OFFSET, PAGE, ChoiceParam, TextParam
-from staxad.model.records import TENANT_STATUSES, Principal, Tenant
+from staxad.model.records import TENANT_STATUSES, Principal, Service, Tenant
+from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events, providers
 from staxad.store import tenants as store
 from staxad.store.db import Transaction
+
+log = logging.getLogger("staxad.tenants")
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,14 @@ def parse_list_params(query: Mapping[str, str]) -> ListParams:
 
 def parse_page(query: Mapping[str, str], errors: dict[str, str]) -> tuple[int, int]:
     return LIMIT.read(query, errors), OFFSET.read(query, errors)
+
+
+def inheriting(tenant: Tenant, changes: dict[str, Any], key: str) -> list[Service]:
+    """The services a PATCH of the tenant's `key` (branch, resource_size) applies to: those
+    on the tenant's current value, when the value changes."""
+    if key not in changes or changes[key] == getattr(tenant, key):
+        return []
+    return [s for s in tenant.services if getattr(s, key) == getattr(tenant, key)]
 
 
 class Tenants:
@@ -153,24 +167,51 @@ class Tenants:
         return Conflict(f"Tenant name '{name}' is already taken; choose another.", {"name": name})
 
     async def update(self, who: Principal, tenant_id: str, payload: object) -> Tenant:
+        """Apply a PATCH. `branch` and `resource_size` are the tenant's defaults: they carry
+        over to every service still on the tenant's old value (a service given its own
+        branch or size keeps it). The next deploy of those services uses the new branch; a
+        new size redeploys them at once (the same image, or the same commit rebuilt)."""
         changes = parse_patch(payload)
         tenant = await self.get(who, tenant_id)
         self._require_not_deleting(tenant)
         app_port = changes.pop("app_port", None)
         now = self.ctx.now()
+        resized: list[Service] = []
         async with self.ctx.db.transaction() as tx:
             if changes or app_port is not None:
                 await store.update(tx, tenant.id, now, **changes)
             primary = next((s for s in tenant.services if s.is_primary), None)
             if app_port is not None and primary is not None:
                 await store.update_service(tx, primary.id, now, port=app_port)
+            for service in inheriting(tenant, changes, "branch"):
+                if service.source_type == "github":
+                    await store.update_service(tx, service.id, now, branch=changes["branch"])
+            for service in inheriting(tenant, changes, "resource_size"):
+                await store.update_service(tx, service.id, now, resource_size=changes["resource_size"])
+                resized.append(service)
             fields: dict[str, Any] = {**changes, **({"app_port": app_port} if app_port else {})}
             if fields:
                 await events.append(
                     tx, tenant.id, "tenant.updated", f"Updated: {', '.join(sorted(fields))}", self.ctx.clock.now()
                 )
+            if resized and tenant.status in DEPLOYABLE:
+                fresh = {s.id: s for s in await store.services_of(tx, tenant.id)}  # with the new branch too
+                await self._redeploy(
+                    tx, tenant, [fresh[s.id] for s in resized], f"resized to {changes['resource_size']}"
+                )
         self.ctx.changed(tenant.id)
         return await self.get(who, tenant_id)
+
+    async def _redeploy(self, tx: Transaction, tenant: Tenant, services: list[Service], why: str) -> None:
+        """Deploy again what runs now: an image service its image, a git service its live commit."""
+        live = await deployment_store.live_for(tx, tenant.id)
+        deployments = Deployments(self.ctx)
+        for service in services:
+            current = live.get(service.id)
+            if current is not None and current.commit_sha:
+                await deployments.queue(tx, tenant, [service], why, branch=current.branch, commit=current.commit_sha)
+            else:
+                await deployments.queue(tx, tenant, [service], why)
 
     async def delete(self, who: Principal, tenant_id: str) -> None:
         tenant = await self.get(who, tenant_id)
@@ -192,7 +233,27 @@ class Tenants:
             raise Conflict(f"Tenant '{tenant.name}' is being deleted.")
 
     async def forget(self, tenant_id: str) -> None:
-        """Drop a deleted tenant's records once nothing of it is left on the host."""
+        """Drop a deleted tenant's records and build logs once nothing of it is left on the
+        host; its events stay `events.retention_days` (see `prune_history`)."""
         async with self.ctx.db.transaction() as tx:
+            deployments = await deployment_store.ids_for_tenant(tx, tenant_id)
             await store.delete(tx, tenant_id)
             await events.append(tx, tenant_id, "tenant.deleted", "Tenant deleted", self.ctx.clock.now())
+        await asyncio.to_thread(self._remove_build_logs, deployments)
+
+    async def prune_history(self) -> None:
+        """Events of tenants deleted more than `events.retention_days` ago, and build logs
+        whose deployment is gone (a crash between forget's two steps)."""
+        cutoff = self.ctx.clock.now() - timedelta(days=self.ctx.settings.events.retention_days)
+        async with self.ctx.db.transaction() as tx:
+            pruned = await events.prune_deleted(tx, iso(cutoff))
+        if pruned:
+            log.info("pruned %d events of deleted tenants", pruned)
+        known = await deployment_store.all_ids(self.ctx.db)
+        folder = self.ctx.settings.build_logs
+        logs = await asyncio.to_thread(lambda: [p.stem for p in folder.glob("*.log")] if folder.is_dir() else [])
+        await asyncio.to_thread(self._remove_build_logs, [d for d in logs if d not in known])
+
+    def _remove_build_logs(self, deployment_ids: list[str]) -> None:
+        for deployment_id in deployment_ids:
+            self.ctx.settings.build_log(deployment_id).unlink(missing_ok=True)

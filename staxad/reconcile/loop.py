@@ -89,7 +89,9 @@ class Reconciler:
             self._failing[tenant_id] = (failures, message)
             delay = retry_delay(failures, exc)
             # Once per distinct error, with the traceback; repeats of it only at debug level.
-            if message != last:
+            if message != last and isinstance(exc, TemporaryError):  # expected now and then: no traceback
+                log.warning("reconciling tenant %s failed: %s; retrying in %.0f s", tenant_id, exc, delay)
+            elif message != last:
                 log.error("reconciling tenant %s failed; retrying in %.0f s", tenant_id, delay, exc_info=exc)
             else:
                 log.debug("reconciling tenant %s failed again (%d in a row): %s", tenant_id, failures, message)
@@ -98,6 +100,13 @@ class Reconciler:
             self._running.pop(tenant_id, None)
             if tenant_id in self._dirty:
                 self._wake.set()
+
+    async def stop(self) -> None:
+        """Cancel the passes under way (a cancelled deployment is recovered at the next start)."""
+        running = list(self._running.values())
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
 
     async def idle(self) -> None:
         """Return once nothing is dirty or running; for tests and orderly shutdown.

@@ -26,6 +26,7 @@ from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events
 from staxad.store import images as image_store
+from staxad.store import tenants as tenant_store
 from staxad.store.deployments import Deployment
 
 log = logging.getLogger("staxad.deploy")
@@ -72,6 +73,7 @@ class Pipeline:
     async def run(self, tenant: Tenant, service: Service, d: Deployment, live: Deployment | None) -> None:
         container = names.container(self.settings.instance, tenant.name, service.name, d.id)
         self._began[d.id] = time.perf_counter()
+        await self._service_status(service, "deploying")
         try:
             await self._record(
                 d,
@@ -128,6 +130,7 @@ class Pipeline:
                 finished_at=self.platform.ctx.now(),
             )
             self._finished(d, "succeeded")
+            await self._service_status(service, "running")
             if live and live.container_name:
                 await asyncio.sleep(DRAIN_SECONDS)
                 await self.podman.remove(live.container_name)
@@ -140,6 +143,10 @@ class Pipeline:
             self._finished(d, "failed")
             async with self.platform.ctx.db.transaction() as tx:
                 await deployment_store.set_live(tx, service.id, live.id if live else None)
+                # the old version serves on; the reconciler's pass checks its container
+                await tenant_store.update_service(
+                    tx, service.id, self.platform.ctx.now(), status="running" if live else "failed"
+                )
             await self.podman.remove(container)
             await self.sync_routes()
             await self._record(
@@ -186,6 +193,10 @@ class Pipeline:
             async with self.platform.ctx.db.transaction() as tx:
                 await image_store.record(tx, tenant.id, ref, "pulled", service.id, self.platform.ctx.now())
         return ref
+
+    async def _service_status(self, service: Service, status: str) -> None:
+        async with self.platform.ctx.db.transaction() as tx:
+            await tenant_store.update_service(tx, service.id, self.platform.ctx.now(), status=status)
 
     def _finished(self, d: Deployment, outcome: str) -> None:
         began = self._began.pop(d.id, None)

@@ -18,6 +18,7 @@ from staxad.core.platform import Platform
 from staxad.model import names
 from staxad.model.errors import TemporaryError
 from staxad.model.records import Tenant
+from staxad.model.status import service_status
 from staxad.reconcile import snapshot
 from staxad.reconcile.certificates import Certificates
 from staxad.reconcile.pipeline import Pipeline
@@ -82,7 +83,8 @@ class TenantReconciler:
                 continue
             live = (await deployment_store.live_for(self.db, tenant.id)).get(service.id)
             await self.pipeline.run(tenant, service, d, live)
-        await self._heal(tenant)
+        running = await self._heal(tenant)
+        await self._update_service_statuses(tenant.id, running)
         await self._update_status(tenant.id)
         await self.sync_routes()
         if self.sync_firewall is not None:
@@ -119,16 +121,20 @@ class TenantReconciler:
             async with self.db.transaction() as tx:
                 await self.platform.deployments.queue(tx, tenant, unserved, "recovering after a restart")
 
-    async def _heal(self, tenant: Tenant) -> None:
-        """Live containers that died are started again; ones removed are recreated."""
+    async def _heal(self, tenant: Tenant) -> dict[str, bool]:
+        """Live containers that died are started again; ones removed are recreated.
+
+        Returns, per service with a live deployment, whether its container runs now."""
         assert self.podman is not None
         live = await deployment_store.live_for(self.db, tenant.id)
+        running: dict[str, bool] = {}
         for service in tenant.services:
             d = live.get(service.id)
             if d is None or not d.container_name:
                 continue
             state = await self.podman.inspect(d.container_name)
-            if state is not None and state.running:
+            running[service.id] = state is not None and state.running
+            if running[service.id]:
                 self._backoff.pop(d.container_name, None)
                 continue
             failures, not_before = self._backoff.get(d.container_name, (0, 0.0))
@@ -139,14 +145,17 @@ class TenantReconciler:
             self._backoff[d.container_name] = (failures + 1, time.monotonic() + min(2.0**failures, 300.0))
             if state is None:
                 await self._recreate(tenant, d)
+                running[service.id] = True
             else:
-                await self.podman.start(d.container_name)
+                started = await self.podman.start(d.container_name)
+                running[service.id] = started is not None and started.running
                 await self._event(
                     tenant.id,
                     "container.restarted",
                     f"Container of {service.name} had stopped ({state.status}); started it again",
                     service.name,
                 )
+        return running
 
     async def _recreate(self, tenant: Tenant, d: Deployment) -> None:
         assert self.podman is not None and d.container_name and d.image_ref
@@ -173,6 +182,32 @@ class TenantReconciler:
         await self._event(
             tenant.id, "container.recreated", f"Container of {service.name} was missing; recreated it", service.name
         )
+
+    async def _update_service_statuses(self, tenant_id: str, running: dict[str, bool]) -> None:
+        tenant = await tenant_store.get_any(self.db, tenant_id)
+        if tenant is None or tenant.status == "deleting":
+            return
+        live = await deployment_store.live_for(self.db, tenant.id)
+        busy = {d.service_id for d in await deployment_store.with_status(self.db, tenant.id, ("queued", *ACTIVE))}
+        changes = {}
+        for service in tenant.services:
+            if service.id in busy or service.id in live:
+                last_failed = False
+            else:
+                latest, _ = await deployment_store.for_tenant(self.db, tenant.id, limit=1, service_id=service.id)
+                last_failed = bool(latest) and latest[0].status == "failed"
+            status = service_status(
+                deploying=service.id in busy,
+                live=service.id in live,
+                running=running.get(service.id, False),
+                last_failed=last_failed,
+            )
+            if status != service.status:
+                changes[service.id] = status
+        if changes:
+            async with self.db.transaction() as tx:
+                for service_id, status in changes.items():
+                    await tenant_store.update_service(tx, service_id, self.platform.ctx.now(), status=status)
 
     async def _update_status(self, tenant_id: str) -> None:
         tenant = await tenant_store.get_any(self.db, tenant_id)

@@ -165,3 +165,12 @@ async def recent_reasons(db: Database, service_id: str, limit: int) -> list[str]
         (service_id, limit),
     )
     return [row["reason"] or "" for row in rows]
+
+
+async def ids_for_tenant(db: Database | Transaction, tenant_id: str) -> list[str]:
+    rows = await db.fetch_all("SELECT id FROM deployments WHERE tenant_id = ?", (tenant_id,))
+    return [r["id"] for r in rows]
+
+
+async def all_ids(db: Database | Transaction) -> set[str]:
+    return {r["id"] for r in await db.fetch_all("SELECT id FROM deployments")}

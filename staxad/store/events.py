@@ -50,3 +50,13 @@ async def since(db: Database, tenant_id: str, after_id: int, limit: int = 500) -
         (tenant_id, after_id, limit),
     )
     return [_event(r) for r in rows]
+
+
+async def prune_deleted(tx: Transaction, deleted_before: str) -> int:
+    """Drop every event of the tenants deleted before `deleted_before` (their last event
+    is `tenant.deleted`); returns how many went."""
+    return await tx.execute(
+        "DELETE FROM events WHERE tenant_id IN (SELECT tenant_id FROM events"
+        " WHERE type = 'tenant.deleted' AND created_at < ?) AND tenant_id NOT IN (SELECT id FROM tenants)",
+        (deleted_before,),
+    )

@@ -231,6 +231,38 @@ async def test_patch_changes_only_given_fields(client: httpx.AsyncClient, auth: 
     assert_error(await client.patch("/tenants/ten_missing", headers=auth, json={"display_name": "x"}), 404, "not_found")
 
 
+async def test_patch_branch_and_size_carry_over_to_the_services_that_inherit_them(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    repo = "https://git.example.com/shop/web"
+    body = {
+        "name": "inherit",
+        "resource_size": "small",
+        "services": [
+            {"name": "web", "source_type": "github", "repo_url": repo, "is_primary": True, "port": 3000},
+            {"name": "api", "source_type": "image", "image_url": "localhost/api:1", "port": 8080},
+            {"name": "big", "source_type": "image", "image_url": "localhost/big:1", "resource_size": "large"},
+            {"name": "pinned", "source_type": "github", "repo_url": repo, "branch": "stable"},
+        ],
+    }
+    tenant = assert_resource(await client.post("/tenants", headers=auth, json=body), 202)
+    patch = {"branch": "release/3", "resource_size": "medium"}
+    updated = assert_resource(await client.patch(f"/tenants/{tenant['id']}", headers=auth, json=patch))
+    by_name = {s["name"]: s for s in updated["services"]}
+    assert by_name["web"]["branch"] == "release/3" and by_name["pinned"]["branch"] == "stable"
+    sizes = {name: s["resource_size"] for name, s in by_name.items()}
+    assert sizes == {"web": "medium", "api": "medium", "big": "large", "pinned": "medium"}
+    # a size change redeploys the resized services (it supersedes what was queued)
+    response = await client.get(f"/tenants/{tenant['id']}/deployments", headers=auth, params={"limit": 100})
+    listed = response.json()["data"]
+    queued = {d["service_name"]: d for d in listed if d["status"] == "queued"}
+    assert set(queued) == {"web", "api", "big", "pinned"}
+    assert queued["web"]["branch"] == "release/3" and queued["pinned"]["branch"] == "stable"
+    # the next deploy of the primary uses the new branch
+    deployed = assert_resource(await client.post(f"/tenants/{tenant['id']}/deployments", headers=auth, json={}), 202)
+    assert deployed["branch"] == "release/3"
+
+
 async def test_delete_is_async_and_the_tenant_disappears(
     client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon
 ) -> None:
@@ -243,6 +275,28 @@ async def test_delete_is_async_and_the_tenant_disappears(
     assert await env_store.read(daemon.db, daemon.ctx.box, tenant["id"]) == []
     # the name is free again
     await create_tenant(client, auth, "doomed")
+
+
+async def test_a_deleted_tenant_leaves_no_build_log_and_its_events_go_after_retention(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon, clock: FrozenClock
+) -> None:
+    tenant = await create_tenant(client, auth, "forgotten")
+    [deployment] = (await client.get(f"/tenants/{tenant['id']}/deployments", headers=auth)).json()["data"]
+    settings = daemon.settings
+    settings.build_logs.mkdir(parents=True, exist_ok=True)
+    settings.build_log(deployment["id"]).write_text("==> building\n")
+    settings.build_log("dep_orphan").write_text("left by a crash\n")
+    assert (await client.delete(f"/tenants/{tenant['id']}", headers=auth)).status_code == 202
+    async with asyncio.timeout(10):
+        await daemon.reconciler.idle()
+    assert not settings.build_log(deployment["id"]).exists()
+    count = "SELECT count(*) FROM events WHERE tenant_id = ?"
+    await daemon.platform.tenants.prune_history()
+    assert await daemon.db.fetch_value(count, (tenant["id"],)) > 0  # kept for retention_days
+    assert not settings.build_log("dep_orphan").exists()
+    clock.advance(settings.events.retention_days * 86400 + 60)
+    await daemon.platform.tenants.prune_history()
+    assert await daemon.db.fetch_value(count, (tenant["id"],)) == 0
 
 
 async def test_env_from_create_is_stored_encrypted(

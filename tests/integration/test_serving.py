@@ -63,7 +63,7 @@ async def test_image_tenant_is_served_over_https_through_caddy(
     )
     ready = await live.wait_status(tenant["id"], "ready")
     assert ready["url"] == f"https://hello.staxa.test:{live.https_port}"
-    assert ready["services"][0]["status"] in ("pending", "running")
+    assert ready["services"][0]["status"] == "running"
 
     result = live.https(live.host("hello"))
     assert result.stdout == "hello from v1\n\n200", result.stdout + result.stderr

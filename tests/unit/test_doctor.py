@@ -37,3 +37,29 @@ def test_a_tcp_admin_endpoint_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="unix socket"):
         make_settings(tmp_path, STAXAD_CADDY_ADMIN="127.0.0.1:2019")
+
+
+def test_podman_errors_are_mapped_to_the_package_or_setting_that_fixes_them() -> None:
+    from staxad.trial import diagnose
+
+    init = diagnose("starting a container", "podman: container-init binary not found on the host: stat x: no such file")
+    assert init.what.startswith("catatonit is missing") and init.fix == "apt-get install catatonit"
+    dns = diagnose("name resolution", "HTTP 200: unresolved\n** server can't find trial: NXDOMAIN")
+    assert "aardvark-dns" in dns.what and dns.fix.startswith("apt-get install netavark aardvark-dns")
+    assert diagnose("creating a network", "netavark: executable file not found").fix.startswith(
+        "apt-get install netavark"
+    )
+    assert diagnose("podman info", "cannot find newuidmap: exec: not found").fix.startswith("apt-get install uidmap")
+    unknown = diagnose("starting a container", "something new went wrong")
+    assert "something new went wrong" in unknown.what and "podman info" in unknown.fix
+
+
+def test_preflight_skips_advice_and_ports(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = make_settings(tmp_path, STAXAD_CADDY_HTTP_PORT=str(port), STAXAD_DOMAINS_HTTPS_PORT="0")
+        assert run_doctor(settings, preflight=True) == 0  # the port is the later command's business
+    out = capsys.readouterr().out
+    assert out.splitlines() == [out.splitlines()[-1]] and out.startswith("staxad preflight: ready")
