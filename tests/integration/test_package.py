@@ -18,6 +18,7 @@ from tests.integration.conftest import free_port, remove_instance_objects
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = "/etc/staxad/staxad.toml"
 DATA = Path("/var/lib/staxad")
+WORK = Path("/var/lib/staxad-work")
 APT = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
 
 
@@ -44,8 +45,8 @@ def wait_ready(api: httpx.Client, tenant_id: str, timeout: float = 90) -> dict[s
     raise AssertionError(f"tenant not ready: {data}")
 
 
-def https(host: str, port: int) -> str:
-    ca = DATA / "caddy" / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
+def https(host: str, port: int, instance: str) -> str:
+    ca = WORK / instance / "caddy" / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
     for _ in range(100):
         got = sh(
             "curl",
@@ -82,7 +83,7 @@ def test_deb_install_serve_backup_purge_reinstall_restore(tmp_path: Path, web_im
         **os.environ,
         "STAXAD_INSTANCE": instance,
         "STAXAD_CADDY_MODE": "managed",  # no systemd here to run the system Caddy
-        "STAXAD_CADDY_ADMIN": f"127.0.0.1:{free_port()}",
+        "STAXAD_CADDY_ADMIN": f"unix//run/staxad-{instance}-caddy/admin.sock",
         "STAXAD_CADDY_HTTP_PORT": str(free_port()),
         "STAXAD_DOMAINS_HTTPS_PORT": str(https_port),
         "STAXAD_DOMAINS_BASE_DOMAIN": "staxa.test",
@@ -113,7 +114,7 @@ def test_deb_install_serve_backup_purge_reinstall_restore(tmp_path: Path, web_im
             body = {"name": "boxed", "source_type": "image", "image_url": web_image, "port": 8080}
             tenant = api.post("/tenants", json=body).json()["data"]
             wait_ready(api, tenant["id"])
-            assert https("boxed.staxa.test", https_port) == "hello from v1\n"
+            assert https("boxed.staxa.test", https_port, instance) == "hello from v1\n"
 
             backup = tmp_path / "state.tar.gz"
             sh("/usr/bin/staxad", "admin", "backup", "--config", CONFIG, str(backup), env=env)
@@ -122,7 +123,8 @@ def test_deb_install_serve_backup_purge_reinstall_restore(tmp_path: Path, web_im
 
             purged = sh("apt-get", "purge", "-y", "-q", "staxad", env=APT, check=False)
             assert purged.returncode == 0, purged.stdout + purged.stderr
-            assert not DATA.exists() and not Path("/usr/bin/staxad").exists() and not Path(CONFIG).exists()
+            assert not DATA.exists() and not WORK.exists()
+            assert not Path("/usr/bin/staxad").exists() and not Path(CONFIG).exists()
             label = f"label=io.staxa.instance={instance}"
             assert podman("ps", "-aq", "--filter", label).stdout.strip() == b""
 
@@ -131,7 +133,7 @@ def test_deb_install_serve_backup_purge_reinstall_restore(tmp_path: Path, web_im
             assert "restored 1 tenants" in restored.stdout
             process = serve(env, log)
             wait_ready(api, tenant["id"])
-            assert https("boxed.staxa.test", https_port) == "hello from v1\n"
+            assert https("boxed.staxa.test", https_port, instance) == "hello from v1\n"
     finally:
         stop(process)
         sh("apt-get", "purge", "-y", "-q", "staxad", env=APT, check=False)
