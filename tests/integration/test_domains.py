@@ -35,6 +35,7 @@ async def test_a_verified_domain_is_served_over_https_and_delete_withdraws_it(
             "STAXAD_DOMAINS_NAMESERVERS": "127.0.0.1",
             "STAXAD_DOMAINS_DNS_PORT": str(dns.port),
             "STAXAD_DOMAINS_SERVER_IP": SERVER_IP,
+            "STAXAD_DOMAINS_A_RECORD_PROVES_OWNERSHIP": "true",  # a single-provider host
         }
         async with running_daemon(tmp_path, instance, **overrides) as live:
             tenant = await create(live, {"name": "brand", "source_type": "image", "image_url": web_image})

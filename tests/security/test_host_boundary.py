@@ -168,14 +168,17 @@ async def test_a_child_left_by_an_earlier_run_is_replaced_not_doubled(tmp_path: 
 
     pid_file = tmp_path / "run" / "sleeper.pid"
     argv = ["sleep", "301"]
-    stale = subprocess.Popen(argv, start_new_session=True)
+    # default SIGTERM even if this test process ignores it (children inherit SIG_IGN)
+    stale = subprocess.Popen(
+        argv, start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    )
     try:
         pid_file.parent.mkdir()
         pid_file.write_text(f"{stale.pid}\n")
         child = Supervised("sleeper", argv, pid_file=pid_file)
         await child.start()
         try:
-            stale.wait(timeout=10)  # the earlier one was stopped
+            stale.wait(timeout=30)  # the earlier one was stopped
             assert child.process is not None and pid_file.read_text().strip() == str(child.process.pid)
         finally:
             await child.stop()
