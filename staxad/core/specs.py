@@ -162,16 +162,9 @@ def parse_tenant(payload: object, settings: Settings) -> TenantSpec:
         body.fail("source_type", "give either source_type (one service) or services[]")
     elif multi:
         services = _parse_services(body, settings)
+    else:
+        services = _single_service(body, settings, size)
     body.done()
-    if single:
-        service = dict(body.data)
-        for key in ("name", "display_name", "services", "env", "egress_mode"):
-            service.pop(key, None)
-        service["name"] = SINGLE_SERVICE_NAME
-        services = [parse_service(service, settings, default_routable=True)]
-        services[0] = replace(services[0], is_primary=True)
-        if not body.has("resource_size"):
-            services[0] = replace(services[0], resource_size=size)
     assert name is not None
     primary = next(s for s in services if s.is_primary)
     return TenantSpec(
@@ -183,6 +176,20 @@ def parse_tenant(payload: object, settings: Settings) -> TenantSpec:
         services=tuple(services),
         env=env,
     )
+
+
+def _single_service(body: v.Body, settings: Settings, size: str) -> list[ServiceSpec]:
+    """The one routable primary service `web` of the single-service form. Its field errors
+    join the tenant's, so one answer names every bad field."""
+    fields = {k: val for k, val in body.data.items() if k not in ("name", "display_name", "env", "egress_mode")}
+    try:
+        service = parse_service({**fields, "name": SINGLE_SERVICE_NAME}, settings, default_routable=True)
+    except ValidationError as exc:
+        for key, message in exc.details.get("fields", {}).items():
+            body.fail(key, message)
+        return []
+    service = replace(service, is_primary=True)
+    return [service if body.has("resource_size") else replace(service, resource_size=size)]
 
 
 def _parse_services(body: v.Body, settings: Settings) -> list[ServiceSpec]:
