@@ -100,8 +100,9 @@ def diagnose(step: str, error: str) -> TrialFailed:
     )
 
 
-def rootfs(token: str) -> bytes:
-    """A root filesystem of busybox (Debian's busybox-static): httpd, sh and nslookup."""
+def busybox_rootfs(applets: tuple[str, ...], files: dict[str, tuple[bytes, int]]) -> bytes:
+    """A root filesystem tar of busybox (Debian's busybox-static) with these applets linked
+    in /bin and these files (path -> content, mode): an image made with no registry."""
     busybox = Path(shutil.which("busybox") or "/bin/busybox")
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
@@ -117,14 +118,25 @@ def rootfs(token: str) -> bytes:
             info.mode = mode
             tar.addfile(info, io.BytesIO(data) if data is not None else None)
 
-        for folder in ("bin", "tmp", "www", "www/cgi-bin"):
+        folders = {"bin", "tmp"} | {
+            str(parent) for name in files for parent in Path(name).parents if str(parent) != "."
+        }
+        for folder in sorted(folders):
             add(folder)
         add("bin/busybox", busybox.read_bytes())
-        for applet in ("sh", "httpd", "nslookup", "echo"):
+        for applet in applets:
             add(f"bin/{applet}", link="busybox")
-        add("www/index.html", token.encode(), 0o644)
-        add("www/cgi-bin/dns", DNS_CGI.encode())
+        for name, (data, mode) in files.items():
+            add(name, data, mode)
     return buffer.getvalue()
+
+
+def rootfs(token: str) -> bytes:
+    """The trial's image: httpd serving `token`, and a CGI that resolves a name."""
+    return busybox_rootfs(
+        ("sh", "httpd", "nslookup", "echo"),
+        {"www/index.html": (token.encode(), 0o644), "www/cgi-bin/dns": (DNS_CGI.encode(), 0o755)},
+    )
 
 
 @dataclass(frozen=True)

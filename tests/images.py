@@ -12,6 +12,8 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+from staxad.trial import busybox_rootfs
+
 SERVICE_USER = "staxa"
 IMAGE = "localhost/staxatest/web:1"
 CGI_ENV = "#!/bin/sh\necho 'Content-Type: text/plain'\necho\nenv\n"
@@ -25,28 +27,10 @@ def podman(*args: str, stdin: bytes | None = None, check: bool = True) -> subpro
 
 
 def _rootfs_tar(version: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-
-        def add(name: str, data: bytes | None = None, mode: int = 0o755, link: str | None = None) -> None:
-            info = tarfile.TarInfo(name)
-            if link is not None:
-                info.type, info.linkname = tarfile.SYMTYPE, link
-            elif data is None:
-                info.type = tarfile.DIRTYPE
-            else:
-                info.size = len(data)
-            info.mode = mode
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
-
-        for folder in ("bin", "www", "www/cgi-bin", "tmp"):
-            add(folder)
-        add("bin/busybox", Path(shutil.which("busybox") or "/bin/busybox").read_bytes())
-        for applet in ("sh", "httpd", "nc", "env", "echo", "cat", "sleep", "wget", "nslookup", "ls"):
-            add(f"bin/{applet}", link="busybox")
-        add("www/index.html", f"hello from {version}\n".encode(), 0o644)
-        add("www/cgi-bin/env", CGI_ENV.encode())
-    return buffer.getvalue()
+    return busybox_rootfs(
+        ("sh", "httpd", "nc", "env", "echo", "cat", "sleep", "wget", "nslookup", "ls"),
+        {"www/index.html": (f"hello from {version}\n".encode(), 0o644), "www/cgi-bin/env": (CGI_ENV.encode(), 0o755)},
+    )
 
 
 def build_web_images() -> str:
