@@ -295,3 +295,38 @@ class Supervised:
             with contextlib.suppress(ProcessLookupError):  # what the child left in its group
                 os.killpg(self.process.pid, signal.SIGKILL)
             LIVE_GROUPS.discard(self.process.pid)
+
+
+def boot_ticks() -> int:
+    """Now, in the clock ticks since boot that /proc/<pid>/stat counts start times in."""
+    with open("/proc/uptime") as uptime:
+        return int(float(uptime.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
+
+
+def kill_orphaned_container_inits(uids: list[tuple[int, int]], since: int) -> list[int]:
+    """Kill what a stopped `podman build` leaves behind: the init of a RUN step's container
+    (pid 1 of its own pid namespace, so killing it ends the whole step) that was started
+    after `since` (boot ticks), runs as one of `uids`, and lost its parent (runc and buildah
+    were killed, so init adopted it). A tenant's running container keeps its conmon
+    parent and is never matched. The pids killed."""
+    killed = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text().rsplit(") ", 1)[1].split()
+            status = Path(entry.path, "status").read_text()
+        except (OSError, IndexError):
+            continue
+        parent, started = int(stat[1]), int(stat[19])
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        uid = int(fields.get("Uid", "-1").split()[0])
+        ns_pids = fields.get("NSpid", "").split()
+        if parent != 1 or started < since or len(ns_pids) < 2 or ns_pids[-1] != "1":
+            continue
+        if not any(first <= uid <= last for first, last in uids):
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(entry.name), signal.SIGKILL)
+            killed.append(int(entry.name))
+    return killed

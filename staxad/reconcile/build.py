@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import pwd
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
 
-from staxad.adapters import git
+from staxad.adapters import git, proc
 from staxad.adapters.checkout import Checkout
-from staxad.adapters.hostinfo import cgroups_v2
+from staxad.adapters.hostinfo import cgroups_v2, subordinate_ids
 from staxad.adapters.podman import BuildLimits, Podman
 from staxad.adapters.proc import LinesExit
 from staxad.adapters.workspace import Workspace
@@ -36,6 +38,7 @@ from staxad.store import images as image_store
 from staxad.store.deployments import Deployment
 
 Progress = Callable[[str], Awaitable[None]]
+log = logging.getLogger("staxad.build")
 
 
 class BuildLog:
@@ -169,6 +172,8 @@ class Builder:
     async def _podman_build(self, repo: Path, containerfile: Path, tag: str, log: BuildLog, progress: Progress) -> None:
         limit = self.settings.build.timeout_seconds
         tail: list[str] = []
+        began = proc.boot_ticks()
+        finished = False
         try:
             async with (
                 asyncio.timeout(limit),
@@ -185,6 +190,7 @@ class Builder:
                     tail = [*tail[-19:], line[:500]]
                     if line.startswith("STEP "):
                         await progress(line[:300])
+            finished = True
         except TimeoutError:
             raise PermanentError(f"the build took longer than build.timeout_seconds ({limit} s)") from None
         except LinesExit as exc:
@@ -192,6 +198,17 @@ class Builder:
             raise PermanentError(
                 f"the image build failed (podman exited {exc.returncode}). Last output:\n{last}"
             ) from None
+        finally:
+            if not finished:  # stopped mid-step: the step's container outlives podman unless killed
+                await asyncio.to_thread(self._kill_leftover_steps, began)
+
+    def _kill_leftover_steps(self, since: int) -> None:
+        user = self.settings.runtime.service_user
+        uids = [(pwd.getpwnam(user).pw_uid,) * 2] + [(a, a + n - 1) for a, n in subordinate_ids(user)]
+        for _ in range(3):  # runc and buildah may take a moment to die and hand the step to init
+            for pid in proc.kill_orphaned_container_inits(uids, since):
+                log.warning("killed build step process %d left by a stopped build", pid)
+            time.sleep(0.3)
 
     def _limits(self) -> BuildLimits | None:
         """Memory and CPU for build steps; None where rootless cgroups cannot apply them
