@@ -16,7 +16,7 @@ import os
 import pwd
 import shutil
 import socket
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -245,7 +245,12 @@ class Podman:
         return True
 
     def build(
-        self, context: Path, containerfile: Path, tag: str, limits: BuildLimits | None = None
+        self,
+        context: Path,
+        containerfile: Path,
+        tag: str,
+        limits: BuildLimits | None = None,
+        after_kill: Callable[[], Awaitable[None]] | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """`podman build` as the service user, its output line by line; raises LinesExit on failure.
 
@@ -281,6 +286,7 @@ class Podman:
                 str(context),
             ],
             check=True,
+            after_kill=after_kill,
         )
 
     async def onbuild_triggers(self, ref: str) -> list[str]:

@@ -13,7 +13,7 @@ import os
 import resource
 import shutil
 import signal
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,12 +101,19 @@ def _limit_file_size(limit: int) -> Callable[[], None]:
 
 
 async def lines(
-    argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: str = "/", check: bool = False
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: str = "/",
+    check: bool = False,
+    after_kill: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield a command's output (stdout and stderr) line by line.
 
     The command gets its own process group, killed when the caller stops reading:
     wrappers such as runuser leave children that would otherwise hold the pipe open.
+    `after_kill` runs when the command was stopped before it ended, before waiting for
+    it: for what escaped the group (a build step's container) and still holds the pipe.
     With `check`, a non-zero exit raises `LinesExit` after the last line.
     """
     process = await asyncio.create_subprocess_exec(
@@ -120,13 +127,19 @@ async def lines(
     )
     LIVE_GROUPS.add(process.pid)
     assert process.stdout is not None
+    ended = False
     try:
         while line := await _read_line(process.stdout):
             yield line
+        ended = True
         code = await process.wait()
         if check and code != 0:
             raise LinesExit(code)
     finally:
+        if not ended and after_kill is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            await after_kill()
         await _kill_group(process)
 
 
@@ -322,7 +335,9 @@ def kill_orphaned_container_inits(uids: list[tuple[int, int]], since: int) -> li
         fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
         uid = int(fields.get("Uid", "-1").split()[0])
         ns_pids = fields.get("NSpid", "").split()
-        if parent != 1 or started < since or len(ns_pids) < 2 or ns_pids[-1] != "1":
+        if fields.get("State", "").startswith("Z") or parent != 1 or started < since:
+            continue
+        if len(ns_pids) < 2 or ns_pids[-1] != "1":
             continue
         if not any(first <= uid <= last for first, last in uids):
             continue

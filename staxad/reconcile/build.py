@@ -173,6 +173,10 @@ class Builder:
         limit = self.settings.build.timeout_seconds
         tail: list[str] = []
         began = proc.boot_ticks()
+
+        async def kill_steps() -> None:  # a stopped step's container holds the output pipe
+            await asyncio.to_thread(self._kill_leftover_steps, began)
+
         finished = False
         try:
             async with (
