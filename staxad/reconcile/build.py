@@ -85,6 +85,11 @@ class Builder:
     def own_images(self, tenant: Tenant) -> str:
         return f"localhost/staxa-{self.settings.instance}/{tenant.name}-"
 
+    def own_repositories(self, tenant: Tenant) -> frozenset[str]:
+        """Exactly this tenant's built repositories (a prefix would also match tenant
+        `acme-web`'s images for tenant `acme`)."""
+        return frozenset(f"{self.own_images(tenant)}{service.name}" for service in tenant.services)
+
     async def build(self, tenant: Tenant, service: Service, d: Deployment, progress: Progress) -> str:
         build = self.settings.build
         log = BuildLog(self.settings.build_log(d.id), build.max_log_mb << 20)
@@ -147,9 +152,8 @@ class Builder:
             await self.workspace.remove(d.id)
 
     async def _check_containerfile(self, text: str, tenant: Tenant, progress: Progress) -> None:
-        refused = refusals(text, self.own_images(tenant))
-        images, unresolved = base_images(text)
-        refused += unresolved
+        refused = refusals(text, self.own_repositories(tenant))
+        images, _ = base_images(text)
         if not refused:
             insecure = self.settings.runtime.insecure_registries
             for image in images:

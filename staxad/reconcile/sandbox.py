@@ -13,6 +13,7 @@ import pwd
 from staxad.adapters.hostinfo import subordinate_ids
 from staxad.adapters.nft import Nft
 from staxad.config import Settings
+from staxad.model.errors import PermanentError
 from staxad.model.sandbox import render, sandbox_for
 
 log = logging.getLogger("staxad.sandbox")
@@ -28,9 +29,14 @@ class SandboxTable:
     def document(self) -> str:
         user = self.settings.runtime.service_user
         caddy_ports = (self.settings.domains.https_port, self.settings.caddy.http_port)
+        subuids = subordinate_ids(user)
+        if not subuids:  # a container's non-root users would run unfenced
+            raise PermanentError(
+                f"/etc/subuid lists no range for {user} by name; run packaging/host-setup (or add one)"
+            )
         sandbox = sandbox_for(
             pwd.getpwnam(user).pw_uid,
-            subordinate_ids(user),
+            subuids,
             self.settings.runtime.insecure_registries,
             caddy_ports,
         )
