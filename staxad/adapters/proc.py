@@ -163,7 +163,10 @@ class LinesExit(Exception):
 async def _kill_group(process: asyncio.subprocess.Process) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    await process.wait()
+    try:  # bounded: a process outside the group may still hold the output pipe
+        await asyncio.wait_for(process.wait(), 30)
+    except TimeoutError:
+        log.warning("process %d was killed but its output stays open; leaving it", process.pid)
     LIVE_GROUPS.discard(process.pid)
 
 
@@ -316,12 +319,19 @@ def boot_ticks() -> int:
         return int(float(uptime.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
 
 
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
 def kill_orphaned_container_inits(uids: list[tuple[int, int]], since: int) -> list[int]:
     """Kill what a stopped `podman build` leaves behind: the init of a RUN step's container
     (pid 1 of its own pid namespace, so killing it ends the whole step) that was started
-    after `since` (boot ticks), runs as one of `uids`, and lost its parent (runc and buildah
-    were killed, so init adopted it). A tenant's running container keeps its conmon
-    parent and is never matched. The pids killed."""
+    after `since` (boot ticks) and runs as one of `uids`. Its parent is runc (which runs
+    outside podman's process group) or, once runc is gone, init. A tenant's container is
+    a child of conmon and is never matched. The pids killed."""
     killed = []
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -335,7 +345,7 @@ def kill_orphaned_container_inits(uids: list[tuple[int, int]], since: int) -> li
         fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
         uid = int(fields.get("Uid", "-1").split()[0])
         ns_pids = fields.get("NSpid", "").split()
-        if fields.get("State", "").startswith("Z") or parent != 1 or started < since:
+        if fields.get("State", "").startswith("Z") or started < since or _command(parent) == "conmon":
             continue
         if len(ns_pids) < 2 or ns_pids[-1] != "1":
             continue

@@ -193,6 +193,16 @@ async def test_hostile_containerfiles_are_refused_before_they_run(
             "RUN --mount is not allowed",
         ),
         "hostnet": (f"FROM {IMAGE}\nRUN --network=host {probe('127.0.0.1', 2019)}\n", {}, "RUN --network"),
+        "tabbed": (
+            f"FROM {IMAGE}\nRUN\t--mount=type=bind,source=linkroot,target=/h ls /h/root > /www/root.txt\n",
+            {"linkroot": "/"},
+            "RUN --mount is not allowed",
+        ),
+        "nbsp": (
+            f"FROM {IMAGE}\nENV A=1 \\\u00a0\nRUN --mount=type=bind,source=linkroot,target=/h ls /h/root\n",
+            {"linkroot": "/"},
+            "RUN --mount is not allowed",
+        ),
         "onbuild": (f"FROM {IMAGE}\nONBUILD RUN --mount=type=bind,source=/,target=/h true\n", {}, "RUN --mount"),
         "thief": (
             f"FROM localhost/staxa-{builder.daemon.settings.instance}/victim-web:1\n",
