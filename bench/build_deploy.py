@@ -52,7 +52,9 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     build_web_images()
-    with tempfile.TemporaryDirectory() as tmp:
+    # git runs as the service user: the repository must be readable by it (not /tmp's 0700)
+    with tempfile.TemporaryDirectory(prefix="staxad-bench-", dir="/var/tmp") as tmp:
+        Path(tmp).chmod(0o755)
         repo = Path(tmp) / "site"
         commit(repo, {"index.html": "v0\n"}, "v0")
         extra = {"STAXAD_GIT_ALLOW_LOCAL_REPOS": "true", "STAXAD_BUILD_STATIC_IMAGE": IMAGE}
