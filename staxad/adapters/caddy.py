@@ -10,6 +10,7 @@ newest. TLS is on-demand, gated by staxad's `ask` endpoint.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -255,3 +256,7 @@ class ManagedCaddy:
 
     async def stop(self) -> None:
         await self.process.stop()
+        folder = socket_path(self.admin).parent
+        with contextlib.suppress(OSError):  # the socket's folder goes with the Caddy that made it
+            socket_path(self.admin).unlink(missing_ok=True)
+            folder.rmdir()
