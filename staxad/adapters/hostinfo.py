@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pwd
 import subprocess
 from pathlib import Path
 
@@ -69,3 +70,9 @@ def subordinate_ids(user: str, path: str = "/etc/subuid") -> list[tuple[int, int
 def cgroups_v2() -> bool:
     """Rootless podman applies memory/CPU/pids limits only on the unified hierarchy."""
     return Path("/sys/fs/cgroup/cgroup.controllers").exists()
+
+
+def service_uid_ranges(user: str) -> list[tuple[int, int]]:
+    """(first, last) uids a rootless user's processes run as: its own and its subordinate ids."""
+    uid = pwd.getpwnam(user).pw_uid
+    return [(uid, uid), *((start, start + count - 1) for start, count in subordinate_ids(user) if count > 0)]

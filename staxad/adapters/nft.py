@@ -5,7 +5,6 @@ that namespace is bind-mounted in the user's own mount namespace)."""
 from __future__ import annotations
 
 import json
-import shutil
 from typing import Any
 
 from staxad.adapters import proc
@@ -18,8 +17,7 @@ class Nft:
 
     @classmethod
     def rootless(cls, service_user: str) -> Nft:
-        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
-        return cls([runuser, "-u", service_user, "--", "podman", "unshare", "--rootless-netns"])
+        return cls([*proc.as_user(service_user), "podman", "unshare", "--rootless-netns"])
 
     async def apply(self, document: str) -> None:
         """One atomic transaction: all of it or none of it."""

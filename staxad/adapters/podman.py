@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import pwd
-import shutil
 import socket
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -97,14 +96,10 @@ class Podman:
         folder.chmod(0o700)
         with contextlib.suppress(FileNotFoundError):
             self.socket_path.unlink()
-        runuser = shutil.which("runuser") or "/usr/sbin/runuser"
         self.service = Supervised(
             "podman-service",
             [
-                runuser,
-                "-u",
-                self.service_user,
-                "--",
+                *proc.as_user(self.service_user),
                 "podman",
                 "system",
                 "service",
@@ -428,11 +423,7 @@ class Podman:
                 yield str(tenant), status
 
     def _lines(self, *args: str) -> AsyncIterator[bytes]:
-        return proc.lines([self._runuser, "-u", self.service_user, "--", "podman", *args])
-
-    @property
-    def _runuser(self) -> str:
-        return shutil.which("runuser") or "/usr/sbin/runuser"
+        return proc.lines([*proc.as_user(self.service_user), "podman", *args])
 
 
 def _state(attrs: dict[str, Any]) -> ContainerState:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import pwd
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,7 +23,7 @@ from typing import IO
 
 from staxad.adapters import git, proc
 from staxad.adapters.checkout import Checkout
-from staxad.adapters.hostinfo import cgroups_v2, subordinate_ids
+from staxad.adapters.hostinfo import cgroups_v2, service_uid_ranges
 from staxad.adapters.podman import BuildLimits, Podman
 from staxad.adapters.proc import LinesExit
 from staxad.adapters.workspace import Workspace
@@ -211,8 +210,7 @@ class Builder:
                 await asyncio.to_thread(self._kill_leftover_steps, began)
 
     def _kill_leftover_steps(self, since: int) -> None:
-        user = self.settings.runtime.service_user
-        uids = [(pwd.getpwnam(user).pw_uid,) * 2] + [(a, a + n - 1) for a, n in subordinate_ids(user)]
+        uids = service_uid_ranges(self.settings.runtime.service_user)
         for _ in range(3):  # runc and buildah may take a moment to die and hand the step to init
             for pid in proc.kill_orphaned_container_inits(uids, since):
                 log.warning("killed build step process %d left by a stopped build", pid)
