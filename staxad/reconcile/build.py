@@ -177,15 +177,15 @@ class Builder:
         tail: list[str] = []
         began = proc.boot_ticks()
 
-        async def kill_steps() -> None:  # a stopped step's container holds the output pipe
+        async def kill_steps() -> None:
+            # A build stopped mid-step (log cap, timeout, cancel) leaves the step's container
+            # running outside podman's process group, holding the output pipe: kill it before
+            # waiting for podman (staxad.adapters.proc.lines runs this then).
             await asyncio.to_thread(self._kill_leftover_steps, began)
 
-        finished = False
+        building = self.podman.build(repo, containerfile, tag, self._limits(), after_kill=kill_steps)
         try:
-            async with (
-                asyncio.timeout(limit),
-                contextlib.aclosing(self.podman.build(repo, containerfile, tag, self._limits())) as output,
-            ):
+            async with asyncio.timeout(limit), contextlib.aclosing(building) as output:
                 async for raw in output:
                     line = raw.decode(errors="replace").rstrip()
                     log.write(line)
@@ -197,7 +197,6 @@ class Builder:
                     tail = [*tail[-19:], line[:500]]
                     if line.startswith("STEP "):
                         await progress(line[:300])
-            finished = True
         except TimeoutError:
             raise PermanentError(f"the build took longer than build.timeout_seconds ({limit} s)") from None
         except LinesExit as exc:
@@ -205,9 +204,6 @@ class Builder:
             raise PermanentError(
                 f"the image build failed (podman exited {exc.returncode}). Last output:\n{last}"
             ) from None
-        finally:
-            if not finished:  # stopped mid-step: the step's container outlives podman unless killed
-                await asyncio.to_thread(self._kill_leftover_steps, began)
 
     def _kill_leftover_steps(self, since: int) -> None:
         uids = service_uid_ranges(self.settings.runtime.service_user)
