@@ -259,6 +259,7 @@ class Supervised:
             stdout=output,
             stderr=output,
             env=env,
+            cwd="/",  # staxad's own folder may be root's alone, and the child may run as another user
             start_new_session=True,
             preexec_fn=_die_with_parent,
         )
