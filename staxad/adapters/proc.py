@@ -64,7 +64,7 @@ async def run(
     stdin: bytes | None = None,
     timeout: float = 120.0,
     env: Mapping[str, str] | None = None,
-    cwd: str | None = None,
+    cwd: str | None = "/",  # staxad's own folder may be root's alone; commands may run as another user
     max_file_bytes: int | None = None,
 ) -> Completed:
     """Run to completion; on timeout the whole process group is killed and TimeoutError raised.
