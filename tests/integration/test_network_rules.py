@@ -34,7 +34,7 @@ def nft_table_gone(live: Live, where: str) -> None:
     """Lose staxad's table the way a flush would, without touching anything else."""
     table = f"staxad-{live.daemon.settings.instance}"
     prefix = [] if where == "host" else ["runuser", "-u", "staxa", "--", "podman", "unshare", "--rootless-netns"]
-    subprocess.run([*prefix, "nft", "delete", "table", "ip", table], check=True, capture_output=True)
+    subprocess.run([*prefix, "nft", "delete", "table", "ip", table], check=True, capture_output=True, cwd="/")
 
 
 async def rule(live: Live, tenant: dict[str, Any], **body: Any) -> dict[str, Any]:
