@@ -19,7 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 
 from staxad.adapters import proc, systemd
-from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy, build_config
+from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy
 from staxad.adapters.dns import DnsResolver
 from staxad.adapters.hostinfo import detect_server_ip, host_addresses
 from staxad.adapters.nft import Nft
@@ -32,7 +32,7 @@ from staxad.model.clock import Clock
 from staxad.reconcile.firewall import Firewall
 from staxad.reconcile.guard import guard
 from staxad.reconcile.loop import Reconciler
-from staxad.reconcile.routes import desired_routes
+from staxad.reconcile.routes import Routes
 from staxad.reconcile.sandbox import SandboxTable
 from staxad.reconcile.tenant import TenantReconciler
 from staxad.store.db import Database
@@ -88,10 +88,20 @@ class Daemon:
             if self.podman is not None and settings.network.enabled
             else None
         )
-        self.tenant_reconciler = TenantReconciler(
-            self.platform, self.podman, self.sync_routes, self.firewall.sync if self.firewall else None
+        self.routes = (
+            Routes(self.db, settings, self.caddy, self.managed_caddy.storage if self.managed_caddy else None)
+            if self.caddy is not None
+            else None
         )
-        self.reconciler = Reconciler(self.tenant_reconciler.reconcile, self.tenant_reconciler.all_ids, self.ctx.metrics)
+        self.tenant_reconciler = TenantReconciler(
+            self.platform,
+            self.podman,
+            self.routes.sync if self.routes else None,
+            self.firewall.request if self.firewall else None,
+        )
+        self.reconciler = Reconciler(
+            self.tenant_reconciler.reconcile, self.tenant_reconciler.all_ids, self.ctx.metrics, self.ctx.clock
+        )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._tasks: list[asyncio.Task[None]] = []
         self.stop_by: float | None = None  # time.monotonic() by which stop() must be done
@@ -99,23 +109,6 @@ class Daemon:
 
     def _changed(self, tenant_id: str) -> None:
         self.reconciler.kick(tenant_id)
-
-    async def sync_routes(self) -> None:
-        if self.caddy is None:
-            return
-        s = self.settings
-        config = build_config(
-            await desired_routes(self.db, s),
-            admin=s.caddy_admin,
-            https_port=s.domains.https_port,
-            http_port=s.caddy.http_port,
-            ask_url=s.ask_url,
-            issuer=s.caddy.issuer,
-            acme_email=s.caddy.acme_email,
-            storage=self.managed_caddy.storage if self.managed_caddy else None,
-        )
-        self.caddy.submit(config)
-        await self.caddy.wait_in_step()
 
     async def start(self) -> None:
         # The database, key, build logs and backups are root's alone.

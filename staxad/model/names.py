@@ -23,3 +23,32 @@ def labels(
     if deployment_id:
         out[f"{LABEL}.deployment"] = deployment_id
     return out
+
+
+def network_prefix(instance: str) -> str:
+    """What every tenant network of this instance starts with; the rest is the tenant's name."""
+    return f"staxa-{instance}-"
+
+
+def hostname(base_domain: str, tenant: str, service: str, primary: bool) -> str:
+    """Where a routable service answers: the primary at `<tenant>.<base>`, any other at
+    `<service>--<tenant>.<base>` (tenant names cannot contain `--`, so the two never collide)."""
+    return f"{tenant}.{base_domain}" if primary else f"{service}--{tenant}.{base_domain}"
+
+
+def route(instance: str, tenant: str, service: str) -> str:
+    """The id of a service's route in Caddy's config."""
+    return f"staxa-{instance}-{tenant}-{service}"
+
+
+def image_prefix(instance: str, tenant: str) -> str:
+    """Images staxad builds for a tenant are tagged `<prefix><deployment>`."""
+    return f"localhost/staxa-{instance}/{tenant}-"
+
+
+def firewall_table(instance: str) -> str:
+    return f"staxad-{instance}"
+
+
+def sandbox_table(instance: str) -> str:
+    return f"staxad-{instance}-sandbox"

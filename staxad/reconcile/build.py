@@ -28,6 +28,7 @@ from staxad.adapters.podman import BuildLimits, Podman
 from staxad.adapters.proc import LinesExit
 from staxad.adapters.workspace import Workspace
 from staxad.core.platform import Platform
+from staxad.model import names
 from staxad.model.containerfile import base_images, refusals, trigger_refusals
 from staxad.model.errors import PermanentError
 from staxad.model.frameworks import BaseImages, detect
@@ -82,7 +83,7 @@ class Builder:
         return f"{self.own_images(tenant)}{service.name}:{d.id.removeprefix('dep_')}"
 
     def own_images(self, tenant: Tenant) -> str:
-        return f"localhost/staxa-{self.settings.instance}/{tenant.name}-"
+        return names.image_prefix(self.settings.instance, tenant.name)
 
     def own_repositories(self, tenant: Tenant) -> frozenset[str]:
         """Exactly this tenant's built repositories (a prefix would also match tenant

@@ -24,7 +24,9 @@ from staxad.core.platform import Platform
 from staxad.model import names
 from staxad.model.errors import TemporaryError
 from staxad.model.netrules import Allow, Forward, NetworkRule, Ruleset, host_ruleset, netns_ruleset
+from staxad.reconcile.syncer import Coalescer
 from staxad.store import deployments as deployment_store
+from staxad.store import host as host_store
 from staxad.store import netrules as rule_store
 
 log = logging.getLogger("staxad.firewall")
@@ -41,11 +43,12 @@ class Firewall:
         self.podman = podman
         self.host, self.netns = host, netns
         self.settings = platform.ctx.settings
-        self.table = f"staxad-{self.settings.instance}"
+        self.table = names.firewall_table(self.settings.instance)
         self._loaded: dict[str, Ruleset] = {}
         self._accepted: dict[str, set[str]] = {}  # per namespace, the rules in what was last loaded
         self._lock = asyncio.Lock()
         self.loads = 0
+        self.request = Coalescer(self.sync)  # for tenant passes: one sync per burst of them
 
     async def sync(self, verify: bool = False) -> None:
         """Bring both tables to the store. With `verify` (the periodic pass) also make sure
@@ -148,18 +151,14 @@ class Firewall:
         return forwards
 
     async def _egress(self, rules: list[NetworkRule]) -> tuple[list[str], list[Allow]]:
-        db = self.platform.ctx.db
-        rows = await db.fetch_all(
-            "SELECT id, name FROM tenants WHERE egress_mode = 'restricted' AND status != 'deleting'"
-        )
         restricted, allows = [], []
-        for row in rows:
-            subnet = await self.podman.subnet(names.network(self.settings.instance, row["name"]))
+        for tenant_id, name in await host_store.restricted_tenants(self.platform.ctx.db):
+            subnet = await self.podman.subnet(names.network(self.settings.instance, name))
             if subnet is None:
                 continue  # no network yet: nothing of the tenant runs
             restricted.append(subnet)
             for rule in rules:
-                if rule.tenant_id == row["id"] and rule.direction == "outbound" and rule.destination_port:
+                if rule.tenant_id == tenant_id and rule.direction == "outbound" and rule.destination_port:
                     allows += [
                         Allow(subnet, d, rule.protocol, rule.destination_port, rule.id) for d in rule.destination_cidrs
                     ]

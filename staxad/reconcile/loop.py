@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
 from staxad.metrics import Metrics
+from staxad.model.clock import Clock
 from staxad.model.errors import TemporaryError
 
 log = logging.getLogger("staxad.reconcile")
@@ -35,7 +35,9 @@ class Reconciler:
         handle_tenant: Handler,
         list_tenants: Callable[[], Awaitable[list[str]]],
         metrics: Metrics | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        self._clock = clock or Clock()
         self._handle = handle_tenant
         self._list = list_tenants
         self._metrics = metrics
@@ -53,7 +55,7 @@ class Reconciler:
             self._everything = True
         else:
             self._dirty.add(tenant_id)
-            self._kicked.setdefault(tenant_id, time.monotonic())
+            self._kicked.setdefault(tenant_id, self._clock.monotonic())
         self._wake.set()
 
     async def run(self) -> None:
@@ -72,7 +74,7 @@ class Reconciler:
     async def _one(self, tenant_id: str) -> None:
         kicked = self._kicked.pop(tenant_id, None)
         if kicked is not None and self._metrics is not None:
-            self._metrics.reconcile_lag.observe(time.monotonic() - kicked)
+            self._metrics.reconcile_lag.observe(self._clock.monotonic() - kicked)
         try:
             await self._handle(tenant_id)
             self.passes += 1

@@ -9,19 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from staxad.adapters import probe
-from staxad.adapters.podman import ContainerSpec, Podman
+from staxad.adapters.podman import Podman
 from staxad.core.platform import Platform
-from staxad.model import names
+from staxad.model import lifecycle, names
 from staxad.model.errors import PermanentError
 from staxad.model.records import Service, Tenant
 from staxad.reconcile import snapshot
 from staxad.reconcile.build import Builder
-from staxad.reconcile.routes import hostname
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events
@@ -51,12 +49,8 @@ class Pipeline:
         self, d: Deployment, stage: str, message: str, type_: str = "deployment.stage", **changes: Any
     ) -> None:
         ctx = self.platform.ctx
-        log.info(
-            "deployment %s: %s (+%.0f ms)",
-            d.id,
-            stage,
-            (time.perf_counter() - self._began.get(d.id, time.perf_counter())) * 1000,
-        )
+        now = ctx.clock.monotonic()
+        log.info("deployment %s: %s (+%.0f ms)", d.id, stage, (now - self._began.get(d.id, now)) * 1000)
         async with ctx.db.transaction() as tx:
             await deployment_store.update(tx, d.id, stage=stage, **changes)
             await events.append(
@@ -72,29 +66,22 @@ class Pipeline:
 
     async def run(self, tenant: Tenant, service: Service, d: Deployment, live: Deployment | None) -> None:
         container = names.container(self.settings.instance, tenant.name, service.name, d.id)
-        self._began[d.id] = time.perf_counter()
-        await self._service_status(service, "deploying")
+        self._began[d.id] = self.platform.ctx.clock.monotonic()
+        await self._service_status(service, lifecycle.SERVICE_DEPLOYING)
         try:
             await self._record(
                 d,
                 "provision",
                 f"Provisioning network for {service.name}",
-                status="building",
+                status=lifecycle.DEPLOYMENT_BUILDING,
                 started_at=self.platform.ctx.now(),
             )
-            network = names.network(self.settings.instance, tenant.name)
-            await self.podman.ensure_network(network, names.labels(self.settings.instance, tenant.id))
+            await self.ensure_network(tenant)
             await self._record(d, "build", f"Preparing image for {service.name}")
             image = await self._image(tenant, service, d)
-            spec = ContainerSpec(
-                name=container,
-                image=image,
-                network=network,
-                alias=service.name,
-                port=service.port,
-                env=await self._env(tenant, service),
-                labels=names.labels(self.settings.instance, tenant.id, service.name, d.id),
-                resource_size=service.resource_size,
+            env = await env_store.read(self.platform.ctx.db, self.platform.ctx.box, tenant.id)
+            spec = snapshot.container_spec(
+                self.settings.instance, tenant, service, d.id, image, ((k, v) for k, v, _ in env)
             )
             # The name (and the whole spec, for repairs) is stored before the container
             # exists, so a crash in between leaves nothing that recovery does not know.
@@ -102,7 +89,7 @@ class Pipeline:
                 d,
                 "deploy",
                 f"Starting container {container}",
-                status="deploying",
+                status=lifecycle.DEPLOYMENT_DEPLOYING,
                 image_ref=image,
                 container_id=container,
                 spec=snapshot.seal(self.platform.ctx.box, spec),
@@ -126,11 +113,11 @@ class Pipeline:
                 "ready",
                 f"{service.name} is live",
                 type_="deployment.succeeded",
-                status="succeeded",
+                status=lifecycle.DEPLOYMENT_SUCCEEDED,
                 finished_at=self.platform.ctx.now(),
             )
             self._finished(d, "succeeded")
-            await self._service_status(service, "running")
+            await self._service_status(service, lifecycle.SERVICE_RUNNING)
             if live and live.container_name:
                 await asyncio.sleep(DRAIN_SECONDS)
                 await self.podman.remove(live.container_name)
@@ -144,9 +131,8 @@ class Pipeline:
             async with self.platform.ctx.db.transaction() as tx:
                 await deployment_store.set_live(tx, service.id, live.id if live else None)
                 # the old version serves on; the reconciler's pass checks its container
-                await tenant_store.update_service(
-                    tx, service.id, self.platform.ctx.now(), status="running" if live else "failed"
-                )
+                status = lifecycle.SERVICE_RUNNING if live else lifecycle.SERVICE_FAILED
+                await tenant_store.update_service(tx, service.id, self.platform.ctx.now(), status=status)
             await self.podman.remove(container)
             await self.sync_routes()
             await self._record(
@@ -154,13 +140,17 @@ class Pipeline:
                 "error",
                 f"Deployment failed: {reason}",
                 type_="deployment.failed",
-                status="failed",
+                status=lifecycle.DEPLOYMENT_FAILED,
                 reason=reason[:2000],
                 finished_at=self.platform.ctx.now(),
             )
             if transient:
                 await self._retry(tenant, service)
                 raise
+
+    async def ensure_network(self, tenant: Tenant) -> None:
+        instance = self.settings.instance
+        await self.podman.ensure_network(names.network(instance, tenant.name), names.labels(instance, tenant.id))
 
     async def _retry(self, tenant: Tenant, service: Service) -> None:
         """A deployment failed by the host (podman restarting, say) is tried again, up to
@@ -203,11 +193,7 @@ class Pipeline:
         metrics = self.platform.ctx.metrics
         metrics.deployments.labels(outcome).inc()
         if began is not None:
-            metrics.deploy_seconds.labels(outcome).observe(time.perf_counter() - began)
-
-    async def _env(self, tenant: Tenant, service: Service) -> dict[str, str]:
-        stored = await env_store.read(self.platform.ctx.db, self.platform.ctx.box, tenant.id)
-        return {"PORT": str(service.port), **{key: value for key, value, _ in stored}}
+            metrics.deploy_seconds.labels(outcome).observe(self.platform.ctx.clock.monotonic() - began)
 
     async def _wait_healthy(self, service: Service, container: str, port: int) -> None:
         limit = self.settings.runtime.health_timeout_seconds
@@ -232,7 +218,7 @@ class Pipeline:
         )
 
     async def _check_route(self, tenant: Tenant, service: Service) -> None:
-        host = hostname(self.settings, tenant.name, service.name, service.is_primary)
+        host = names.hostname(self.settings.domains.base_domain, tenant.name, service.name, service.is_primary)
         for _ in range(50):
             status = await probe.through_caddy(host, self.settings.domains.https_port)
             if status is not None and status != 502:

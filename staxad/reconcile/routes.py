@@ -1,43 +1,55 @@
-"""Which hostnames staxad serves, from the store: Caddy's routes and the TLS `ask` gate.
+"""Caddy's routes, from the store: one coalesced sync for every tenant.
 
 A tenant's primary routable service answers at `<tenant>.<base>`; any other routable
-service at `<service>--<tenant>.<base>` (tenant names cannot contain `--`, so the two
-never collide).
+service at `<service>--<tenant>.<base>` (staxad.model.names.hostname).
 """
 
 from __future__ import annotations
 
-import json
-
-from staxad.adapters.caddy import Route
+from staxad.adapters.caddy import CaddyAdmin, Route, build_config
 from staxad.config import Settings
+from staxad.model import names
+from staxad.reconcile.syncer import Coalescer
+from staxad.store import host as host_store
 from staxad.store.db import Database
 
-_ROUTED = """
-SELECT t.name AS tenant, s.name AS service, s.is_primary, d.host_port,
-  (SELECT json_group_array(m.domain) FROM domains m WHERE m.verified_at IS NOT NULL AND m.tenant_id = t.id
-     AND (m.service_id = s.id OR (m.service_id IS NULL AND s.id = (
-       SELECT p.id FROM services p WHERE p.tenant_id = t.id AND p.is_routable = 1
-       ORDER BY p.is_primary DESC, p.priority, p.created_at LIMIT 1)))) AS domains
-FROM services s JOIN tenants t ON t.id = s.tenant_id
-LEFT JOIN deployments d ON d.id = s.live_deployment_id
-WHERE s.is_routable = 1 AND t.status != 'deleting'
-"""
-
-
-def hostname(settings: Settings, tenant: str, service: str, primary: bool) -> str:
-    base = settings.domains.base_domain
-    return f"{tenant}.{base}" if primary else f"{service}--{tenant}.{base}"
+# serves() below moves to core with the store boundary work; kept here until then.
 
 
 async def desired_routes(db: Database, settings: Settings) -> list[Route]:
-    routes = []
-    for row in await db.fetch_all(_ROUTED):
-        if row["host_port"]:
-            host = hostname(settings, row["tenant"], row["service"], bool(row["is_primary"]))
-            hosts = (host, *sorted(json.loads(row["domains"])))
-            routes.append(Route(f"staxa-{settings.instance}-{row['tenant']}-{row['service']}", hosts, row["host_port"]))
-    return routes
+    return [
+        Route(
+            names.route(settings.instance, r.tenant, r.service),
+            (names.hostname(settings.domains.base_domain, r.tenant, r.service, r.primary), *r.domains),
+            r.host_port,
+        )
+        for r in await host_store.routed(db)
+    ]
+
+
+class Routes:
+    """Owns what Caddy should serve; `sync()` returns once Caddy serves what the store
+    held when it was called."""
+
+    def __init__(self, db: Database, settings: Settings, caddy: CaddyAdmin, storage: str | None) -> None:
+        self.db, self.settings, self.caddy, self.storage = db, settings, caddy, storage
+        self.sync = Coalescer(self._apply)
+
+    async def _apply(self) -> None:
+        s = self.settings
+        self.caddy.submit(
+            build_config(
+                await desired_routes(self.db, s),
+                admin=s.caddy_admin,
+                https_port=s.domains.https_port,
+                http_port=s.caddy.http_port,
+                ask_url=s.ask_url,
+                issuer=s.caddy.issuer,
+                acme_email=s.caddy.acme_email,
+                storage=self.storage,
+            )
+        )
+        await self.caddy.wait_in_step()
 
 
 async def serves(db: Database, settings: Settings, domain: str) -> bool:

@@ -13,6 +13,7 @@ import pwd
 from staxad.adapters.hostinfo import subordinate_ids
 from staxad.adapters.nft import Nft
 from staxad.config import Settings
+from staxad.model import names
 from staxad.model.errors import PermanentError
 from staxad.model.sandbox import render, sandbox_for
 
@@ -23,7 +24,7 @@ class SandboxTable:
     def __init__(self, settings: Settings, nft: Nft) -> None:
         self.settings = settings
         self.nft = nft
-        self.name = f"staxad-{settings.instance}-sandbox"
+        self.name = names.sandbox_table(settings.instance)
         self._loaded: str | None = None
 
     def document(self) -> str:

@@ -1,4 +1,4 @@
-"""The container spec a deployment started with, kept sealed in its record.
+"""The container spec of a deployment: built in one place, and kept sealed in its record.
 
 A repair (a container that was removed behind staxad's back) recreates the live
 deployment's container from this snapshot, never from the tenant's current env or
@@ -10,9 +10,28 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterable
 
 from staxad.adapters.podman import ContainerSpec
+from staxad.model import names
+from staxad.model.records import Service, Tenant
 from staxad.store.secretbox import SecretBox
+
+
+def container_spec(
+    instance: str, tenant: Tenant, service: Service, deployment_id: str, image: str, env: Iterable[tuple[str, str]]
+) -> ContainerSpec:
+    """How staxad runs a deployment's container; the app also gets its port as $PORT."""
+    return ContainerSpec(
+        name=names.container(instance, tenant.name, service.name, deployment_id),
+        image=image,
+        network=names.network(instance, tenant.name),
+        alias=service.name,
+        port=service.port,
+        env={"PORT": str(service.port), **dict(env)},
+        labels=names.labels(instance, tenant.id, service.name, deployment_id),
+        resource_size=service.resource_size,
+    )
 
 
 def seal(box: SecretBox, spec: ContainerSpec) -> bytes:

@@ -1,181 +1,240 @@
-"""One reconcile pass for one tenant: bring its host state to its stored state.
+"""One reconcile pass for one tenant: observe -> plan -> apply, until the plan settles.
 
-Passes for one tenant never overlap (staxad.reconcile.loop), so a deployment found
-`building` or `deploying` when a pass starts was interrupted by a crash: it is failed,
-its container removed, and a fresh deployment queued if the service has nothing live.
-Every step is safe to repeat after a crash at any point.
+What to do is decided by the pure `staxad.reconcile.plan`; this module only reads the
+store and the host into a `TenantView` and carries out the actions. Every action is safe
+to repeat after a crash at any point, so a pass can always start from scratch. The
+shared host state (Caddy's routes, the firewall) is synced once the tenant settles,
+through coalesced syncers: a hundred passes ending together make one or two syncs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
-from staxad.adapters.podman import ContainerSpec, Podman
+from staxad.adapters import probe
+from staxad.adapters.podman import ContainerState, Podman
 from staxad.core.platform import Platform
-from staxad.model import names
+from staxad.model import lifecycle, names
 from staxad.model.errors import TemporaryError
 from staxad.model.records import Tenant
-from staxad.model.status import service_status
 from staxad.reconcile import snapshot
 from staxad.reconcile.certificates import Certificates
 from staxad.reconcile.pipeline import Pipeline
+from staxad.reconcile.plan import (
+    NO_BACKOFF,
+    Action,
+    Backoff,
+    FailInterrupted,
+    ForgetBackoff,
+    QueueDeployments,
+    RecreateContainer,
+    RetryAt,
+    RunDeployment,
+    SetServiceStatus,
+    SetTenantStatus,
+    StartContainer,
+    Teardown,
+    TenantView,
+    plan,
+    settled,
+)
 from staxad.store import deployments as deployment_store
 from staxad.store import domains as domain_store
 from staxad.store import env as env_store
 from staxad.store import events
+from staxad.store import host as host_store
 from staxad.store import images as image_store
 from staxad.store import tenants as tenant_store
-from staxad.store.deployments import ACTIVE, Deployment
+from staxad.store.deployments import Deployment
 
 log = logging.getLogger("staxad.reconcile")
+
+Sync = Callable[[], Awaitable[None]]
+MAX_STEPS = 50  # plans per pass; a tenant with more to do is kicked again
+UNANSWERED_LIMIT = 2  # probes in a row a live service may miss before it counts as not answering
+
+
+async def _nothing() -> None:
+    return None
 
 
 class TenantReconciler:
     def __init__(
-        self,
-        platform: Platform,
-        podman: Podman | None,
-        sync_routes: Callable[[], Awaitable[None]],
-        sync_firewall: Callable[[], Awaitable[None]] | None = None,
+        self, platform: Platform, podman: Podman | None, routes: Sync | None = None, firewall: Sync | None = None
     ) -> None:
         self.platform = platform
         self.podman = podman
-        self.sync_routes = sync_routes
-        self.sync_firewall = sync_firewall
-        self.pipeline = Pipeline(platform, podman, sync_routes) if podman else None
+        self.routes = routes or _nothing
+        self.firewall = firewall or _nothing
+        self.clock = platform.ctx.clock
+        self.pipeline = Pipeline(platform, podman, self.routes) if podman else None
         self.certificates = Certificates(platform)
-        self._backoff: dict[str, tuple[int, float]] = {}  # container -> (failures, not before)
+        self._backoff: dict[str, Backoff] = {}  # container -> repairs that did not keep it running
+        self._unanswered: dict[str, int] = {}  # container -> health probes missed in a row
 
     @property
     def db(self):  # type: ignore[no-untyped-def]
         return self.platform.ctx.db
 
     async def all_ids(self) -> list[str]:
-        return [row["id"] for row in await self.db.fetch_all("SELECT id FROM tenants")]
-
-    async def _event(self, tenant_id: str, type_: str, message: str, service: str | None = None) -> None:
-        async with self.db.transaction() as tx:
-            await events.append(tx, tenant_id, type_, message, self.platform.ctx.clock.now(), service_name=service)
+        return await host_store.tenant_ids(self.db)
 
     async def reconcile(self, tenant_id: str) -> None:
+        view: TenantView | None = None
+        for _ in range(MAX_STEPS):
+            view = await self.observe(tenant_id)
+            if view is None:
+                return
+            actions = plan(view, self.clock.monotonic())
+            if self.podman is None:  # runtime off: only the store side of a delete
+                actions = [a for a in actions if isinstance(a, Teardown)]
+            await self.apply(view, actions)
+            if settled(actions) or any(isinstance(a, Teardown) for a in actions):
+                break
+        else:
+            self.platform.ctx.changed(tenant_id)  # more to do than one pass takes: go on in the next
+        if view is None or view.tenant.status == lifecycle.TENANT_DELETING or self.podman is None:
+            return
+        await self.routes()
+        await self.firewall()
+        self.certificates.check_tenant(tenant_id, await domain_store.for_tenant(self.db, tenant_id))
+
+    async def observe(self, tenant_id: str) -> TenantView | None:
         tenant = await tenant_store.get_any(self.db, tenant_id)
         if tenant is None:
-            return
-        if tenant.status == "deleting":
-            await self._teardown(tenant)
-            return
-        if self.podman is None or self.pipeline is None:
-            return
-        await self.podman.ensure_network(
-            names.network(self.platform.ctx.settings.instance, tenant.name),
-            names.labels(self.platform.ctx.settings.instance, tenant.id),
+            return None
+        if tenant.status == lifecycle.TENANT_DELETING or self.podman is None:
+            return TenantView(tenant, {}, (), (), {}, {})
+        live = await deployment_store.live_for(self.db, tenant.id)
+        pending = await deployment_store.with_status(
+            self.db, tenant.id, (lifecycle.DEPLOYMENT_QUEUED, *lifecycle.DEPLOYMENT_ACTIVE)
         )
-        await self._recover_interrupted(tenant)
-        for d in await deployment_store.with_status(self.db, tenant.id, ("queued",)):
-            tenant = await tenant_store.get_any(self.db, tenant_id) or tenant
-            if tenant.status == "deleting":
-                return
-            service = next((s for s in tenant.services if s.id == d.service_id), None)
-            if service is None:
-                continue
-            live = (await deployment_store.live_for(self.db, tenant.id)).get(service.id)
-            await self.pipeline.run(tenant, service, d, live)
-        running = await self._heal(tenant)
-        await self._update_service_statuses(tenant.id, running)
-        await self._update_status(tenant.id)
-        await self.sync_routes()
-        if self.sync_firewall is not None:
-            await self.sync_firewall()
-        self.certificates.check_tenant(tenant.id, await domain_store.for_tenant(self.db, tenant.id))
+        queued = tuple(d for d in pending if d.status == lifecycle.DEPLOYMENT_QUEUED)
+        active = tuple(d for d in pending if d.status != lifecycle.DEPLOYMENT_QUEUED)
+        containers: dict[str, ContainerState | None] = {}
+        for d in live.values():
+            if d.container_name:
+                containers[d.container_name] = await self.podman.inspect(d.container_name)
+        answers = {} if pending else await self._probe(tenant, live, containers)
+        return TenantView(
+            tenant,
+            live,
+            queued,
+            active,
+            await deployment_store.latest_per_service(self.db, tenant.id),
+            containers,
+            answers,
+            {name: self._backoff[name] for name in containers if name in self._backoff},
+        )
 
-    async def _recover_interrupted(self, tenant: Tenant) -> None:
-        interrupted = await deployment_store.with_status(self.db, tenant.id, ACTIVE)
-        if not interrupted:
-            return
-        live = await deployment_store.live_for(self.db, tenant.id)
-        live_ids = {d.id for d in live.values()}
-        for d in interrupted:
-            if d.container_name and d.id not in live_ids:
-                assert self.podman is not None
-                await self.podman.remove(d.container_name)
-            now = self.platform.ctx.now()
-            async with self.db.transaction() as tx:
-                await deployment_store.update(
-                    tx, d.id, status="failed", stage="error", reason="interrupted by a daemon restart", finished_at=now
-                )
-                await events.append(
-                    tx,
-                    tenant.id,
-                    "deployment.failed",
-                    "Deployment interrupted by a daemon restart",
-                    self.platform.ctx.clock.now(),
-                    stage="error",
-                    deployment_id=d.id,
-                    service_name=d.service_name,
-                )
-        unserved = [s for s in tenant.services if s.id not in live]
-        if unserved:
-            async with self.db.transaction() as tx:
-                await self.platform.deployments.queue(tx, tenant, unserved, "recovering after a restart")
-
-    async def _heal(self, tenant: Tenant) -> dict[str, bool]:
-        """Live containers that died are started again; ones removed are recreated.
-
-        Returns, per service with a live deployment, whether its container runs now."""
-        assert self.podman is not None
-        live = await deployment_store.live_for(self.db, tenant.id)
-        running: dict[str, bool] = {}
+    async def _probe(
+        self, tenant: Tenant, live: dict[str, Deployment], containers: dict[str, ContainerState | None]
+    ) -> dict[str, bool]:
+        """Whether each running live service answers, as the deploy's health check asked it;
+        one missed probe is forgiven (a busy app), `UNANSWERED_LIMIT` in a row are not."""
+        answers = {}
         for service in tenant.services:
             d = live.get(service.id)
-            if d is None or not d.container_name:
+            state = containers.get(d.container_name) if d and d.container_name else None
+            if d is None or d.container_name is None or state is None or not state.running or not state.host_port:
                 continue
-            state = await self.podman.inspect(d.container_name)
-            running[service.id] = state is not None and state.running
-            if running[service.id]:
-                self._backoff.pop(d.container_name, None)
-                continue
-            failures, not_before = self._backoff.get(d.container_name, (0, 0.0))
-            wait = not_before - time.monotonic()
-            if wait > 0:
-                asyncio.get_running_loop().call_later(wait, self.platform.ctx.changed, tenant.id)
-                continue
-            self._backoff[d.container_name] = (failures + 1, time.monotonic() + min(2.0**failures, 300.0))
-            if state is None:
-                await self._recreate(tenant, d)
-                running[service.id] = True
+            check = probe.http_answers if service.is_routable else probe.tcp_stays_open
+            if await check(state.host_port):
+                self._unanswered.pop(d.container_name, None)
             else:
-                started = await self.podman.start(d.container_name)
-                running[service.id] = started is not None and started.running
-                await self._event(
-                    tenant.id,
-                    "container.restarted",
-                    f"Container of {service.name} had stopped ({state.status}); started it again",
-                    service.name,
-                )
-        return running
+                self._unanswered[d.container_name] = self._unanswered.get(d.container_name, 0) + 1
+            answers[service.id] = self._unanswered.get(d.container_name, 0) < UNANSWERED_LIMIT
+        return answers
+
+    async def apply(self, view: TenantView, actions: list[Action]) -> None:
+        statuses: list[SetServiceStatus | SetTenantStatus] = []
+        for action in actions:
+            match action:
+                case Teardown():
+                    await self._teardown(view.tenant)
+                case FailInterrupted():
+                    await self._fail_interrupted(action)
+                case QueueDeployments(service_ids, reason):
+                    services = [s for s in view.tenant.services if s.id in service_ids]
+                    async with self.db.transaction() as tx:
+                        await self.platform.deployments.queue(tx, view.tenant, services, reason)
+                case RunDeployment(d):
+                    await self._run(view, d)
+                case StartContainer() | RecreateContainer():
+                    await self._repair(view.tenant, action)
+                case ForgetBackoff(container):
+                    self._backoff.pop(container, None)
+                case RetryAt(when):
+                    delay = max(0.0, when - self.clock.monotonic())
+                    asyncio.get_running_loop().call_later(delay, self.platform.ctx.changed, view.tenant.id)
+                case SetServiceStatus() | SetTenantStatus():
+                    statuses.append(action)
+        if statuses:
+            await self._write_statuses(view.tenant, statuses)
+
+    async def _run(self, view: TenantView, d: Deployment) -> None:
+        assert self.pipeline is not None
+        service = next(s for s in view.tenant.services if s.id == d.service_id)
+        await self.pipeline.run(view.tenant, service, d, view.live.get(service.id))
+
+    async def _fail_interrupted(self, action: FailInterrupted) -> None:
+        d = action.deployment
+        if action.remove_container and d.container_name:
+            assert self.podman is not None
+            await self.podman.remove(d.container_name)
+        async with self.db.transaction() as tx:
+            await deployment_store.update(
+                tx,
+                d.id,
+                status=lifecycle.DEPLOYMENT_FAILED,
+                stage="error",
+                reason="interrupted by a daemon restart",
+                finished_at=self.platform.ctx.now(),
+            )
+            await events.append(
+                tx,
+                d.tenant_id,
+                "deployment.failed",
+                "Deployment interrupted by a daemon restart",
+                self.clock.now(),
+                stage="error",
+                deployment_id=d.id,
+                service_name=d.service_name,
+            )
+
+    async def _repair(self, tenant: Tenant, action: StartContainer | RecreateContainer) -> None:
+        """Start a live container that stopped, or recreate one that was removed; either
+        way the next repair of it waits longer, until it is seen running again."""
+        assert self.podman is not None
+        d = action.deployment
+        assert d.container_name
+        self._backoff[d.container_name] = self._backoff.get(d.container_name, NO_BACKOFF).after_repair(
+            self.clock.monotonic()
+        )
+        if isinstance(action, RecreateContainer):
+            await self._recreate(tenant, d)
+            return
+        await self.podman.start(d.container_name)
+        await self._event(
+            tenant.id,
+            "container.restarted",
+            f"Container of {d.service_name} had stopped ({action.was}); started it again",
+            d.service_name,
+        )
 
     async def _recreate(self, tenant: Tenant, d: Deployment) -> None:
-        assert self.podman is not None and d.container_name and d.image_ref
+        assert self.podman is not None and self.pipeline is not None and d.container_name and d.image_ref
         service = next(s for s in tenant.services if s.id == d.service_id)
         sealed = await deployment_store.sealed_spec(self.db, d.id)
         if sealed is not None:
             spec = snapshot.unseal(self.platform.ctx.box, sealed)  # what was deployed, not what is stored now
         else:  # deployed before snapshots were kept
-            settings = self.platform.ctx.settings
             stored = await env_store.read(self.db, self.platform.ctx.box, tenant.id)
-            spec = ContainerSpec(
-                name=d.container_name,
-                image=d.image_ref,
-                network=names.network(settings.instance, tenant.name),
-                alias=service.name,
-                port=service.port,
-                env={"PORT": str(service.port), **{k: v for k, v, _ in stored}},
-                labels=names.labels(settings.instance, tenant.id, service.name, d.id),
-                resource_size=service.resource_size,
-            )
+            instance = self.platform.ctx.settings.instance
+            spec = snapshot.container_spec(instance, tenant, service, d.id, d.image_ref, ((k, v) for k, v, _ in stored))
+        await self.pipeline.ensure_network(tenant)
         state = await self.podman.run(spec)
         async with self.db.transaction() as tx:
             await deployment_store.update(tx, d.id, host_port=state.host_port)
@@ -183,57 +242,27 @@ class TenantReconciler:
             tenant.id, "container.recreated", f"Container of {service.name} was missing; recreated it", service.name
         )
 
-    async def _update_service_statuses(self, tenant_id: str, running: dict[str, bool]) -> None:
-        tenant = await tenant_store.get_any(self.db, tenant_id)
-        if tenant is None or tenant.status == "deleting":
-            return
-        live = await deployment_store.live_for(self.db, tenant.id)
-        busy = {d.service_id for d in await deployment_store.with_status(self.db, tenant.id, ("queued", *ACTIVE))}
-        changes = {}
-        for service in tenant.services:
-            if service.id in busy or service.id in live:
-                last_failed = False
-            else:
-                latest, _ = await deployment_store.for_tenant(self.db, tenant.id, limit=1, service_id=service.id)
-                last_failed = bool(latest) and latest[0].status == "failed"
-            status = service_status(
-                deploying=service.id in busy,
-                live=service.id in live,
-                running=running.get(service.id, False),
-                last_failed=last_failed,
-            )
-            if status != service.status:
-                changes[service.id] = status
-        if changes:
-            async with self.db.transaction() as tx:
-                for service_id, status in changes.items():
-                    await tenant_store.update_service(tx, service_id, self.platform.ctx.now(), status=status)
-
-    async def _update_status(self, tenant_id: str) -> None:
-        tenant = await tenant_store.get_any(self.db, tenant_id)
-        if tenant is None or tenant.status == "deleting":
-            return
-        live = await deployment_store.live_for(self.db, tenant.id)
-        pending = await deployment_store.with_status(self.db, tenant.id, ("queued", *ACTIVE))
-        status, reason = tenant.status, tenant.status_reason
-        if pending:
-            status, reason = "deploying", None
-        elif all(s.id in live for s in tenant.services):
-            status, reason = "ready", None
-        else:
-            latest, _ = await deployment_store.for_tenant(self.db, tenant.id, limit=1)
-            status, reason = "failed", (latest[0].reason if latest else "no service is running")
-        if (status, reason) != (tenant.status, tenant.status_reason):
-            async with self.db.transaction() as tx:
-                await tenant_store.update(tx, tenant.id, self.platform.ctx.now(), status=status, status_reason=reason)
+    async def _write_statuses(self, tenant: Tenant, statuses: list[SetServiceStatus | SetTenantStatus]) -> None:
+        now = self.platform.ctx.now()
+        async with self.db.transaction() as tx:
+            for change in statuses:
+                if isinstance(change, SetServiceStatus):
+                    await tenant_store.update_service(tx, change.service_id, now, status=change.status)
+                    continue
+                status, reason = change.status, change.reason
+                await tenant_store.update(tx, tenant.id, now, status=status, status_reason=reason)
                 await events.append(
                     tx,
                     tenant.id,
                     f"tenant.{status}",
                     f"Tenant is {status}" + (f": {reason}" if reason else ""),
-                    self.platform.ctx.clock.now(),
-                    stage="ready" if status == "ready" else None,
+                    self.clock.now(),
+                    stage="ready" if status == lifecycle.TENANT_READY else None,
                 )
+
+    async def _event(self, tenant_id: str, type_: str, message: str, service: str | None = None) -> None:
+        async with self.db.transaction() as tx:
+            await events.append(tx, tenant_id, type_, message, self.clock.now(), service_name=service)
 
     async def _teardown(self, tenant: Tenant) -> None:
         if self.podman is not None:
@@ -241,6 +270,8 @@ class TenantReconciler:
             for state in await self.podman.containers(instance):
                 if state.labels.get(f"{names.LABEL}.tenant") == tenant.id:
                     await self.podman.remove(state.name)
+                    self._backoff.pop(state.name, None)
+                    self._unanswered.pop(state.name, None)
             try:
                 await self.podman.remove_network(names.network(instance, tenant.name))
             except TemporaryError as exc:  # podman still releasing it; the periodic sweep retries
@@ -248,36 +279,33 @@ class TenantReconciler:
             for ref in await image_store.only_this_tenant_uses(self.db, tenant.id):
                 await self.podman.remove_image(ref)
         await self.platform.tenants.forget(tenant.id)
-        await self.sync_routes()
-        if self.sync_firewall is not None:
-            await self.sync_firewall()
+        if self.podman is not None:
+            await self.routes()
+            await self.firewall()
         log.info("tenant %s (%s) deleted", tenant.name, tenant.id)
 
     async def sweep(self) -> None:
-        """Remove containers and networks of this instance that the store does not know."""
+        """Remove containers, networks and build folders of this instance that the store
+        does not know."""
         if self.podman is None:
             return
         instance = self.platform.ctx.settings.instance
-        known = {
-            row["id"]
-            for row in await self.db.fetch_all(
-                "SELECT d.id FROM deployments d JOIN services s ON s.id = d.service_id"
-                " WHERE s.live_deployment_id = d.id OR d.status IN ('queued', 'building', 'deploying')"
-            )
-        }
-        for state in await self.podman.containers(instance):
+        known = await host_store.deployments_on_host(self.db)
+        containers = await self.podman.containers(instance)
+        present = {state.name for state in containers}
+        self._backoff = {name: b for name, b in self._backoff.items() if name in present}
+        self._unanswered = {name: n for name, n in self._unanswered.items() if name in present}
+        for state in containers:
             if state.labels.get(f"{names.LABEL}.deployment") not in known:
                 log.info("removing orphan container %s", state.name)
                 await self.podman.remove(state.name)
         if self.pipeline is not None:
-            building = {
-                row["id"] for row in await self.db.fetch_all("SELECT id FROM deployments WHERE status = 'building'")
-            }
+            building = await host_store.building(self.db)
             workspace = self.pipeline.builder.workspace
             for name in workspace.names():
                 if name not in building:  # a build a crash interrupted
                     await workspace.remove(name)
-        tenant_names = {row["name"] for row in await self.db.fetch_all("SELECT name FROM tenants")}
+        tenant_names = await host_store.tenant_names(self.db)
         for network in await self.podman.networks(instance):
-            if network.removeprefix(f"staxa-{instance}-") not in tenant_names:
+            if network.removeprefix(names.network_prefix(instance)) not in tenant_names:
                 await self.podman.remove_network(network)

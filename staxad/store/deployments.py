@@ -174,3 +174,13 @@ async def ids_for_tenant(db: Database | Transaction, tenant_id: str) -> list[str
 
 async def all_ids(db: Database | Transaction) -> set[str]:
     return {r["id"] for r in await db.fetch_all("SELECT id FROM deployments")}
+
+
+async def latest_per_service(db: Database | Transaction, tenant_id: str) -> dict[str, Deployment]:
+    """Each service's newest deployment."""
+    rows = await db.fetch_all(
+        f"{_SELECT} WHERE d.tenant_id = ? AND d.rowid = (SELECT x.rowid FROM deployments x"  # noqa: S608
+        " WHERE x.service_id = d.service_id ORDER BY x.created_at DESC, x.rowid DESC LIMIT 1)",
+        (tenant_id,),
+    )
+    return {d.service_id: d for d in map(_deployment, rows)}

@@ -1,0 +1,212 @@
+"""What one tenant pass should do, decided from what was observed: a pure function.
+
+`plan(view, now)` looks at one tenant as the store wants it and the host has it (a
+`TenantView`) and returns the next actions. The pass (staxad.reconcile.tenant) applies
+them, observes again and plans again until a plan is `settled`: only status changes and
+retry timers are left. Each plan handles one concern, in this order:
+
+1. a tenant being deleted is torn down;
+2. deployments found `building` or `deploying` were interrupted (passes for one tenant
+   never overlap, so none can be under way): they fail, and services left with nothing
+   live get a fresh deployment;
+3. the oldest queued deployment runs (one per plan: each one changes what is live);
+4. a live container that stopped is started, one that was removed is recreated from its
+   deployment's snapshot, each with capped exponential back-off per container;
+5. service and tenant statuses follow what was seen, a service that does not answer
+   included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from staxad.adapters.podman import ContainerState
+from staxad.model import lifecycle
+from staxad.model.records import Tenant
+from staxad.store.deployments import Deployment
+
+MAX_BACKOFF_SECONDS = 300.0
+INTERRUPTED = "interrupted by a daemon restart"
+RECOVERING = "recovering after a restart"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Repairs of one container that did not keep it running: how many in a row, and the
+    monotonic time before which the next one must not start."""
+
+    failures: int
+    not_before: float
+
+    def after_repair(self, now: float) -> Backoff:
+        return Backoff(self.failures + 1, now + min(2.0**self.failures, MAX_BACKOFF_SECONDS))
+
+
+NO_BACKOFF = Backoff(0, 0.0)
+
+
+@dataclass(frozen=True)
+class TenantView:
+    """One tenant as observed at the start of a planning step."""
+
+    tenant: Tenant
+    live: Mapping[str, Deployment]  # service id -> its live deployment
+    queued: Sequence[Deployment]  # oldest first
+    active: Sequence[Deployment]  # building or deploying
+    latest: Mapping[str, Deployment]  # service id -> its newest deployment
+    containers: Mapping[str, ContainerState | None]  # container name -> state; None: it does not exist
+    answers: Mapping[str, bool] = field(default_factory=dict)  # service id -> its live container answered
+    backoff: Mapping[str, Backoff] = field(default_factory=dict)  # container name -> repairs so far
+
+
+@dataclass(frozen=True)
+class Teardown:
+    pass
+
+
+@dataclass(frozen=True)
+class FailInterrupted:
+    deployment: Deployment
+    remove_container: bool  # its container, if any, is not the live one
+
+
+@dataclass(frozen=True)
+class QueueDeployments:
+    service_ids: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class RunDeployment:
+    deployment: Deployment
+
+
+@dataclass(frozen=True)
+class StartContainer:
+    deployment: Deployment
+    was: str  # the status podman reported
+
+
+@dataclass(frozen=True)
+class RecreateContainer:
+    deployment: Deployment
+
+
+@dataclass(frozen=True)
+class ForgetBackoff:
+    container: str
+
+
+@dataclass(frozen=True)
+class RetryAt:
+    """Look again at this monotonic time: a repair is waiting out its back-off."""
+
+    when: float
+
+
+@dataclass(frozen=True)
+class SetServiceStatus:
+    service_id: str
+    status: str
+
+
+@dataclass(frozen=True)
+class SetTenantStatus:
+    status: str
+    reason: str | None
+
+
+Action = (
+    Teardown
+    | FailInterrupted
+    | QueueDeployments
+    | RunDeployment
+    | StartContainer
+    | RecreateContainer
+    | ForgetBackoff
+    | RetryAt
+    | SetServiceStatus
+    | SetTenantStatus
+)
+FINAL = (ForgetBackoff, RetryAt, SetServiceStatus, SetTenantStatus)
+
+
+def settled(actions: Sequence[Action]) -> bool:
+    """Nothing left that changes the host or the deployments: the pass can end."""
+    return all(isinstance(a, FINAL) for a in actions)
+
+
+def plan(view: TenantView, now: float) -> list[Action]:
+    tenant = view.tenant
+    if tenant.status == lifecycle.TENANT_DELETING:
+        return [Teardown()]
+    if view.active:
+        return _recover(view)
+    services = {s.id for s in tenant.services}
+    runnable = [d for d in view.queued if d.service_id in services]
+    if runnable:
+        return [RunDeployment(runnable[0])]
+    repairs = _repairs(view, now)
+    if not settled(repairs):
+        return repairs
+    return repairs + _statuses(view)
+
+
+def _recover(view: TenantView) -> list[Action]:
+    live_ids = {d.id for d in view.live.values()}
+    actions: list[Action] = [
+        FailInterrupted(d, remove_container=bool(d.container_name) and d.id not in live_ids) for d in view.active
+    ]
+    queued = {d.service_id for d in view.queued}
+    unserved = tuple(s.id for s in view.tenant.services if s.id not in view.live and s.id not in queued)
+    if unserved:
+        actions.append(QueueDeployments(unserved, RECOVERING))
+    return actions
+
+
+def _repairs(view: TenantView, now: float) -> list[Action]:
+    actions: list[Action] = []
+    for service in view.tenant.services:
+        d = view.live.get(service.id)
+        if d is None or not d.container_name:
+            continue
+        state = view.containers.get(d.container_name)
+        backoff = view.backoff.get(d.container_name, NO_BACKOFF)
+        if state is not None and state.running:
+            if backoff != NO_BACKOFF:
+                actions.append(ForgetBackoff(d.container_name))
+        elif backoff.not_before > now:
+            actions.append(RetryAt(backoff.not_before))
+        elif state is None:
+            actions.append(RecreateContainer(d))
+        else:
+            actions.append(StartContainer(d, state.status))
+    return actions
+
+
+def _statuses(view: TenantView) -> list[Action]:
+    tenant = view.tenant
+    actions: list[Action] = []
+    busy = {d.service_id for d in (*view.queued, *view.active)}
+    health: dict[str, lifecycle.Health] = {}
+    for service in tenant.services:
+        d = view.live.get(service.id)
+        state = view.containers.get(d.container_name) if d and d.container_name else None
+        latest = view.latest.get(service.id)
+        failed = latest is not None and latest.status == lifecycle.DEPLOYMENT_FAILED
+        health[service.id] = lifecycle.Health(
+            deploying=service.id in busy,
+            live=d is not None,
+            running=state is not None and state.running,
+            answers=view.answers.get(service.id, True),
+            last_failed=failed,
+            failure=latest.reason if latest is not None and failed else None,
+        )
+        status = lifecycle.service_status(health[service.id])
+        if status != service.status:
+            actions.append(SetServiceStatus(service.id, status))
+    status, reason = lifecycle.tenant_status([(s.name, s.port, health[s.id]) for s in tenant.services])
+    if (status, reason) != (tenant.status, tenant.status_reason):
+        actions.append(SetTenantStatus(status, reason))
+    return actions
