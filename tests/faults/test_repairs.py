@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import time
+from pathlib import Path
 
 import pytest
 
 from staxad.model.errors import TemporaryError
 from tests.images import podman
-from tests.integration.conftest import Live
+from tests.integration.conftest import Live, running_daemon
 from tests.integration.test_serving import container_of, create
 
 pytestmark = pytest.mark.host
@@ -82,3 +85,28 @@ async def test_a_deployment_failed_by_the_host_is_retried(live: Live, web_image:
         podman_adapter.run = real_run  # type: ignore[method-assign]
     reasons = [d["reason"] or "" for d in ready["deployments"]]
     assert refusals == 1 and any(r.startswith("transient host error") for r in reasons), reasons
+
+
+async def test_a_service_that_stops_answering_makes_its_tenant_not_ready_until_it_answers_again(
+    tmp_path: Path, web_image: str, instance: str
+) -> None:
+    """The app hangs (its process stopped, its container still running): the tenant is not
+    `ready` while it does not answer, and is again once it does."""
+    async with running_daemon(tmp_path, instance, STAXAD_RUNTIME_RECONCILE_INTERVAL_SECONDS="1") as live:
+        tenant = await create(live, {"name": "hangs", "source_type": "image", "image_url": web_image, "port": 8080})
+        ready = await live.wait_status(tenant["id"], "ready")
+        container = container_of(ready).format(instance=instance)
+        top = podman("top", container, "hpid", "args").stdout.decode().splitlines()[1:]
+        httpd = next(int(line.split()[0]) for line in top if line.split()[1] == "httpd")
+        os.kill(httpd, signal.SIGSTOP)
+        try:
+            began = time.monotonic()
+            hung = await live.wait_status(tenant["id"], "failed", timeout=30)
+            assert "web runs but does not answer on port 8080" in hung["status_reason"], hung
+            assert hung["services"][0]["status"] == "unhealthy"
+            noticed = time.monotonic() - began
+        finally:
+            os.kill(httpd, signal.SIGCONT)
+        back = await live.wait_status(tenant["id"], "ready", timeout=30)
+        assert back["services"][0]["status"] == "running"
+        assert noticed < 15, noticed
