@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from staxad.adapters.nft import Nft
+from staxad.adapters.nft import Nft, Table
 from staxad.adapters.podman import Podman
 from staxad.core.platform import Platform
 from staxad.model import names
@@ -41,10 +41,9 @@ class Firewall:
     def __init__(self, platform: Platform, podman: Podman, host: Nft, netns: Nft) -> None:
         self.platform = platform
         self.podman = podman
-        self.host, self.netns = host, netns
         self.settings = platform.ctx.settings
         self.table = names.firewall_table(self.settings.instance)
-        self._loaded: dict[str, Ruleset] = {}
+        self._tables = {"host": Table(host, "ip", self.table), "netns": Table(netns, "ip", self.table)}
         self._accepted: dict[str, set[str]] = {}  # per namespace, the rules in what was last loaded
         self._lock = asyncio.Lock()
         self.loads = 0
@@ -61,7 +60,7 @@ class Firewall:
                 keep = set(ids)
                 return host_ruleset(self.table, [f for f in forwards if f.rule_id in keep])
 
-            await self._load("host", self.host, _owners(forwards), host, rules, verify)
+            await self._load("host", _owners(forwards), host, rules, verify)
             async with self.platform.ctx.db.transaction() as tx:
                 released = await rule_store.release_ports(tx, set(rules))
             if released:
@@ -72,61 +71,46 @@ class Firewall:
                 keep = set(ids)
                 return netns_ruleset(self.table, restricted, [a for a in allows if a.rule_id in keep])
 
-            if restricted or "netns" in self._loaded:
-                await self._load("netns", self.netns, _owners(allows), netns, rules, verify)
+            if restricted or self._tables["netns"].loaded is not None:
+                await self._load("netns", _owners(allows), netns, rules, verify)
 
     async def _load(
-        self, where: str, nft: Nft, ids: list[str], render: Render, rules: dict[str, NetworkRule], verify: bool
+        self, where: str, ids: list[str], render: Render, rules: dict[str, NetworkRule], verify: bool
     ) -> None:
-        wanted = render(ids)
-        loaded = self._loaded.get(where)
-        change = wanted.diff(loaded) if loaded is not None else None
-        if change == "":
-            if not verify or await nft.table("ip", self.table) is not None:
-                return
-            change = None  # gone behind staxad's back: load it whole
+        table = self._tables[where]
         try:
-            try:
-                await nft.apply(change if change is not None else wanted.full())
-            except TemporaryError:
-                if change is None:
-                    raise
-                await nft.apply(wanted.full())  # the table was not what staxad last loaded
+            loaded = await table.set(render(ids), verify)
             accepted = set(ids)
         except TemporaryError as exc:
             log.warning("firewall table %s (%s) refused, applying rule by rule: %s", self.table, where, exc)
-            wanted, accepted = await self._load_each(where, nft, ids, render, rules)
-        self._loaded[where], self._accepted[where] = wanted, accepted
-        self.loads += 1
-        log.info("loaded firewall table %s (%s, %s)", self.table, where, "changes" if change else "whole")
+            accepted, loaded = await self._load_each(where, ids, render, rules), True
+        self._accepted[where] = accepted
+        if loaded:
+            self.loads += 1
+            log.info("loaded firewall table %s (%s)", self.table, where)
 
-    async def _load_each(
-        self, where: str, nft: Nft, ids: list[str], render: Render, rules: dict[str, NetworkRule]
-    ) -> tuple[Ruleset, set[str]]:
+    async def _load_each(self, where: str, ids: list[str], render: Render, rules: dict[str, NetworkRule]) -> set[str]:
         """The rules the kernel took last time in one load (they still fit together), then
         each other rule on its own; a rule the kernel refuses is marked failed."""
+        table = self._tables[where]
         kept = [i for i in ids if i in self._accepted.get(where, set())]
-        base = render(kept)
+        table.forget()
         try:
-            await nft.apply(base.full())
+            await table.set(render(kept))
         except TemporaryError:
-            kept, base = [], render([])
-            await nft.apply(base.full())  # refused even without rules: nothing per rule can help
+            kept = []
+            await table.set(render([]))  # refused even without rules: nothing per rule can help
         for rule_id in ids:
             if rule_id in kept:
                 continue
-            candidate = render([*kept, rule_id])
             try:
-                change = candidate.diff(base)
-                if change:
-                    await nft.apply(change)
+                await table.set(render([*kept, rule_id]))
             except TemporaryError as exc:
                 log.warning("network rule %s refused by the kernel; marking it failed", rule_id)
                 await self.platform.netrules.fail(rules[rule_id], str(exc))
                 continue
             kept.append(rule_id)
-            base = candidate
-        return base, set(kept)
+        return set(kept)
 
     async def _forwards(self, rules: list[NetworkRule]) -> list[Forward]:
         forwards = []
@@ -172,7 +156,8 @@ class Firewall:
 
     def forget(self) -> None:
         """Load again on the next sync (the tables may have been changed behind staxad's back)."""
-        self._loaded.clear()
+        for table in self._tables.values():
+            table.forget()
 
 
 def enable_route_localnet(knob: Path, saved: Path) -> None:
