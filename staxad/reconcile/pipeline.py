@@ -36,7 +36,7 @@ TRANSIENT = "transient host error: "
 TRANSIENT_RETRIES = 3
 
 
-class Pipeline:
+class DeployPipeline:
     def __init__(self, platform: Platform, podman: Podman, sync_routes: Callable[[], Awaitable[None]]) -> None:
         self.platform = platform
         self.podman = podman

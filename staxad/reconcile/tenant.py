@@ -21,7 +21,7 @@ from staxad.model.errors import TemporaryError
 from staxad.model.records import Tenant
 from staxad.reconcile import snapshot
 from staxad.reconcile.certificates import Certificates
-from staxad.reconcile.pipeline import Pipeline
+from staxad.reconcile.pipeline import DeployPipeline
 from staxad.reconcile.plan import (
     NO_BACKOFF,
     Action,
@@ -69,7 +69,7 @@ class TenantReconciler:
         self.routes = routes or _nothing
         self.firewall = firewall or _nothing
         self.clock = platform.ctx.clock
-        self.pipeline = Pipeline(platform, podman, self.routes) if podman else None
+        self.pipeline = DeployPipeline(platform, podman, self.routes) if podman else None
         self.certificates = Certificates(platform)
         self._backoff: dict[str, Backoff] = {}  # container -> repairs that did not keep it running
         self._unanswered: dict[str, int] = {}  # container -> health probes missed in a row
