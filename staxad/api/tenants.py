@@ -14,13 +14,13 @@ from staxad.model import validation as v
 routes = Routes()
 
 _SOURCE = {
-    "source_type": {"type": "string", "enum": ["github", "image"]},
+    "source_type": {"type": "string", "enum": list(v.SOURCE_TYPES)},
     "repo_url": {"type": "string", "maxLength": 2048},
     "branch": {"type": "string", "pattern": v.BRANCH.pattern, "default": "main"},
     "image_url": {"type": "string", "maxLength": 512},
     "port": {"type": "integer", "minimum": 1, "maximum": 65535},
     "app_port": {"type": "integer", "minimum": 1, "maximum": 65535},
-    "resource_size": {"type": "string", "enum": ["small", "medium", "large"]},
+    "resource_size": {"type": "string", "enum": list(v.RESOURCE_SIZES)},
 }
 SERVICE_BODY: dict[str, Any] = {
     "type": "object",
@@ -41,7 +41,7 @@ CREATE_BODY = {
         "name": {"type": "string", "pattern": v.NAME.pattern, "not": {"enum": sorted(v.RESERVED_TENANT_NAMES)}},
         "display_name": {"type": "string", "maxLength": 100},
         **_SOURCE,
-        "egress_mode": {"type": "string", "enum": ["open", "restricted"]},
+        "egress_mode": {"type": "string", "enum": list(v.EGRESS_MODES)},
         "services": {"type": "array", "items": SERVICE_BODY, "minItems": 1},
         "env": {"type": "object", "additionalProperties": {"type": "string"}},
     },
@@ -52,9 +52,9 @@ PATCH_BODY = {
     "properties": {
         "display_name": {"type": ["string", "null"], "maxLength": 100},
         "branch": {"type": "string", "pattern": v.BRANCH.pattern},
-        "resource_size": {"type": "string", "enum": ["small", "medium", "large"]},
+        "resource_size": {"type": "string", "enum": list(v.RESOURCE_SIZES)},
         "app_port": {"type": "integer", "minimum": 1, "maximum": 65535},
-        "egress_mode": {"type": "string", "enum": ["open", "restricted"]},
+        "egress_mode": {"type": "string", "enum": list(v.EGRESS_MODES)},
     },
 }
 

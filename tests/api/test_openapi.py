@@ -36,3 +36,14 @@ async def test_every_documented_operation_is_routed(client: httpx.AsyncClient, a
                 assert not body["error"]["message"].startswith("No route"), (method, path)
             assert operation["responses"], path
             assert path.startswith(BASE)
+
+
+def test_the_documented_tenant_and_service_bodies_are_the_fields_the_parsers_take() -> None:
+    """The request schemas are written beside the parsers in core/specs.py; they must name
+    the same fields, or the document promises what a request gets a 400 for."""
+    from staxad.api.tenants import CREATE_BODY, PATCH_BODY, SERVICE_BODY
+    from staxad.core.specs import PATCH_FIELDS, SERVICE_FIELDS, TENANT_FIELDS
+
+    assert set(CREATE_BODY["properties"]) == set(TENANT_FIELDS)
+    assert set(SERVICE_BODY["properties"]) == set(SERVICE_FIELDS)
+    assert set(PATCH_BODY["properties"]) == set(PATCH_FIELDS)
