@@ -55,6 +55,9 @@ class Call:
     def ok(self, data: Any, status: int = 200) -> Response:
         return responses.resource(data, self.request_id, status, self.headers)
 
+    def ok_encoded(self, data: bytes) -> Response:
+        return responses.resource_encoded(data, self.request_id, self.headers)
+
     def listing(self, data: list[Any], total: int, limit: int, offset: int) -> Response:
         return responses.listing(data, total, limit, offset, self.headers)
 
@@ -165,12 +168,20 @@ class Pipeline:
         limit_class = endpoint.rate
         metric_label = limit_class if limit_class != "default" else bucket  # the names dashboards know
 
+        metrics = self.platform.ctx.metrics
+        latency = metrics.latency.labels(endpoint.method, endpoint.path)
+        counted: dict[int, Any] = {}  # status -> its counter: labels() costs a lock and a lookup per call
+
         async def run(request: Request) -> Response:
             began = time.perf_counter()
             response = await handle(request)
-            metrics = self.platform.ctx.metrics
-            metrics.requests.labels(endpoint.method, endpoint.path, str(response.status_code)).inc()
-            metrics.latency.labels(endpoint.method, endpoint.path).observe(time.perf_counter() - began)
+            counter = counted.get(response.status_code)
+            if counter is None:
+                counter = counted[response.status_code] = metrics.requests.labels(
+                    endpoint.method, endpoint.path, str(response.status_code)
+                )
+            counter.inc()
+            latency.observe(time.perf_counter() - began)
             if response.status_code == 429:
                 metrics.rate_limited.labels(metric_label).inc()
             return response

@@ -31,6 +31,17 @@ def resource(data: Any, request_id: str, status: int = 200, headers: Mapping[str
     return _json({"data": data, "meta": {"request_id": request_id}}, status, headers)
 
 
+def encoded(data: Any) -> bytes:
+    """`data` as it goes into an envelope, for answers kept encoded (staxad.core.reads)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def resource_encoded(data: bytes, request_id: str, headers: Mapping[str, str] | None = None) -> Response:
+    """`resource` for data already encoded; the envelope around it is the same bytes."""
+    body = b'{"data":' + data + b',"meta":{"request_id":' + json.dumps(request_id).encode() + b"}}"
+    return Response(body, 200, headers=dict(headers or {}), media_type="application/json")
+
+
 def listing(data: list[Any], total: int, limit: int, offset: int, headers: Mapping[str, str] | None = None) -> Response:
     return _json({"data": data, "meta": {"total": total, "limit": limit, "offset": offset}}, 200, headers)
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from staxad.api import render
+from staxad.api import render, responses
 from staxad.api.endpoint import Call, Routes
 from staxad.core.tenants import LIST_PARAMS, parse_list_params
 from staxad.model import validation as v
@@ -100,16 +100,24 @@ async def create_tenant(call: Call) -> Response:
     summary="A tenant with its services, domains and recent deployments.",
 )
 async def get_tenant(call: Call) -> Response:
+    reads = call.platform.reads
+    key = ("tenant", call.who.provider_id, call.who.mode, call.param("tenant_id"))
+    cached = reads.get(key)
+    if cached is not None:
+        return call.ok_encoded(cached)
+    version = call.platform.ctx.db.commits
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     recent, _ = await call.platform.deployments.page(tenant, 5, 0)
     domains = call.platform.domains
     shown = [render.domain(d, tenant, domains.expected(tenant, d)) for d in await domains.of(tenant)]
-    return call.ok(
+    data = responses.encoded(
         {
             **render.tenant(call.settings, tenant, shown),
             "deployments": [render.deployment(d, tenant.id) for d in recent],
         }
     )
+    reads.put(key, data, version)
+    return call.ok_encoded(data)
 
 
 @routes.add(

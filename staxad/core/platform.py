@@ -8,6 +8,7 @@ from staxad.core.context import Context
 from staxad.core.deployments import Deployments
 from staxad.core.domains import Domains
 from staxad.core.netrules import NetworkRules
+from staxad.core.reads import Reads
 from staxad.core.services import Services
 from staxad.core.tenants import Tenants
 
@@ -22,3 +23,4 @@ class Platform:
         self.services = Services(ctx, self.deployments)
         self.domains = Domains(ctx)
         self.netrules = NetworkRules(ctx)
+        self.reads = Reads(ctx.db)

@@ -2,9 +2,15 @@
 
 Every write goes through `transaction()`, which holds the only writer under an
 asyncio lock and opens `BEGIN IMMEDIATE`, so a multi-row change is all or nothing and
-writers never deadlock on lock upgrades. Reads use their own connections (WAL lets
-them run beside the writer). Each read is one `execute_fetchall`: one hop to the
-connection's thread.
+writers never deadlock on lock upgrades; the writer lives on aiosqlite's thread, since
+a commit waits for fsync.
+
+Reads run on the event loop's own thread, on a connection of their own (WAL lets them
+run beside the writer and never makes them wait for it). staxad's reads are indexed
+lookups of a few rows that take tens of microseconds; handing each to a worker thread
+and back cost more than the query (the API benchmark spent two thirds of its time in
+those hand-offs, fighting the event loop for the GIL). A read that could be slow does
+not belong here.
 """
 
 from __future__ import annotations
@@ -25,14 +31,13 @@ Params = Sequence[Any] | dict[str, Any]
 
 
 class Database:
-    def __init__(self, path: Path, synchronous: str = "FULL", readers: int = 2) -> None:
+    def __init__(self, path: Path, synchronous: str = "FULL") -> None:
         self.path = path
         self._synchronous = synchronous.upper()
-        self._reader_count = readers
         self._writer: aiosqlite.Connection | None = None
-        self._readers: list[aiosqlite.Connection] = []
-        self._turn = 0
+        self._reader: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
+        self.commits = 0  # this process's commits so far: what answers kept in memory are checked against
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -50,28 +55,35 @@ class Database:
             self._writer = await self._connect()
             await self._writer.execute("PRAGMA journal_mode = WAL")
             await migrations.apply(self._writer)
-            for _ in range(self._reader_count):
-                self._readers.append(await self._connect())
+            self._reader = sqlite3.connect(self.path, isolation_level=None)
+            self._reader.row_factory = sqlite3.Row
+            self._reader.execute("PRAGMA query_only = ON")
+            self._reader.execute("PRAGMA foreign_keys = ON")
+            self._reader.execute("PRAGMA busy_timeout = 1000")  # only a WAL recovery makes a reader wait
         except BaseException:
             await self.close()
             raise
 
     async def close(self) -> None:
-        for conn in [*self._readers, *([self._writer] if self._writer else [])]:
-            await conn.close()
-        self._readers = []
-        self._writer = None
-
-    def _reader(self) -> aiosqlite.Connection:
-        self._turn = (self._turn + 1) % len(self._readers)
-        return self._readers[self._turn]
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        return list(await self._reader().execute_fetchall(sql, params))
+        assert self._reader is not None, "Database.open() was not called"
+        return self._reader.execute(sql, params).fetchall()
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        rows = await self._reader().execute_fetchall(sql, params)
-        return next(iter(rows), None)
+        assert self._reader is not None, "Database.open() was not called"
+        cursor = self._reader.execute(sql, params)
+        try:
+            row: Row | None = cursor.fetchone()
+        finally:
+            cursor.close()  # an unfinished statement would hold its read snapshot open
+        return row
 
     async def fetch_value(self, sql: str, params: Params = ()) -> Any:
         row = await self.fetch_one(sql, params)
@@ -88,6 +100,7 @@ class Database:
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
+            self.commits += 1
 
     async def backup_to(self, target: Path) -> None:
         assert self._writer is not None
