@@ -12,13 +12,12 @@ import asyncio
 import pwd
 import secrets
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import first_200, staxad
+from bench.harness import first_200, print_stages, report, staxad
 from bench.loadgen import free_port
 from tests.gitrepos import commit
 from tests.images import IMAGE, SERVICE_USER, build_web_images, podman
@@ -64,7 +63,7 @@ async def main() -> None:
             assert created.status_code == 202, created.text
             tenant_id = created.json()["data"]["id"]
             await running.first_https_200("built.staxa.test")
-            staxad_times, hand_times = [], []
+            staxad_times, hand_times, stages = [], [], []
             for run in range(1, args.runs + 1):
                 commit(repo, {"index.html": f"v{run}\n"}, f"v{run}")
                 hand_times.append(await by_hand(repo, run))
@@ -73,15 +72,14 @@ async def main() -> None:
                 assert response.status_code == 202, response.text
                 await running.first_https_200("built.staxa.test", text=f"v{run}\n")
                 staxad_times.append(time.perf_counter() - began)
+                stages.append(await running.stages(tenant_id, response.json()["data"]["id"]))
                 await asyncio.sleep(1.5)  # let the old container drain before the next run
-    s, h = statistics.median(staxad_times), statistics.median(hand_times)
-    print(f"runs: {args.runs} (static repo, one new commit each)")
-    for label, value, times in [
-        ("git clone + podman build + run + first HTTP 200 (by hand)", h, hand_times),
-        ("staxad POST /deployments -> new commit served over HTTPS ", s, staxad_times),
-    ]:
-        print(f"{label} median {value * 1000:7.0f} ms   all {[round(t * 1000) for t in times]}")
-    print(f"ratio staxad/by hand: {s / h:.2f}x")
+    report(
+        f"build and deploy, {args.runs} runs (static repo, one new commit each)",
+        ("git clone + podman build + run + first HTTP 200 (by hand)", hand_times),
+        ("staxad POST /deployments -> new commit served over HTTPS", staxad_times),
+    )
+    print_stages(stages)
 
 
 if __name__ == "__main__":

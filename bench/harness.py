@@ -8,15 +8,18 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import json
 import os
 import secrets
 import signal
 import ssl
+import statistics
 import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -97,6 +100,63 @@ class Staxad:
         context = ssl.create_default_context(cafile=str(self.root_ca))
         url = f"https://127.0.0.1:{self.settings.domains.https_port}/"
         await first_200(url, host=host, context=context, text=text)
+
+    async def stages(self, tenant_id: str, deployment_id: str | None = None) -> list[tuple[str, float]]:
+        """Each stage of a deployment (the given one, or the one that made the tenant ready)
+        and the ms since the stage before it, from the events' millisecond timestamps:
+        where the time went. The first mark is the tenant's creation or the deployment's
+        queueing."""
+        events: list[dict[str, Any]] = []
+        async with self.api.stream("GET", f"/tenants/{tenant_id}/events", params={"since": 0}) as response:
+            async for line in response.aiter_lines():
+                if line.startswith("data: "):
+                    events.append(json.loads(line[len("data: ") :]))
+                    last = events[-1]
+                    if (deployment_id is None and last["type"] == "tenant.ready") or (
+                        last["deployment_id"] == deployment_id
+                        and last["type"].startswith("deployment.")
+                        and last["type"] != "deployment.stage"
+                        and last["stage"] in ("ready", "error")
+                    ):
+                        break
+        target = deployment_id or next(e["deployment_id"] for e in reversed(events) if e["deployment_id"])
+        first = next(e for e in events if e["deployment_id"] == target)
+        start = next((e for e in events if e["type"] == "tenant.created"), first) if deployment_id is None else first
+        marks = [("accepted", _at(start))]
+        for e in events:
+            if e["deployment_id"] == target and e is not first and e["stage"] and e["stage"] != marks[-1][0]:
+                marks.append((e["stage"], _at(e)))  # a stage's progress events add nothing: its first mark counts
+        return [(stage, (at - marks[i][1]).total_seconds() * 1000) for i, (stage, at) in enumerate(marks[1:])]
+
+
+def _at(event: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+
+
+def report(title: str, baseline: tuple[str, list[float]], measured: tuple[str, list[float]]) -> float:
+    """Print both medians with every run, and the ratio; return the ratio."""
+    (base_label, base_times), (label, times) = baseline, measured
+    width = max(len(base_label), len(label))
+    print(title)
+    for name, values in ((base_label, base_times), (label, times)):
+        every = [round(t * 1000) for t in values]
+        print(f"{name:<{width}} median {statistics.median(values) * 1000:7.0f} ms   all {every}")
+    ratio = statistics.median(times) / statistics.median(base_times)
+    print(f"ratio: {ratio:.2f}x")
+    return ratio
+
+
+def print_stages(runs: list[list[tuple[str, float]]]) -> None:
+    """The median ms of each stage over the runs, in stage order."""
+    order: list[str] = []
+    for run in runs:
+        order += [stage for stage, _ in run if stage not in order]
+        order = list(dict.fromkeys(order))
+    parts = []
+    for stage in order:
+        values = [ms for run in runs for s, ms in run if s == stage]
+        parts.append(f"{stage} {statistics.median(values):.0f}")
+    print("stages (median ms from the mark before; a stage's mark is when it starts): " + ", ".join(parts))
 
 
 async def first_200(

@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import statistics
 import time
 
-from bench.harness import first_200, staxad
+from bench.harness import first_200, print_stages, report, staxad
 from bench.loadgen import free_port
 from tests.images import IMAGE, build_web_images, podman
 
@@ -35,7 +34,7 @@ async def main() -> None:
     args = parser.parse_args()
     build_web_images()
     async with staxad() as running:
-        staxad_times, hand_times = [], []
+        staxad_times, hand_times, stages = [], [], []
         for run in range(args.runs + 1):  # the first run of each warms caches and the CA
             hand = await by_hand()
             name = f"ttl-{run}"
@@ -46,18 +45,18 @@ async def main() -> None:
             assert response.status_code == 202, response.text
             await running.first_https_200(f"{name}.staxa.test")
             elapsed = time.perf_counter() - began
+            tenant_id = response.json()["data"]["id"]
             if run:
                 staxad_times.append(elapsed)
                 hand_times.append(hand)
-            await running.api.delete(f"/tenants/{response.json()['data']['id']}")
-    s, h = statistics.median(staxad_times), statistics.median(hand_times)
-    print(f"runs: {args.runs} (after one warm-up each)")
-    for label, value, times in [
-        ("podman run + first HTTP 200 (by hand)  ", h, hand_times),
-        ("staxad POST /tenants -> first HTTPS 200", s, staxad_times),
-    ]:
-        print(f"{label} median {value * 1000:7.0f} ms   all {[round(t * 1000) for t in times]}")
-    print(f"ratio staxad/by hand: {s / h:.2f}x")
+                stages.append(await running.stages(tenant_id))
+            await running.api.delete(f"/tenants/{tenant_id}")
+    report(
+        f"time to live, {args.runs} runs after one warm-up each",
+        ("podman run + first HTTP 200 (by hand)", hand_times),
+        ("staxad POST /tenants -> first HTTPS 200", staxad_times),
+    )
+    print_stages(stages)
 
 
 if __name__ == "__main__":

@@ -214,6 +214,8 @@ class Daemon:
                 await task
         self._tasks.clear()
         await self.reconciler.stop()
+        if self.tenant_reconciler.pipeline is not None:
+            await self.tenant_reconciler.pipeline.stop()
         if self.podman is not None:
             await self.podman.stop_service()
         if self.managed_caddy is not None:

@@ -81,6 +81,7 @@ class Podman:
         self._client: PodmanClient | None = None
         self._stopping = False
         self._failed_checks = 0
+        self._triggers: dict[str, list[str]] = {}  # image id -> its ONBUILD triggers
 
     @property
     def client(self) -> PodmanClient:
@@ -286,14 +287,26 @@ class Podman:
 
     async def onbuild_triggers(self, ref: str) -> list[str]:
         """The ONBUILD instructions of an image, which run when a build starts FROM it.
-        Only buildah shows them; podman's inspect leaves them out."""
+        Only buildah shows them; podman's inspect leaves them out. An image id names its
+        config, so the triggers of an id never change: they are read once per id (a
+        buildah subprocess costs a tenth of a second on every build otherwise)."""
+        try:
+            image_id = (await self._call(self.client.images.get, ref)).id
+        except (ImageNotFound, NotFound):
+            image_id = None
+        if image_id in self._triggers:
+            return self._triggers[image_id]
         result = await proc.run(
             [*proc.as_user(self.service_user), "buildah", "inspect", "--type", "image", "--", ref], cwd="/", timeout=60
         )
         if result.returncode != 0:
             raise PermanentError(f"image {ref} could not be inspected: {result.stderr.decode(errors='replace')[:300]}")
-        config = json.loads(result.stdout).get("Docker", {}).get("config") or {}
-        return [str(trigger) for trigger in config.get("OnBuild") or []]
+        inspected = json.loads(result.stdout)
+        config = inspected.get("Docker", {}).get("config") or {}
+        triggers = [str(trigger) for trigger in config.get("OnBuild") or []]
+        if image_id is not None and inspected.get("FromImageID") == image_id.removeprefix("sha256:"):
+            self._triggers[image_id] = triggers  # the image buildah read is the one podman named
+        return triggers
 
     async def import_rootfs(self, rootfs: bytes, ref: str, command: list[str]) -> None:
         """`podman import` of a root filesystem tar as the service user: an image made offline."""

@@ -44,6 +44,7 @@ class DeployPipeline:
         self.settings = platform.ctx.settings
         self.builder = Builder(platform, podman)
         self._began: dict[str, float] = {}
+        self._retiring: set[asyncio.Task[None]] = set()
 
     async def _record(
         self, d: Deployment, stage: str, message: str, type_: str = "deployment.stage", **changes: Any
@@ -76,9 +77,7 @@ class DeployPipeline:
                 status=lifecycle.DEPLOYMENT_BUILDING,
                 started_at=self.platform.ctx.now(),
             )
-            await self.ensure_network(tenant)
-            await self._record(d, "build", f"Preparing image for {service.name}")
-            image = await self._image(tenant, service, d)
+            image = await self._network_and_image(tenant, service, d)
             env = await env_store.read(self.platform.ctx.db, self.platform.ctx.box, tenant.id)
             spec = snapshot.container_spec(
                 self.settings.instance, tenant, service, d.id, image, ((k, v) for k, v, _ in env)
@@ -118,11 +117,6 @@ class DeployPipeline:
             )
             self._finished(d, "succeeded")
             await self._service_status(service, lifecycle.SERVICE_RUNNING)
-            if live and live.container_name:
-                await asyncio.sleep(DRAIN_SECONDS)
-                await self.podman.remove(live.container_name)
-            if service.source_type == "github":
-                await self.builder.prune(tenant, service, image)
         except Exception as exc:
             transient = not isinstance(exc, PermanentError | TimeoutError)
             reason = f"{TRANSIENT}{type(exc).__name__}: {exc}" if transient else str(exc)
@@ -147,6 +141,51 @@ class DeployPipeline:
             if transient:
                 await self._retry(tenant, service)
                 raise
+            return
+        self._retire(tenant, service, live, image)
+
+    def _retire(self, tenant: Tenant, service: Service, old: Deployment | None, image: str) -> None:
+        """Once the new version serves: the old container goes after the requests Caddy had
+        sent it are done, and old builds are pruned. Beside the next passes, not in their
+        way; a crash meanwhile leaves the old container to the sweep (it is no longer live)."""
+
+        async def retire() -> None:
+            try:
+                if old and old.container_name:
+                    await asyncio.sleep(DRAIN_SECONDS)
+                    await self.podman.remove(old.container_name)
+                if service.source_type == "github":
+                    await self.builder.prune(tenant, service, image)
+            except Exception:
+                log.exception(
+                    "retiring the previous version of %s/%s failed; the sweep retries", tenant.name, service.name
+                )
+
+        task = asyncio.create_task(retire())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def stop(self) -> None:
+        """Stop retiring old versions; the next start's sweep removes their containers."""
+        for task in list(self._retiring):
+            task.cancel()
+        await asyncio.gather(*self._retiring, return_exceptions=True)
+
+    async def _network_and_image(self, tenant: Tenant, service: Service, d: Deployment) -> str:
+        """The network and the image side by side: a tenant's first network can take a
+        second or more (podman sets up its rootless namespace), as can a pull or a build."""
+
+        async def image() -> str:
+            await self._record(d, "build", f"Preparing image for {service.name}")
+            return await self._image(tenant, service, d)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self.ensure_network(tenant))
+                built = group.create_task(image())
+        except* Exception as failed:
+            raise failed.exceptions[0] from None  # as if run one after the other: the first error
+        return built.result()
 
     async def ensure_network(self, tenant: Tenant) -> None:
         instance = self.settings.instance
@@ -200,18 +239,20 @@ class DeployPipeline:
         check = probe.http_answers if service.is_routable else probe.tcp_stays_open
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
-        delay = 0.05
+        delay, inspect_at = 0.01, loop.time() + 0.3  # most apps answer within a second: look often, ask podman less
         while loop.time() < deadline:
             if await check(port):
                 return
-            state = await self.podman.inspect(container)
-            if state is None or not state.running:
-                tail = (await self.podman.logs(container, 20)).decode(errors="replace").strip()
-                raise PermanentError(
-                    f"the container exited before answering on port {service.port}. Last output: {tail[-800:]}"
-                )
+            if loop.time() >= inspect_at:
+                state = await self.podman.inspect(container)
+                if state is None or not state.running:
+                    tail = (await self.podman.logs(container, 20)).decode(errors="replace").strip()
+                    raise PermanentError(
+                        f"the container exited before answering on port {service.port}. Last output: {tail[-800:]}"
+                    )
+                inspect_at = loop.time() + 0.3
             await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 1.0)
+            delay = min(delay * 1.3, 0.5)
         raise PermanentError(
             f"the app did not answer on port {service.port} within {limit} s; check that it listens on "
             f"0.0.0.0:{service.port} (it also gets the port as $PORT)"
