@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from staxad import trial
-from staxad.adapters.hostinfo import cgroups_v2
+from staxad.adapters.hostinfo import cgroups_v2, host_limits
 from staxad.config import Settings
+from staxad.model.capacity import ceiling
+from staxad.model.resources import SIZES
 
 SERVICE_USER = "staxa"
 
@@ -223,6 +225,23 @@ def _runtime(settings: Settings, service_env: dict[str, str] | None = None, tag:
         return Finding(False, True, failed.what, failed.fix)
 
 
+def _capacity(settings: Settings) -> Finding:
+    """Advisory: about how many small one-service tenants fit, and what binds first."""
+    if not settings.runtime.enabled or os.geteuid() != 0:
+        return Finding(True, False, "tenant capacity not estimated (runtime off, or not root)")
+    try:
+        limits = host_limits(settings.runtime.service_user)
+    except (OSError, ValueError, StopIteration) as exc:
+        return Finding(True, False, f"tenant capacity not estimated: {exc}")
+    found = ceiling(limits, SIZES["small"])
+    what = f"this host runs about {found.tenants} small tenants; the first limit reached is {found.bound_by}"
+    if limits.keys is not None and found.bound_by.startswith("kernel keys"):
+        return Finding(
+            False, False, what, "run host-setup again (it turns podman's keyring off), or raise kernel.keys.maxkeys"
+        )
+    return Finding(True, False, what)
+
+
 def checks(settings: Settings, preflight: bool = False) -> list[Callable[[], Finding]]:
     """Every check, in order; with `preflight` only those that can block."""
     advisory = [_cgroups, _build_limits, _clock]
@@ -243,7 +262,10 @@ def checks(settings: Settings, preflight: bool = False) -> list[Callable[[], Fin
         _clock,
         lambda: _route_localnet(settings),
         lambda: _runtime(settings),
+        lambda: _capacity(settings),
     ]
+    if preflight:
+        found.pop()  # the capacity estimate: advisory, and a preflight speaks only of what blocks
     return [check for check in found if not (preflight and check in advisory)]
 
 

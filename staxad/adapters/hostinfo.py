@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from staxad.adapters import proc
+from staxad.model.capacity import HostLimits
 from staxad.model.errors import TemporaryError
 
 
@@ -76,3 +77,40 @@ def service_uid_ranges(user: str) -> list[tuple[int, int]]:
     """(first, last) uids a rootless user's processes run as: its own and its subordinate ids."""
     uid = pwd.getpwnam(user).pw_uid
     return [(uid, uid), *((start, start + count - 1) for start, count in subordinate_ids(user) if count > 0)]
+
+
+def host_limits(user: str) -> HostLimits:
+    """The limits that bound how many tenants this host runs (staxad.model.capacity)."""
+    meminfo = Path("/proc/meminfo").read_text()
+    memory_kib = next(int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal:"))
+    low, high = (int(n) for n in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    processes = int(Path("/proc/sys/kernel/threads-max").read_text())
+    try:
+        result = subprocess.run(
+            [*proc.as_user(user), "sh", "-c", "ulimit -u"], capture_output=True, text=True, timeout=10, cwd="/"
+        )
+        if result.returncode == 0 and result.stdout.strip().isdigit():
+            processes = min(processes, int(result.stdout.strip()))
+    except (OSError, subprocess.TimeoutExpired):
+        pass
+    keys: int | None = int(Path("/proc/sys/kernel/keys/maxkeys").read_text())
+    if _keyring_off(user):
+        keys = None
+    return HostLimits(memory_kib // 1024, keys, processes, high - low + 1)
+
+
+def _keyring_off(user: str) -> bool:
+    """Whether the service user's containers.conf turns podman's per-container keyring off
+    (host-setup writes it so). Read as that user: root never follows their paths."""
+    try:
+        home = pwd.getpwnam(user).pw_dir
+        result = subprocess.run(
+            [*proc.as_user(user), "cat", f"{home}/.config/containers/containers.conf"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            cwd="/",
+        )
+    except (KeyError, OSError, subprocess.TimeoutExpired):
+        return False
+    return any(line.replace(" ", "") == "keyring=false" for line in result.stdout.splitlines())
