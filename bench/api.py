@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.harness import spawn, stop_all
+from bench.harness import Row, spawn, stop_all
 from bench.loadgen import free_port, run_wrk, wait_for_port
 from staxad.config import load
 from staxad.core.context import Context
@@ -52,11 +52,14 @@ def serve(argv: list[str], port: int) -> subprocess.Popen[bytes]:
     return process
 
 
-async def main() -> None:
+def options() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
-    args = parser.parse_args()
+    return parser
+
+
+async def measure(args: argparse.Namespace) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         port, bare_port = free_port(), free_port()
         config = Path(tmp) / "staxad.toml"
@@ -89,7 +92,24 @@ async def main() -> None:
         f"ratio staxad/bare: throughput {staxad_result.rps / bare_result.rps:.2f}x, "
         f"p50 {staxad_result.p50_ms / bare_result.p50_ms:.2f}x, p99 {staxad_result.p99_ms / bare_result.p99_ms:.2f}x"
     )
+    figure = f"API GET tenant, {TENANTS} tenants, {args.connections} conns"
+    return [
+        Row(
+            figure + " (req/s)",
+            f"{staxad_result.rps:.0f}",
+            f"bare Starlette {bare_result.rps:.0f}",
+            staxad_result.rps / bare_result.rps,
+            ">= 0.6x",
+        ),
+        Row(
+            figure + " (p99 ms)",
+            f"{staxad_result.p99_ms:.1f}",
+            f"bare Starlette {bare_result.p99_ms:.1f}",
+            staxad_result.p99_ms / bare_result.p99_ms,
+            "<= 2x",
+        ),
+    ]
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(measure(options().parse_args()))

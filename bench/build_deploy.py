@@ -12,12 +12,13 @@ import asyncio
 import pwd
 import secrets
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import first_200, print_stages, report, staxad
+from bench.harness import Row, first_200, print_stages, report, staxad
 from bench.loadgen import free_port
 from tests.gitrepos import commit
 from tests.images import IMAGE, SERVICE_USER, build_web_images, podman
@@ -46,10 +47,13 @@ async def by_hand(repo: Path, run: int) -> float:
         (work.parent / f"{work.name}.Containerfile").unlink(missing_ok=True)
 
 
-async def main() -> None:
+def options() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    return parser
+
+
+async def measure(args: argparse.Namespace) -> list[Row]:
     build_web_images()
     # git runs as the service user: the repository must be readable by it (not /tmp's 0700)
     with tempfile.TemporaryDirectory(prefix="staxad-bench-", dir="/var/tmp") as tmp:
@@ -57,7 +61,7 @@ async def main() -> None:
         repo = Path(tmp) / "site"
         commit(repo, {"index.html": "v0\n"}, "v0")
         extra = {"STAXAD_GIT_ALLOW_LOCAL_REPOS": "true", "STAXAD_BUILD_STATIC_IMAGE": IMAGE}
-        async with staxad(**extra) as running:
+        async with staxad(extra) as running:
             body = {"name": "built", "source_type": "github", "repo_url": str(repo), "branch": "main", "port": 8080}
             created = await running.api.post("/tenants", json=body)
             assert created.status_code == 202, created.text
@@ -74,13 +78,16 @@ async def main() -> None:
                 staxad_times.append(time.perf_counter() - began)
                 stages.append(await running.stages(tenant_id, response.json()["data"]["id"]))
                 await asyncio.sleep(1.5)  # let the old container drain before the next run
-    report(
+    ratio = report(
         f"build and deploy, {args.runs} runs (static repo, one new commit each)",
         ("git clone + podman build + run + first HTTP 200 (by hand)", hand_times),
         ("staxad POST /deployments -> new commit served over HTTPS", staxad_times),
     )
     print_stages(stages)
+    median = f"{statistics.median(staxad_times) * 1000:.0f} ms"
+    baseline = f"by hand {statistics.median(hand_times) * 1000:.0f} ms"
+    return [Row("build and deploy a new commit", median, baseline, ratio, "<= 1.3x")]
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(measure(options().parse_args()))

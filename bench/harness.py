@@ -17,7 +17,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -86,6 +86,13 @@ class Staxad:
     api: httpx.AsyncClient
     settings: Settings
     folder: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def rss_mib(self) -> float:
+        """The daemon's resident memory now."""
+        assert self.process is not None
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))) / 1024
 
     @property
     def root_ca(self) -> Path:
@@ -133,6 +140,17 @@ def _at(event: dict[str, Any]) -> datetime:
     return datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
 
 
+@dataclass(frozen=True)
+class Row:
+    """One line of bench/all's table."""
+
+    figure: str
+    measured: str
+    baseline: str
+    ratio: float | None
+    goal: str
+
+
 def report(title: str, baseline: tuple[str, list[float]], measured: tuple[str, list[float]]) -> float:
     """Print both medians with every run, and the ratio; return the ratio."""
     (base_label, base_times), (label, times) = baseline, measured
@@ -178,8 +196,11 @@ async def first_200(
 
 
 @contextlib.asynccontextmanager
-async def staxad(**extra: str) -> AsyncIterator[Staxad]:
-    """`staxad serve` in a subprocess; every container of its instance is removed afterwards."""
+async def staxad(
+    extra: Mapping[str, str] | None = None, seed: Callable[[Settings], Awaitable[None]] | None = None
+) -> AsyncIterator[Staxad]:
+    """`staxad serve` in a subprocess; every container of its instance is removed afterwards.
+    `extra` adds to its environment (settings); `seed` fills the store before it starts."""
     instance = "bench" + secrets.token_hex(3)
     with tempfile.TemporaryDirectory() as tmp:
         environ = {
@@ -190,7 +211,7 @@ async def staxad(**extra: str) -> AsyncIterator[Staxad]:
             "STAXAD_DOMAINS_HTTPS_PORT": str(free_port()),
             "STAXAD_CADDY_HTTP_PORT": str(free_port()),
             "STAXAD_SERVER_LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "warning"),
-            **extra,
+            **(extra or {}),
         }
         settings = load(None, environ)
 
@@ -198,6 +219,8 @@ async def staxad(**extra: str) -> AsyncIterator[Staxad]:
             email, provider_name, scopes, name, mode, expires_at = "bench@example.com", None, "*", "bench", "live", None
 
         key = (await _create_key(settings, Args()))[-1]  # type: ignore[arg-type]
+        if seed is not None:
+            await seed(settings)
         base = f"http://127.0.0.1:{settings.server.port}/api/v1"
         try:
             server = spawn([sys.executable, "-m", "staxad", "serve"], env={**os.environ, **environ})
@@ -211,7 +234,7 @@ async def staxad(**extra: str) -> AsyncIterator[Staxad]:
                             break
                         except httpx.HTTPError:
                             await asyncio.sleep(0.1)
-                    yield Staxad(api, settings, Path(tmp))
+                    yield Staxad(api, settings, Path(tmp), server)
             finally:
                 stop(server)
         finally:

@@ -13,11 +13,13 @@ Usage: .venv/bin/python -m bench.nft_scale [--repeat 20]
 from __future__ import annotations
 
 import argparse
+import asyncio
 import secrets
 import statistics
 import subprocess
 import time
 
+from bench.harness import Row
 from staxad.model.netrules import Forward, host_ruleset
 
 
@@ -38,10 +40,14 @@ def timed(action: object, repeat: int) -> float:
     return statistics.median(samples)
 
 
-def main() -> None:
+def options() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=20)
-    args = parser.parse_args()
+    return parser
+
+
+async def measure(args: argparse.Namespace) -> list[Row]:
+    rows = []
     table = f"staxad-bench{secrets.token_hex(3)}"
     try:
         for count in (1, 1000):
@@ -69,9 +75,19 @@ def main() -> None:
                 f"by hand {hand * 1000:5.1f} ms   ratio {change / hand:.2f}x   "
                 f"(whole-table load {whole * 1000:5.1f} ms)"
             )
+            rows.append(
+                Row(
+                    f"nft: one rule added and removed, {count} rules",
+                    f"{change * 1000:.1f} ms",
+                    f"by hand {hand * 1000:.1f} ms",
+                    change / hand,
+                    "keep (<= 1x)",
+                )
+            )
     finally:
         subprocess.run(["nft", "delete", "table", "ip", table], capture_output=True, check=False)
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    asyncio.run(measure(options().parse_args()))

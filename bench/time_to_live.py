@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
+import statistics
 import time
 
-from bench.harness import first_200, print_stages, report, staxad
+from bench.harness import Row, first_200, print_stages, report, staxad
 from bench.loadgen import free_port
 from tests.images import IMAGE, build_web_images, podman
 
@@ -28,10 +29,13 @@ async def by_hand() -> float:
         podman("rm", "-f", name, check=False)
 
 
-async def main() -> None:
+def options() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
-    args = parser.parse_args()
+    return parser
+
+
+async def measure(args: argparse.Namespace) -> list[Row]:
     build_web_images()
     async with staxad() as running:
         staxad_times, hand_times, stages = [], [], []
@@ -51,13 +55,26 @@ async def main() -> None:
                 hand_times.append(hand)
                 stages.append(await running.stages(tenant_id))
             await running.api.delete(f"/tenants/{tenant_id}")
-    report(
+    ratio = report(
         f"time to live, {args.runs} runs after one warm-up each",
         ("podman run + first HTTP 200 (by hand)", hand_times),
         ("staxad POST /tenants -> first HTTPS 200", staxad_times),
     )
     print_stages(stages)
+    return [
+        Row(
+            "time to live (POST -> first HTTPS 200)",
+            _ms(staxad_times),
+            f"podman run {_ms(hand_times)}",
+            ratio,
+            "<= 1.5x",
+        )
+    ]
+
+
+def _ms(times: list[float]) -> str:
+    return f"{statistics.median(times) * 1000:.0f} ms"
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(measure(options().parse_args()))

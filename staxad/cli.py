@@ -15,7 +15,7 @@ from staxad.config import ConfigError, Settings, load
 from staxad.core.context import Context
 from staxad.core.platform import Platform
 from staxad.model.errors import ApiError, SchemaTooNew
-from staxad.store import backup, migrations
+from staxad.store import backup, migrations, providers
 from staxad.store.db import Database
 from staxad.store.secretbox import SecretBox
 
@@ -117,17 +117,13 @@ async def _migrate(settings: Settings) -> str:
     db = Database(settings.database_path, settings.store.synchronous)
     await db.open()
     try:
-        version = await db.fetch_value("PRAGMA user_version")
-        count = await _provider_count(db)
+        version = await db.schema_version()
+        count = await providers.count(db)
         return (
             f"database {settings.database_path} at schema {version} (latest {migrations.latest()}); {count} providers"
         )
     finally:
         await db.close()
-
-
-async def _provider_count(db: Database) -> int:
-    return int(await db.fetch_value("SELECT count(*) FROM providers"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -65,8 +65,7 @@ async def update_account(call: Call) -> Response:
 )
 async def metrics(call: Call) -> Response:
     ctx = call.platform.ctx
-    rows = await ctx.db.fetch_all("SELECT status, count(*) AS n FROM tenants GROUP BY status")
-    ctx.metrics.set_tenants({row["status"]: int(row["n"]) for row in rows})
+    ctx.metrics.set_tenants(await call.platform.tenants.count_by_status())
     for kind, count in OPEN_STREAMS.items():
         ctx.metrics.streams.labels(kind).set(count)
     return Response(ctx.metrics.render(), media_type=CONTENT_TYPE_LATEST, headers=call.headers)

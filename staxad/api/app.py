@@ -20,7 +20,6 @@ from staxad.api.sse import StreamSlots
 from staxad.config import Settings
 from staxad.core.platform import Platform
 from staxad.model.errors import MethodNotAllowed, NotFound
-from staxad.reconcile.routes import serves
 
 BASE = "/api/v1"
 GROUPS = (
@@ -75,8 +74,7 @@ def build_app(
 
     async def ask(request: Request) -> Response:
         domain = request.query_params.get("domain", "")
-        ok = 0 < len(domain) <= 253 and domain == domain.lower() and await serves(platform.ctx.db, settings, domain)
-        return Response(None, 200 if ok else 403)
+        return Response(None, 200 if await platform.domains.serves(domain) else 403)
 
     routes.append(Route("/internal/tls/ask", ask, methods=["GET"]))
     fallback_endpoint = Endpoint("ANY", "/{path:path}", fallback, None, "default", "fallback", 404)

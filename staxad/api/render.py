@@ -7,8 +7,7 @@ from typing import Any
 from staxad.config import Settings
 from staxad.model import validation
 from staxad.model.ownership import Expected
-from staxad.model.records import ApiKey, Domain, Provider, Service, Tenant
-from staxad.store.deployments import Deployment
+from staxad.model.records import ApiKey, Deployment, Domain, Provider, Service, Tenant
 
 
 def tenant_url(settings: Settings, t: Tenant) -> str:

@@ -17,7 +17,6 @@ from staxad.api.endpoint import Call, Routes
 from staxad.model import query
 from staxad.model.errors import RateLimited, ValidationError
 from staxad.model.validation import ascii_int
-from staxad.store import events as event_store
 
 routes = Routes()
 KEEPALIVE_SECONDS = 15.0
@@ -104,14 +103,13 @@ async def tenant_events(call: Call) -> Response:
     since = _read(call, query.SINCE) if last_event_id is None else ascii_int(last_event_id)
     if since is None:
         raise ValidationError("Last-Event-ID must be an event id (an integer).", {"fields": {"since": "event id"}})
-    db = call.platform.ctx.db
 
     async def stream() -> AsyncGenerator[bytes, None]:
         last = since
         idle = 0.0
         yield b": connected\n\n"
         while True:
-            batch = await event_store.since(db, tenant.id, last)
+            batch = await call.platform.tenants.events_since(tenant, last)
             for event in batch:
                 last = event.id
                 payload = {

@@ -39,11 +39,7 @@ class Deployments:
         now = self.ctx.now()
         queued = []
         for service in sorted(services, key=lambda s: s.priority):
-            await tx.execute(
-                "UPDATE deployments SET status = 'cancelled', reason = 'superseded by a newer deployment',"
-                " finished_at = ? WHERE service_id = ? AND status = 'queued'",
-                (now, service.id),
-            )
+            await store.supersede_queued(tx, service.id, now)
             deployment = Deployment(
                 id=new_id("dep"),
                 tenant_id=tenant.id,

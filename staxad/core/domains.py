@@ -15,16 +15,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import sqlite3
 
 from staxad.core.context import Context
 from staxad.model import claims, validation
 from staxad.model.clock import new_id
-from staxad.model.errors import Conflict, NotFound, Unprocessable
+from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable
 from staxad.model.ownership import Expected, Lookup, Verdict, judge
 from staxad.model.records import Domain, Service, Tenant
 from staxad.store import domains as store
 from staxad.store import events
+from staxad.store import host as host_store
 from staxad.store import tenants as tenant_store
 
 log = logging.getLogger("staxad.domains")
@@ -33,6 +33,20 @@ log = logging.getLogger("staxad.domains")
 class Domains:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+
+    async def serves(self, domain: str) -> bool:
+        """Caddy's `ask` decision, before it gets a certificate: only names of tenants that
+        exist and are not being deleted, and custom domains verified now."""
+        if not 0 < len(domain) <= 253 or domain != domain.lower():
+            return False
+        base = "." + self.ctx.settings.domains.base_domain
+        if not domain.endswith(base):
+            return await host_store.serves_custom(self.ctx.db, domain)
+        label = domain[: -len(base)]
+        service, _, tenant = label.rpartition("--") if "--" in label else ("", "", label)
+        if "." in label or not tenant:
+            return False
+        return await host_store.serves_service(self.ctx.db, tenant, service)
 
     def platform_host(self, tenant: Tenant) -> str:
         return f"{tenant.name}.{self.ctx.settings.domains.base_domain}"
@@ -88,7 +102,7 @@ class Domains:
                 raise Conflict(f"Domain '{name}' {refused}.")
             try:
                 await store.insert(tx, domain)
-            except sqlite3.IntegrityError:
+            except AlreadyExists:
                 raise Conflict(f"Domain '{name}' is already claimed by a tenant.") from None
             await events.append(
                 tx, tenant.id, "domain.added", f"Domain {name} added; verify it once DNS is set", self.ctx.clock.now()

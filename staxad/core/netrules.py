@@ -8,13 +8,12 @@ the firewall on the next reconcile and never comes back.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Mapping
 from datetime import timedelta
 
 from staxad.core.context import Context
 from staxad.model.clock import iso, new_id
-from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.netrules import DIRECTIONS, RULE_STATUSES, NetworkRule, RuleSpec, parse_rule
 from staxad.model.query import ChoiceParam
 from staxad.model.records import Tenant
@@ -81,7 +80,7 @@ class NetworkRules:
             )
             try:
                 await store.insert(tx, rule)
-            except sqlite3.IntegrityError:
+            except AlreadyExists:
                 raise Conflict("That node port was just taken; try again.") from None
             what = f"port {port} -> {spec.target_service}:{target_port}" if port else f"to {spec.destination_cidrs}"
             await events.append(tx, tenant.id, "network_rule.created", f"{spec.direction} rule {what}", now)

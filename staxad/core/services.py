@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator
 
 from staxad.core.context import Context
 from staxad.core.deployments import DEPLOYABLE, Deployments
 from staxad.core.specs import parse_service
 from staxad.model import envmask, validation
-from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.records import Service, Tenant
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
@@ -58,7 +57,7 @@ class Services:
         async with self.ctx.db.transaction() as tx:
             try:
                 await tenant_store.insert_service(tx, service)
-            except sqlite3.IntegrityError:
+            except AlreadyExists:
                 raise Conflict(f"Service '{spec.name}' already exists in tenant '{tenant.name}'.") from None
             [deployment] = await self.deployments.queue(tx, tenant, [service], "service added")
         self.ctx.changed(tenant.id)
@@ -69,7 +68,7 @@ class Services:
         if service.is_primary:
             raise ValidationError("The primary service cannot be removed; delete the tenant instead.")
         async with self.ctx.db.transaction() as tx:
-            await tx.execute("DELETE FROM services WHERE id = ?", (service.id,))
+            await tenant_store.delete_service(tx, service.id)
             await events.append(
                 tx, tenant.id, "service.removed", f"Service {name} removed", self.ctx.clock.now(), service_name=name
             )

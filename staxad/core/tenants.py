@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,9 +19,9 @@ from staxad.core.deployments import DEPLOYABLE, Deployments
 from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
 from staxad.model import validation
 from staxad.model.clock import iso, new_id
-from staxad.model.errors import Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.query import LIMIT, OFFSET, PAGE, ChoiceParam, TextParam
-from staxad.model.records import TENANT_STATUSES, Principal, Service, Tenant
+from staxad.model.records import TENANT_STATUSES, Event, Principal, Service, Tenant
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events, providers
@@ -72,6 +71,13 @@ def inheriting(tenant: Tenant, changes: dict[str, Any], key: str) -> list[Servic
 class Tenants:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+
+    async def events_since(self, tenant: Tenant, after_id: int) -> list[Event]:
+        """The tenant's events after `after_id`, oldest first, a page at a time."""
+        return await events.since(self.ctx.db, tenant.id, after_id)
+
+    async def count_by_status(self) -> dict[str, int]:
+        return await store.count_by_status(self.ctx.db)
 
     async def get(self, who: Principal, tenant_id: str) -> Tenant:
         tenant = await store.get(self.ctx.db, who.provider_id, tenant_id, who.mode == "test")
@@ -124,7 +130,7 @@ class Tenants:
             await self._check_room(tx, who, spec)
             try:
                 await store.insert(tx, tenant)
-            except sqlite3.IntegrityError:
+            except AlreadyExists:
                 raise self._taken(spec.name) from None
             if spec.env:
                 secret = {k for k, val in spec.env.items() if validation.looks_secret(k, val)}

@@ -63,5 +63,10 @@ class TemporaryError(Exception):
         self.delay = delay
 
 
+class AlreadyExists(Exception):
+    """A write the store refused because the row must be unique (or must refer to one that
+    exists): its integrity constraints, which the core turns into a Conflict."""
+
+
 class SchemaTooNew(Exception):
     """The database was written by a newer staxad than this one."""

@@ -111,3 +111,26 @@ class Domain:
     last_checked_at: str | None
     check_error: str | None
     created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    id: str
+    tenant_id: str
+    service_id: str
+    service_name: str
+    status: str
+    stage: str
+    reason: str | None
+    branch: str | None
+    commit_sha: str | None
+    commit_message: str | None
+    framework: str | None
+    build_seconds: float | None
+    image_ref: str | None
+    container_name: str | None
+    host_port: int | None
+    rollback_from: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None

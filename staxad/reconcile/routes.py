@@ -13,8 +13,6 @@ from staxad.reconcile.syncer import Coalescer
 from staxad.store import host as host_store
 from staxad.store.db import Database
 
-# serves() below moves to core with the store boundary work; kept here until then.
-
 
 async def desired_routes(db: Database, settings: Settings) -> list[Route]:
     return [
@@ -50,26 +48,3 @@ class Routes:
             )
         )
         await self.caddy.wait_in_step()
-
-
-async def serves(db: Database, settings: Settings, domain: str) -> bool:
-    """The `ask` decision: only names of tenants that exist and are not being deleted, and
-    custom domains verified now."""
-    base = "." + settings.domains.base_domain
-    if not domain.endswith(base):
-        row = await db.fetch_one(
-            "SELECT 1 FROM domains m JOIN tenants t ON t.id = m.tenant_id"
-            " WHERE m.domain = ? AND m.verified = 1 AND t.status != 'deleting'",
-            (domain,),
-        )
-        return row is not None
-    label = domain[: -len(base)]
-    service, _, tenant = label.rpartition("--") if "--" in label else ("", "", label)
-    if "." in label or not tenant:
-        return False
-    row = await db.fetch_one(
-        "SELECT 1 FROM services s JOIN tenants t ON t.id = s.tenant_id WHERE t.name = ? AND t.status != 'deleting'"
-        " AND s.is_routable = 1 AND (s.name = ? OR (? = '' AND s.is_primary = 1))",
-        (tenant, service, service),
-    )
-    return row is not None

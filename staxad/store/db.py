@@ -24,6 +24,7 @@ from typing import Any
 
 import aiosqlite
 
+from staxad.model.errors import AlreadyExists
 from staxad.store import migrations
 
 Row = sqlite3.Row
@@ -102,6 +103,9 @@ class Database:
             await self._writer.execute("COMMIT")
             self.commits += 1
 
+    async def schema_version(self) -> int:
+        return int(await self.fetch_value("PRAGMA user_version"))
+
     async def backup_to(self, target: Path) -> None:
         assert self._writer is not None
         async with self._lock:
@@ -117,11 +121,17 @@ class Transaction:
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> int:
-        cursor = await self._conn.execute(sql, params)
+        try:
+            cursor = await self._conn.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(str(exc)) from exc
         return cursor.rowcount
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, rows)
+        try:
+            await self._conn.executemany(sql, rows)
+        except sqlite3.IntegrityError as exc:
+            raise AlreadyExists(str(exc)) from exc
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         return list(await self._conn.execute_fetchall(sql, params))

@@ -2,36 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from staxad.model.records import Deployment
 from staxad.store.db import Database, Row, Transaction
+
+__all__ = ["Deployment"]  # the record lives in the model; reconcile code imports it from here too
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 ACTIVE = ("building", "deploying")
-
-
-@dataclass(frozen=True)
-class Deployment:
-    id: str
-    tenant_id: str
-    service_id: str
-    service_name: str
-    status: str
-    stage: str
-    reason: str | None
-    branch: str | None
-    commit_sha: str | None
-    commit_message: str | None
-    framework: str | None
-    build_seconds: float | None
-    image_ref: str | None
-    container_name: str | None
-    host_port: int | None
-    rollback_from: str | None
-    created_at: str
-    started_at: str | None
-    finished_at: str | None
 
 
 _SELECT = "SELECT d.*, s.name AS service_name FROM deployments d JOIN services s ON s.id = d.service_id"
@@ -184,3 +163,12 @@ async def latest_per_service(db: Database | Transaction, tenant_id: str) -> dict
         (tenant_id,),
     )
     return {d.service_id: d for d in map(_deployment, rows)}
+
+
+async def supersede_queued(tx: Transaction, service_id: str, now: str) -> None:
+    """A newer deployment of the service was queued: the ones still waiting never run."""
+    await tx.execute(
+        "UPDATE deployments SET status = 'cancelled', reason = 'superseded by a newer deployment',"
+        " finished_at = ? WHERE service_id = ? AND status = 'queued'",
+        (now, service_id),
+    )

@@ -67,3 +67,23 @@ async def building(db: Database) -> set[str]:
 
 def _domains(column: str) -> tuple[str, ...]:
     return tuple(sorted(json.loads(column)))
+
+
+async def serves_custom(db: Database, domain: str) -> bool:
+    """A verified custom domain of a tenant that is not being deleted."""
+    row = await db.fetch_one(
+        "SELECT 1 FROM domains m JOIN tenants t ON t.id = m.tenant_id"
+        " WHERE m.domain = ? AND m.verified = 1 AND t.status != 'deleting'",
+        (domain,),
+    )
+    return row is not None
+
+
+async def serves_service(db: Database, tenant: str, service: str) -> bool:
+    """A routable service of a tenant that is not being deleted; `service` '' is its primary."""
+    row = await db.fetch_one(
+        "SELECT 1 FROM services s JOIN tenants t ON t.id = s.tenant_id WHERE t.name = ? AND t.status != 'deleting'"
+        " AND s.is_routable = 1 AND (s.name = ? OR (? = '' AND s.is_primary = 1))",
+        (tenant, service, service),
+    )
+    return row is not None

@@ -36,3 +36,7 @@ async def insert(tx: Transaction, provider: Provider) -> None:
 
 async def set_name(tx: Transaction, provider_id: str, name: str | None, now: str) -> None:
     await tx.execute("UPDATE providers SET name = ?, updated_at = ? WHERE id = ?", (name, now, provider_id))
+
+
+async def count(db: Database) -> int:
+    return int(await db.fetch_value("SELECT count(*) FROM providers"))

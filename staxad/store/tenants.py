@@ -231,3 +231,12 @@ async def ids_with_status(db: Database, status: str) -> list[str]:
 
 async def delete(tx: Transaction, tenant_id: str) -> None:
     await tx.execute("DELETE FROM tenants WHERE id = ?", (tenant_id,))
+
+
+async def delete_service(tx: Transaction, service_id: str) -> None:
+    await tx.execute("DELETE FROM services WHERE id = ?", (service_id,))
+
+
+async def count_by_status(db: Database) -> dict[str, int]:
+    rows = await db.fetch_all("SELECT status, count(*) AS n FROM tenants GROUP BY status")
+    return {row["status"]: int(row["n"]) for row in rows}

@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
-from staxad.model.errors import SchemaTooNew
+from staxad.model.errors import AlreadyExists, SchemaTooNew
 from staxad.store import migrations
 from staxad.store.db import Database
 
@@ -71,10 +70,10 @@ async def test_domain_claims_survive_the_rebuild_into_per_tenant_claims(tmp_path
                 "INSERT INTO domains (id, tenant_id, domain, token, created_at)"
                 " VALUES ('dom_2', 'ten_b', 'shop.example.com', 'x', 't')"
             )
-        with pytest.raises(sqlite3.IntegrityError):  # ... but never hold it verified beside the owner
+        with pytest.raises(AlreadyExists):  # ... but never hold it verified beside the owner
             async with db.transaction() as tx:
                 await tx.execute("UPDATE domains SET verified_at = 't' WHERE id = 'dom_2'")
-        with pytest.raises(sqlite3.IntegrityError):  # and a tenant claims a name once
+        with pytest.raises(AlreadyExists):  # and a tenant claims a name once
             async with db.transaction() as tx:
                 await tx.execute(
                     "INSERT INTO domains (id, tenant_id, domain, token, created_at)"
