@@ -7,10 +7,11 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from staxad.core.context import Context
-from staxad.core.deployments import DEPLOYABLE, Deployments
+from staxad.core.deployments import Deployments
 from staxad.core.specs import parse_service
 from staxad.model import envmask, validation
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.lifecycle import DEPLOYABLE
 from staxad.model.records import Service, Tenant
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store

@@ -15,11 +15,12 @@ from datetime import timedelta
 from typing import Any
 
 from staxad.core.context import Context
-from staxad.core.deployments import DEPLOYABLE, Deployments
+from staxad.core.deployments import Deployments
 from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
 from staxad.model import validation
 from staxad.model.clock import iso, new_id
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.lifecycle import DEPLOYABLE
 from staxad.model.query import LIMIT, OFFSET, PAGE, ChoiceParam, TextParam
 from staxad.model.records import TENANT_STATUSES, Event, Principal, Service, Tenant
 from staxad.store import deployments as deployment_store

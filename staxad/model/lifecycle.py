@@ -18,39 +18,50 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
-DEPLOYMENT_QUEUED = "queued"
-DEPLOYMENT_BUILDING = "building"
-DEPLOYMENT_DEPLOYING = "deploying"
-DEPLOYMENT_SUCCEEDED = "succeeded"
-DEPLOYMENT_FAILED = "failed"
-DEPLOYMENT_CANCELLED = "cancelled"
-DEPLOYMENT_ACTIVE = (DEPLOYMENT_BUILDING, DEPLOYMENT_DEPLOYING)
-DEPLOYMENT_TERMINAL = (DEPLOYMENT_SUCCEEDED, DEPLOYMENT_FAILED, DEPLOYMENT_CANCELLED)
+
+class DeploymentStatus(StrEnum):
+    QUEUED = "queued"
+    BUILDING = "building"
+    DEPLOYING = "deploying"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class TenantStatus(StrEnum):
+    PROVISIONING = "provisioning"
+    DEPLOYING = "deploying"
+    READY = "ready"
+    FAILED = "failed"
+    DELETING = "deleting"
+
+
+class ServiceStatus(StrEnum):
+    PENDING = "pending"
+    DEPLOYING = "deploying"
+    RUNNING = "running"
+    UNHEALTHY = "unhealthy"
+    STOPPED = "stopped"
+    FAILED = "failed"
+
+
+ACTIVE = (DeploymentStatus.BUILDING, DeploymentStatus.DEPLOYING)  # a deployment under way
+TERMINAL = (DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.CANCELLED)
+# A tenant takes new deployments in these; not while it is being deleted.
+DEPLOYABLE = (TenantStatus.PROVISIONING, TenantStatus.DEPLOYING, TenantStatus.READY, TenantStatus.FAILED)
 
 _NEXT = {
-    DEPLOYMENT_QUEUED: {DEPLOYMENT_BUILDING, DEPLOYMENT_FAILED, DEPLOYMENT_CANCELLED},
-    DEPLOYMENT_BUILDING: {DEPLOYMENT_DEPLOYING, DEPLOYMENT_FAILED, DEPLOYMENT_CANCELLED},
-    DEPLOYMENT_DEPLOYING: {DEPLOYMENT_SUCCEEDED, DEPLOYMENT_FAILED, DEPLOYMENT_CANCELLED},
+    DeploymentStatus.QUEUED: {DeploymentStatus.BUILDING, DeploymentStatus.FAILED, DeploymentStatus.CANCELLED},
+    DeploymentStatus.BUILDING: {DeploymentStatus.DEPLOYING, DeploymentStatus.FAILED, DeploymentStatus.CANCELLED},
+    DeploymentStatus.DEPLOYING: {DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.CANCELLED},
 }
-
-TENANT_PROVISIONING = "provisioning"
-TENANT_DEPLOYING = "deploying"
-TENANT_READY = "ready"
-TENANT_FAILED = "failed"
-TENANT_DELETING = "deleting"
-
-SERVICE_PENDING = "pending"
-SERVICE_DEPLOYING = "deploying"
-SERVICE_RUNNING = "running"
-SERVICE_UNHEALTHY = "unhealthy"
-SERVICE_STOPPED = "stopped"
-SERVICE_FAILED = "failed"
 
 
 def may_become(current: str, new: str) -> bool:
     """Whether a deployment in `current` may move to `new`."""
-    return new in _NEXT.get(current, set())
+    return new in _NEXT.get(DeploymentStatus(current), set())
 
 
 @dataclass(frozen=True)
@@ -65,25 +76,25 @@ class Health:
     failure: str | None = None  # that deployment's reason
 
 
-def service_status(h: Health) -> str:
+def service_status(h: Health) -> ServiceStatus:
     if h.deploying:
-        return SERVICE_DEPLOYING
+        return ServiceStatus.DEPLOYING
     if h.live:
         if not h.running:
-            return SERVICE_STOPPED
-        return SERVICE_RUNNING if h.answers else SERVICE_UNHEALTHY
-    return SERVICE_FAILED if h.last_failed else SERVICE_PENDING
+            return ServiceStatus.STOPPED
+        return ServiceStatus.RUNNING if h.answers else ServiceStatus.UNHEALTHY
+    return ServiceStatus.FAILED if h.last_failed else ServiceStatus.PENDING
 
 
-def tenant_status(services: Sequence[tuple[str, int, Health]]) -> tuple[str, str | None]:
+def tenant_status(services: Sequence[tuple[str, int, Health]]) -> tuple[TenantStatus, str | None]:
     """The tenant's (status, reason) from its services' (name, port, health)."""
     if any(h.deploying for _, _, h in services):
-        return TENANT_DEPLOYING, None
+        return TenantStatus.DEPLOYING, None
     for name, port, h in services:
         if not h.live:
-            return TENANT_FAILED, h.failure or f"no deployment of {name} is live"
+            return TenantStatus.FAILED, h.failure or f"no deployment of {name} is live"
         if not h.running:
-            return TENANT_FAILED, f"the container of {name} is not running; staxad is starting it again"
+            return TenantStatus.FAILED, f"the container of {name} is not running; staxad is starting it again"
         if not h.answers:
-            return TENANT_FAILED, f"{name} runs but does not answer on port {port}"
-    return TENANT_READY, None
+            return TenantStatus.FAILED, f"{name} runs but does not answer on port {port}"
+    return TenantStatus.READY, None

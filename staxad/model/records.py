@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-TENANT_STATUSES = ("provisioning", "deploying", "ready", "failed", "deleting")
-SERVICE_STATUSES = ("pending", "deploying", "running", "failed", "stopped")
+from staxad.model.lifecycle import ServiceStatus, TenantStatus
+
+TENANT_STATUSES = tuple(TenantStatus)
+SERVICE_STATUSES = tuple(ServiceStatus)
 
 
 @dataclass(frozen=True, slots=True)

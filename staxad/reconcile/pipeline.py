@@ -15,8 +15,9 @@ from typing import Any
 from staxad.adapters import probe
 from staxad.adapters.podman import Podman
 from staxad.core.platform import Platform
-from staxad.model import lifecycle, names
+from staxad.model import names
 from staxad.model.errors import PermanentError
+from staxad.model.lifecycle import DeploymentStatus, ServiceStatus
 from staxad.model.records import Service, Tenant
 from staxad.reconcile import snapshot
 from staxad.reconcile.build import Builder
@@ -68,13 +69,13 @@ class DeployPipeline:
     async def run(self, tenant: Tenant, service: Service, d: Deployment, live: Deployment | None) -> None:
         container = names.container(self.settings.instance, tenant.name, service.name, d.id)
         self._began[d.id] = self.platform.ctx.clock.monotonic()
-        await self._service_status(service, lifecycle.SERVICE_DEPLOYING)
+        await self._service_status(service, ServiceStatus.DEPLOYING)
         try:
             await self._record(
                 d,
                 "provision",
                 f"Provisioning network for {service.name}",
-                status=lifecycle.DEPLOYMENT_BUILDING,
+                status=DeploymentStatus.BUILDING,
                 started_at=self.platform.ctx.now(),
             )
             image = await self._network_and_image(tenant, service, d)
@@ -88,7 +89,7 @@ class DeployPipeline:
                 d,
                 "deploy",
                 f"Starting container {container}",
-                status=lifecycle.DEPLOYMENT_DEPLOYING,
+                status=DeploymentStatus.DEPLOYING,
                 image_ref=image,
                 container_id=container,
                 spec=snapshot.seal(self.platform.ctx.box, spec),
@@ -112,11 +113,11 @@ class DeployPipeline:
                 "ready",
                 f"{service.name} is live",
                 type_="deployment.succeeded",
-                status=lifecycle.DEPLOYMENT_SUCCEEDED,
+                status=DeploymentStatus.SUCCEEDED,
                 finished_at=self.platform.ctx.now(),
             )
             self._finished(d, "succeeded")
-            await self._service_status(service, lifecycle.SERVICE_RUNNING)
+            await self._service_status(service, ServiceStatus.RUNNING)
         except Exception as exc:
             transient = not isinstance(exc, PermanentError | TimeoutError)
             reason = f"{TRANSIENT}{type(exc).__name__}: {exc}" if transient else str(exc)
@@ -125,7 +126,7 @@ class DeployPipeline:
             async with self.platform.ctx.db.transaction() as tx:
                 await deployment_store.set_live(tx, service.id, live.id if live else None)
                 # the old version serves on; the reconciler's pass checks its container
-                status = lifecycle.SERVICE_RUNNING if live else lifecycle.SERVICE_FAILED
+                status = ServiceStatus.RUNNING if live else ServiceStatus.FAILED
                 await tenant_store.update_service(tx, service.id, self.platform.ctx.now(), status=status)
             await self.podman.remove(container)
             await self.sync_routes()
@@ -134,7 +135,7 @@ class DeployPipeline:
                 "error",
                 f"Deployment failed: {reason}",
                 type_="deployment.failed",
-                status=lifecycle.DEPLOYMENT_FAILED,
+                status=DeploymentStatus.FAILED,
                 reason=reason[:2000],
                 finished_at=self.platform.ctx.now(),
             )

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from staxad.adapters.podman import ContainerState
 from staxad.model import lifecycle
+from staxad.model.lifecycle import DeploymentStatus, TenantStatus
 from staxad.model.records import Tenant
 from staxad.store.deployments import Deployment
 
@@ -139,7 +140,7 @@ def settled(actions: Sequence[Action]) -> bool:
 
 def plan(view: TenantView, now: float) -> list[Action]:
     tenant = view.tenant
-    if tenant.status == lifecycle.TENANT_DELETING:
+    if tenant.status == TenantStatus.DELETING:
         return [Teardown()]
     if view.active:
         return _recover(view)
@@ -194,7 +195,7 @@ def _statuses(view: TenantView) -> list[Action]:
         d = view.live.get(service.id)
         state = view.containers.get(d.container_name) if d and d.container_name else None
         latest = view.latest.get(service.id)
-        failed = latest is not None and latest.status == lifecycle.DEPLOYMENT_FAILED
+        failed = latest is not None and latest.status == DeploymentStatus.FAILED
         health[service.id] = lifecycle.Health(
             deploying=service.id in busy,
             live=d is not None,
@@ -203,9 +204,9 @@ def _statuses(view: TenantView) -> list[Action]:
             last_failed=failed,
             failure=latest.reason if latest is not None and failed else None,
         )
-        status = lifecycle.service_status(health[service.id])
-        if status != service.status:
-            actions.append(SetServiceStatus(service.id, status))
+        service_status = lifecycle.service_status(health[service.id])
+        if service_status != service.status:
+            actions.append(SetServiceStatus(service.id, service_status))
     status, reason = lifecycle.tenant_status([(s.name, s.port, health[s.id]) for s in tenant.services])
     if (status, reason) != (tenant.status, tenant.status_reason):
         actions.append(SetTenantStatus(status, reason))

@@ -18,6 +18,7 @@ from staxad.adapters.podman import ContainerState, Podman
 from staxad.core.platform import Platform
 from staxad.model import lifecycle, names
 from staxad.model.errors import TemporaryError
+from staxad.model.lifecycle import DeploymentStatus, TenantStatus
 from staxad.model.records import Tenant
 from staxad.reconcile import snapshot
 from staxad.reconcile.certificates import Certificates
@@ -95,7 +96,7 @@ class TenantReconciler:
                 break
         else:
             self.platform.ctx.changed(tenant_id)  # more to do than one pass takes: go on in the next
-        if view is None or view.tenant.status == lifecycle.TENANT_DELETING or self.podman is None:
+        if view is None or view.tenant.status == TenantStatus.DELETING or self.podman is None:
             return
         await self.routes()
         await self.firewall()
@@ -105,14 +106,12 @@ class TenantReconciler:
         tenant = await tenant_store.get_any(self.db, tenant_id)
         if tenant is None:
             return None
-        if tenant.status == lifecycle.TENANT_DELETING or self.podman is None:
+        if tenant.status == TenantStatus.DELETING or self.podman is None:
             return TenantView(tenant, {}, (), (), {}, {})
         live = await deployment_store.live_for(self.db, tenant.id)
-        pending = await deployment_store.with_status(
-            self.db, tenant.id, (lifecycle.DEPLOYMENT_QUEUED, *lifecycle.DEPLOYMENT_ACTIVE)
-        )
-        queued = tuple(d for d in pending if d.status == lifecycle.DEPLOYMENT_QUEUED)
-        active = tuple(d for d in pending if d.status != lifecycle.DEPLOYMENT_QUEUED)
+        pending = await deployment_store.with_status(self.db, tenant.id, (DeploymentStatus.QUEUED, *lifecycle.ACTIVE))
+        queued = tuple(d for d in pending if d.status == DeploymentStatus.QUEUED)
+        active = tuple(d for d in pending if d.status != DeploymentStatus.QUEUED)
         containers: dict[str, ContainerState | None] = {}
         for d in live.values():
             if d.container_name:
@@ -188,7 +187,7 @@ class TenantReconciler:
             await deployment_store.update(
                 tx,
                 d.id,
-                status=lifecycle.DEPLOYMENT_FAILED,
+                status=DeploymentStatus.FAILED,
                 stage="error",
                 reason="interrupted by a daemon restart",
                 finished_at=self.platform.ctx.now(),
@@ -257,7 +256,7 @@ class TenantReconciler:
                     f"tenant.{status}",
                     f"Tenant is {status}" + (f": {reason}" if reason else ""),
                     self.clock.now(),
-                    stage="ready" if status == lifecycle.TENANT_READY else None,
+                    stage="ready" if status == TenantStatus.READY else None,
                 )
 
     async def _event(self, tenant_id: str, type_: str, message: str, service: str | None = None) -> None:

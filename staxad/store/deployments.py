@@ -9,9 +9,6 @@ from staxad.store.db import Database, Row, Transaction
 
 __all__ = ["Deployment"]  # the record lives in the model; reconcile code imports it from here too
 
-TERMINAL = ("succeeded", "failed", "cancelled")
-ACTIVE = ("building", "deploying")
-
 
 _SELECT = "SELECT d.*, s.name AS service_name FROM deployments d JOIN services s ON s.id = d.service_id"
 

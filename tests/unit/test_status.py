@@ -1,25 +1,39 @@
-"""A service's status from what the store and the host say."""
+"""A service's and a tenant's status from what the store and the host say."""
 
 from __future__ import annotations
 
 import pytest
 
+from staxad.model.lifecycle import Health, service_status, tenant_status
 from staxad.model.records import SERVICE_STATUSES
-from staxad.model.status import service_status
 
 
 @pytest.mark.parametrize(
-    ("deploying", "live", "running", "last_failed", "want"),
+    ("deploying", "live", "running", "answers", "last_failed", "want"),
     [
-        (False, False, False, False, "pending"),
-        (True, False, False, False, "deploying"),
-        (True, True, True, False, "deploying"),  # a new version is under way
-        (False, True, True, False, "running"),
-        (False, True, True, True, "running"),  # a failed new version leaves the old one serving
-        (False, True, False, False, "stopped"),
-        (False, False, False, True, "failed"),
+        (False, False, False, True, False, "pending"),
+        (True, False, False, True, False, "deploying"),
+        (True, True, True, True, False, "deploying"),  # a new version is under way
+        (False, True, True, True, False, "running"),
+        (False, True, True, True, True, "running"),  # a failed new version leaves the old one serving
+        (False, True, True, False, False, "unhealthy"),  # runs, but does not answer
+        (False, True, False, True, False, "stopped"),
+        (False, False, False, True, True, "failed"),
     ],
 )
-def test_service_status(deploying: bool, live: bool, running: bool, last_failed: bool, want: str) -> None:
-    got = service_status(deploying=deploying, live=live, running=running, last_failed=last_failed)
+def test_service_status(
+    deploying: bool, live: bool, running: bool, answers: bool, last_failed: bool, want: str
+) -> None:
+    got = service_status(Health(deploying, live, running, answers, last_failed))
     assert got == want and got in SERVICE_STATUSES
+
+
+def test_the_tenant_is_ready_only_when_every_service_is_live_running_and_answering() -> None:
+    fine = Health(False, True, True, True, False)
+    assert tenant_status([("web", 8080, fine), ("api", 9000, fine)]) == ("ready", None)
+    assert tenant_status([("web", 8080, fine), ("api", 9000, Health(True, True, True, True, False))]) == (
+        "deploying",
+        None,
+    )
+    failed = Health(False, False, False, True, True, "the image could not be pulled")
+    assert tenant_status([("web", 8080, fine), ("api", 9000, failed)]) == ("failed", "the image could not be pulled")
