@@ -20,7 +20,7 @@ import subprocess
 import time
 
 from bench.harness import Row
-from staxad.model.netrules import Forward, host_ruleset
+from staxad.model.nftables import Forward, host_ruleset
 
 
 def forwards(count: int) -> list[Forward]:

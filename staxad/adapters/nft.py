@@ -9,7 +9,7 @@ from typing import Any
 
 from staxad.adapters import proc
 from staxad.model.errors import TemporaryError
-from staxad.model.netrules import Ruleset
+from staxad.model.nftables import Ruleset
 
 
 class Nft:

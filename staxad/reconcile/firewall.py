@@ -23,7 +23,8 @@ from staxad.adapters.podman import Podman
 from staxad.core.platform import Platform
 from staxad.model import names
 from staxad.model.errors import TemporaryError
-from staxad.model.netrules import Allow, Forward, NetworkRule, Ruleset, host_ruleset, netns_ruleset
+from staxad.model.netrules import NetworkRule
+from staxad.model.nftables import Allow, Forward, Ruleset, host_ruleset, netns_ruleset
 from staxad.reconcile.syncer import Coalescer
 from staxad.store import deployments as deployment_store
 from staxad.store import host as host_store

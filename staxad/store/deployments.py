@@ -87,12 +87,6 @@ async def with_status(db: Database | Transaction, tenant_id: str, statuses: tupl
     return [_deployment(r) for r in rows]
 
 
-async def any_with_status(db: Database, statuses: tuple[str, ...]) -> list[Deployment]:
-    marks = ", ".join("?" for _ in statuses)
-    rows = await db.fetch_all(f"{_SELECT} WHERE d.status IN ({marks})", statuses)
-    return [_deployment(r) for r in rows]
-
-
 FIELDS = (
     "spec",
     "status",

@@ -224,11 +224,6 @@ async def update_service(tx: Transaction, service_id: str, now: str, **changes: 
     )
 
 
-async def ids_with_status(db: Database, status: str) -> list[str]:
-    rows = await db.fetch_all("SELECT id FROM tenants WHERE status = ?", (status,))
-    return [r["id"] for r in rows]
-
-
 async def delete(tx: Transaction, tenant_id: str) -> None:
     await tx.execute("DELETE FROM tenants WHERE id = ?", (tenant_id,))
 

@@ -8,16 +8,16 @@ import pytest
 
 from staxad.adapters.hostinfo import addresses_of
 from staxad.model.errors import ValidationError
-from staxad.model.netrules import (
-    Allow,
-    Forward,
-    cidr,
-    host_document,
-    netns_document,
-    overlap_problem,
-    parse_rule,
-    source_problem,
-)
+from staxad.model.netrules import cidr, overlap_problem, parse_rule, source_problem
+from staxad.model.nftables import Allow, Forward, Ruleset, host_ruleset, netns_ruleset
+
+
+def host_document(table: str, forwards: list[Forward]) -> str:
+    return host_ruleset(table, forwards).full()
+
+
+def netns_document(table: str, restricted: list[str], allows: list[Allow]) -> str:
+    return netns_ruleset(table, restricted, allows).full()
 
 
 def test_parse_inbound_and_outbound() -> None:
@@ -154,3 +154,33 @@ def test_netns_document_drops_restricted_subnets_except_allowed() -> None:
     text = netns_document("staxad-x", ["10.89.1.0/24"], [Allow("10.89.1.0/24", "198.18.3.2/32", "tcp", 8000)])
     assert "elements = { 10.89.1.0/24 . 198.18.3.2/32 . 8000 }" in text
     assert text.index("@allowed_tcp accept") < text.index("ip saddr @restricted drop")
+
+
+def _forwards(*ports: int) -> list[Forward]:
+    return [Forward("tcp", "198.18.0.0/24", port, port + 10000) for port in ports]
+
+
+@pytest.mark.parametrize(
+    ("loaded", "wanted", "want"),
+    [
+        ((30001,), (30001,), ""),  # nothing changed: nothing to load
+        ((), (30001,), "add element ip t inbound_tcp { 198.18.0.0/24 . 30001 : 127.0.0.1 . 40001 }\n"),
+        ((30001,), (), "delete element ip t inbound_tcp { 198.18.0.0/24 . 30001 }\n"),
+        (
+            (30001,),
+            (30002,),
+            "delete element ip t inbound_tcp { 198.18.0.0/24 . 30001 }\n"
+            "add element ip t inbound_tcp { 198.18.0.0/24 . 30002 : 127.0.0.1 . 40002 }\n",
+        ),
+    ],
+)
+def test_ruleset_diff_loads_only_the_changed_elements(
+    loaded: tuple[int, ...], wanted: tuple[int, ...], want: str
+) -> None:
+    assert host_ruleset("t", _forwards(*wanted)).diff(host_ruleset("t", _forwards(*loaded))) == want
+
+
+def test_ruleset_diff_needs_a_whole_load_when_the_skeleton_or_table_differs() -> None:
+    host = host_ruleset("t", _forwards(30001))
+    assert host.diff(host_ruleset("other", _forwards(30001))) is None
+    assert host.diff(Ruleset("t", ("    chain x {", "    }"), {})) is None

@@ -10,7 +10,7 @@ import pytest
 
 from staxad.adapters.nft import Nft, Table
 from staxad.model.errors import TemporaryError
-from staxad.model.netrules import Forward, Ruleset, host_ruleset
+from staxad.model.nftables import Forward, Ruleset, host_ruleset
 
 
 class Kernel(Nft):
@@ -32,7 +32,7 @@ class Kernel(Nft):
 
 
 def ruleset(*ports: int) -> Ruleset:
-    return host_ruleset("staxad-t", [Forward("tcp", "198.18.0.0/24", port, 40000 + port, f"r{port}") for port in ports])
+    return host_ruleset("staxad-t", [Forward("tcp", "198.18.0.0/24", port, port + 10000, f"r{port}") for port in ports])
 
 
 async def test_first_load_is_whole_then_only_changed_elements() -> None:
