@@ -70,3 +70,14 @@ def keys(daemon: Daemon) -> Keys:
 @pytest.fixture
 async def auth(keys: Keys) -> dict[str, str]:
     return await keys.make()
+
+
+HOST_FOLDERS = ("integration", "security", "faults", "dashboard")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that drives the real host components `host`, so `-m "not host"`
+    runs the rest anywhere (a `pytestmark` in a conftest would mark nothing)."""
+    for item in items:
+        if item.path.relative_to(Path(__file__).parent).parts[0] in HOST_FOLDERS:
+            item.add_marker(pytest.mark.host)

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import running_daemon
-from tests.integration.test_network_rules import rule
-from tests.integration.test_serving import create
+from tests.integration.helpers import create, rule
 
 pytestmark = pytest.mark.host
 

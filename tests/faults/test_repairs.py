@@ -14,7 +14,7 @@ import pytest
 from staxad.model.errors import TemporaryError
 from tests.images import podman
 from tests.integration.conftest import Live, running_daemon
-from tests.integration.test_serving import container_of, create
+from tests.integration.helpers import container_of, create
 
 pytestmark = pytest.mark.host
 

@@ -27,8 +27,6 @@ from staxad.config import load
 from staxad.daemon import Daemon
 from tests.images import build_web_images, podman
 
-pytestmark = pytest.mark.host
-
 
 @pytest.fixture(scope="session")
 def web_image() -> str:

@@ -7,14 +7,13 @@ import asyncio
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.gitrepos import commit
 from tests.images import IMAGE, podman
 from tests.integration.conftest import Live, running_daemon
-from tests.integration.test_serving import create
+from tests.integration.helpers import create, git_tenant, settled
 
 
 @pytest.fixture
@@ -30,22 +29,8 @@ async def builder(tmp_path: Path, instance: str, web_image: str) -> AsyncIterato
         yield live
 
 
-async def settled(live: Live, tenant_id: str, deployment_id: str) -> dict[str, Any]:
-    for _ in range(600):
-        response = await live.client.get(f"/tenants/{tenant_id}/deployments/{deployment_id}", headers=live.auth)
-        data: dict[str, Any] = response.json()["data"]
-        if data["status"] in ("succeeded", "failed", "cancelled"):
-            return data
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"deployment {deployment_id} did not finish: {data}")
-
-
 async def fetch(live: Live, name: str) -> str:
     return (await asyncio.to_thread(live.https, live.host(name))).stdout
-
-
-def git_tenant(name: str, repo: Path) -> dict[str, Any]:
-    return {"name": name, "source_type": "github", "repo_url": str(repo), "branch": "main", "port": 8080}
 
 
 async def test_static_repo_history_rollback_and_pinned_commit(builder: Live, repos: Path) -> None:

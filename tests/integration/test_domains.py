@@ -11,7 +11,7 @@ import httpx
 
 from tests.dns import dnsmasq
 from tests.integration.conftest import Live, running_daemon
-from tests.integration.test_serving import create
+from tests.integration.helpers import create
 
 SERVER_IP = "198.18.0.10"  # what users would point A records at; never contacted
 

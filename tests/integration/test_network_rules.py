@@ -4,30 +4,13 @@ namespace, checked from test hosts in network namespaces of the test's own (veth
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
-import time
-from collections.abc import Callable
-from typing import Any
 
 from tests.images import build_udp_image, podman
 from tests.integration.conftest import Live
-from tests.integration.test_serving import container_of, create
+from tests.integration.helpers import container_of, create, curl, inbound, rule, until
 from tests.netns import NetHost, net_host
-
-
-def curl(host: NetHost, address: str, port: int) -> str:
-    return host.run("curl", "-sS", "--max-time", "2", f"http://{address}:{port}/", timeout=10).stdout
-
-
-async def until(check: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await asyncio.to_thread(check):
-            return True
-        await asyncio.sleep(0.2)
-    return False
 
 
 def nft_table_gone(live: Live, where: str) -> None:
@@ -35,12 +18,6 @@ def nft_table_gone(live: Live, where: str) -> None:
     table = f"staxad-{live.daemon.settings.instance}"
     prefix = [] if where == "host" else ["runuser", "-u", "staxa", "--", "podman", "unshare", "--rootless-netns"]
     subprocess.run([*prefix, "nft", "delete", "table", "ip", table], check=True, capture_output=True, cwd="/")
-
-
-async def rule(live: Live, tenant: dict[str, Any], **body: Any) -> dict[str, Any]:
-    response = await live.client.post(f"/tenants/{tenant['id']}/network-rules", headers=live.auth, json=body)
-    assert response.status_code == 201, response.text
-    return dict(response.json()["data"])
 
 
 async def test_inbound_node_ports_from_allowed_sources_only(live: Live, web_image: str) -> None:
@@ -78,21 +55,6 @@ async def test_inbound_node_ports_from_allowed_sources_only(live: Live, web_imag
         live.daemon.firewall.forget()  # an expired rule never comes back, not even on a full reload
         await live.daemon.firewall.sync(verify=True)
         assert curl(allowed, allowed.gateway, port) == ""
-
-
-async def inbound(
-    live: Live, tenant: dict[str, Any], protocol: str, service: str, source: NetHost, **extra: Any
-) -> dict[str, Any]:
-    """An inbound rule that lets exactly one test host in."""
-    return await rule(
-        live,
-        tenant,
-        direction="inbound",
-        protocol=protocol,
-        target_service=service,
-        source_cidrs=[f"{source.address}/32"],
-        **extra,
-    )
 
 
 def fetch_from(container: str, host: NetHost) -> str:

@@ -17,7 +17,7 @@ import pytest
 
 from staxad.config import load
 from tests.integration.conftest import Live, environ_for, podman, remove_instance_objects
-from tests.integration.test_serving import container_of, create
+from tests.integration.helpers import container_of, create
 
 
 async def ready_tenant(live: Live, name: str, image: str, **extra: Any) -> dict[str, Any]:
@@ -78,7 +78,8 @@ async def test_redeploy_under_load_fails_no_request(live: Live, web_image: str) 
         if got["data"]["status"] in ("succeeded", "failed"):
             break
         await asyncio.sleep(0.2)
-    await asyncio.sleep(1.5)  # past the drain: the old container is gone
+    label = f"label=io.staxa.tenant={tenant['id']}"
+    assert await until(lambda: len(podman("ps", "-q", "--filter", label).stdout.split()) == 1)  # the old one drained
     stop.set()
     await load_task
     assert got["data"]["status"] == "succeeded", got
@@ -115,7 +116,7 @@ async def test_a_container_removed_or_stopped_by_hand_comes_back_through_podman_
     podman("rm", "-f", name)
     await until(lambda: live.https(live.host("phoenix")).stdout.endswith("\n200"))
     podman("kill", name)
-    await asyncio.sleep(0.5)
+    assert await until(lambda: podman("inspect", "--format", "{{.State.Running}}", name).stdout.strip() != b"true")
     await until(lambda: live.https(live.host("phoenix")).stdout.endswith("\n200"))
     # The app can answer a moment before the daemon has written the event.
     for _ in range(50):

@@ -5,10 +5,7 @@ import json
 import logging
 import re
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -17,34 +14,7 @@ from staxad.adapters.caddy import admin_client
 from staxad.api import streams
 from tests.images import IMAGE
 from tests.integration.conftest import Live, podman, push, running_daemon
-
-
-async def create(live: Live, body: dict[str, Any]) -> dict[str, Any]:
-    response = await live.client.post("/tenants", headers=live.auth, json=body)
-    assert response.status_code == 202, response.text
-    return dict(response.json()["data"])
-
-
-def container_of(tenant: dict[str, Any], service: str = "web") -> str:
-    live_deployments = [d for d in tenant["deployments"] if d["service_name"] == service and d["status"] == "succeeded"]
-    return f"staxa-{{instance}}-{tenant['name']}-{service}-{live_deployments[0]['id'][4:]}"
-
-
-async def read_events(live: Live, tenant_id: str, until: str, last_event_id: int = 0) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = []
-    headers = {**live.auth, "Accept": "text/event-stream", "Last-Event-ID": str(last_event_id)}
-    async with (
-        asyncio.timeout(30),
-        live.client.stream("GET", f"/tenants/{tenant_id}/events", headers=headers) as response,
-    ):
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        async for line in response.aiter_lines():
-            if line.startswith("data: "):
-                found.append(json.loads(line[6:]))
-                if found[-1]["type"] == until:
-                    return found
-    return found
+from tests.integration.helpers import container_of, create, read_events, until
 
 
 async def test_image_tenant_is_served_over_https_through_caddy(
@@ -205,15 +175,6 @@ def _podman_followers(container: str) -> list[str]:
     return [line for line in ps.splitlines() if line.startswith("podman logs -f") and container in line]
 
 
-async def _until(check: Callable[[], bool], timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        await asyncio.sleep(0.1)
-    return check()
-
-
 async def test_follow_streams_new_output_and_every_stream_ends_with_its_client(live: Live) -> None:
     tenant = await create(live, {"name": "chatty", "source_type": "image", "image_url": IMAGE, "port": 8080})
     ready = await live.wait_status(tenant["id"], "ready")
@@ -242,5 +203,5 @@ async def test_follow_streams_new_output_and_every_stream_ends_with_its_client(l
         assert _podman_followers(name)  # podman and its user-namespace re-exec
     assert any(line.startswith("data: ") and "response:404" in line for line in seen), seen
     # the clients went: both generators end and the podman process following the logs is gone
-    assert await _until(lambda: streams.OPEN_STREAMS["logs"] == 0 and streams.OPEN_STREAMS["events"] == 0)
-    assert await _until(lambda: not _podman_followers(name)), _podman_followers(name)
+    assert await until(lambda: streams.OPEN_STREAMS["logs"] == 0 and streams.OPEN_STREAMS["events"] == 0)
+    assert await until(lambda: not _podman_followers(name)), _podman_followers(name)

@@ -20,9 +20,7 @@ import pytest
 from tests.gitrepos import commit
 from tests.images import IMAGE, podman
 from tests.integration.conftest import Live, running_daemon
-from tests.integration.test_builds import git_tenant, settled
-from tests.integration.test_network_rules import until
-from tests.integration.test_serving import container_of, create
+from tests.integration.helpers import container_of, create, git_tenant, settled, until
 from tests.netns import NetHost, net_host
 
 pytestmark = pytest.mark.host

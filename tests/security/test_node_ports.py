@@ -19,8 +19,7 @@ from staxad.store import netrules as rule_store
 from tests.api.helpers import assert_error
 from tests.images import build_web_images
 from tests.integration.conftest import Live, running_daemon
-from tests.integration.test_network_rules import curl, inbound, until
-from tests.integration.test_serving import create
+from tests.integration.helpers import create, curl, inbound, until
 from tests.netns import NetHost, net_host
 
 pytestmark = pytest.mark.host
