@@ -27,8 +27,6 @@ from staxad.config import Settings
 from staxad.model.capacity import ceiling
 from staxad.model.resources import SIZES
 
-SERVICE_USER = "staxa"
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -45,33 +43,33 @@ def _binary(name: str, package: str) -> Finding:
     return Finding(False, True, f"{name} is not installed", f"apt-get install {package}")
 
 
-def _service_user() -> Finding:
+def _service_user(user: str) -> Finding:
     try:
-        pwd.getpwnam(SERVICE_USER)
+        pwd.getpwnam(user)
     except KeyError:
         return Finding(
             False,
             True,
-            f"service user '{SERVICE_USER}' does not exist",
-            f"useradd --system --create-home --shell /usr/sbin/nologin {SERVICE_USER}",
+            f"service user '{user}' does not exist",
+            f"useradd --system --create-home --shell /usr/sbin/nologin {user}",
         )
-    return Finding(True, False, f"service user '{SERVICE_USER}' exists")
+    return Finding(True, False, f"service user '{user}' exists")
 
 
-def _subid(path: str) -> Finding:
+def _subid(path: str, user: str) -> Finding:
     try:
         lines = Path(path).read_text().splitlines()
     except FileNotFoundError:
         lines = []
     for line in lines:
         parts = line.split(":")
-        if len(parts) == 3 and parts[0] == SERVICE_USER and int(parts[2]) >= 65536:
-            return Finding(True, False, f"{path} gives {SERVICE_USER} {parts[2]} ids")
+        if len(parts) == 3 and parts[0] == user and int(parts[2]) >= 65536:
+            return Finding(True, False, f"{path} gives {user} {parts[2]} ids")
     return Finding(
         False,
         True,
-        f"{path} has no range of at least 65536 ids for {SERVICE_USER}",
-        f"usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {SERVICE_USER}",
+        f"{path} has no range of at least 65536 ids for {user}",
+        f"usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {user}",
     )
 
 
@@ -252,9 +250,9 @@ def checks(settings: Settings, preflight: bool = False) -> list[Callable[[], Fin
         lambda: _binary("git", "git"),
         lambda: _binary("newuidmap", "uidmap"),
         _nft,
-        _service_user,
-        lambda: _subid("/etc/subuid"),
-        lambda: _subid("/etc/subgid"),
+        lambda: _service_user(settings.runtime.service_user),
+        lambda: _subid("/etc/subuid", settings.runtime.service_user),
+        lambda: _subid("/etc/subgid", settings.runtime.service_user),
         _tun,
         _cgroups,
         lambda: _caddy_admin(settings),
