@@ -109,21 +109,22 @@ def socket_path(admin: str) -> Path:
 def admin_client(admin: str, timeout: float) -> httpx.AsyncClient:
     """A client of Caddy's admin socket. Caddy checks the Host header against the listen
     address, and for a unix socket only an empty one matches."""
-    transport = httpx.AsyncHTTPTransport(uds=str(socket_path(admin)))
+    # No TLS on a unix socket: verify=False keeps httpx from loading the CA store per client.
+    transport = httpx.AsyncHTTPTransport(uds=str(socket_path(admin)), verify=False)
     return httpx.AsyncClient(transport=transport, base_url="http://caddy", headers={"Host": ""}, timeout=timeout)
 
 
 class CaddyAdmin:
     def __init__(self, admin: str) -> None:
         self.admin = admin
-        self._desired: dict[str, Any] | None = None
+        self._desired: str | None = None  # the config to run, as sent: encoded once per submission
         self._loaded: str | None = None
         self._wake = asyncio.Event()
         self.loads = 0
         self.last_error: str | None = None
 
     def submit(self, config: dict[str, Any]) -> None:
-        self._desired = config
+        self._desired = json.dumps(config, sort_keys=True)
         self._wake.set()
 
     def forget_loaded(self) -> None:
@@ -140,10 +141,8 @@ class CaddyAdmin:
 
     async def sync(self) -> bool:
         """Load the desired config if Caddy does not run it already. True when in step."""
-        if self._desired is None:
-            return True
-        text = json.dumps(self._desired, sort_keys=True)
-        if text == self._loaded:
+        text = self._desired
+        if text is None or text == self._loaded:
             return True
         try:
             async with admin_client(self.admin, 30) as client:

@@ -65,6 +65,9 @@ class ContainerState:
     published: dict[str, int] = field(default_factory=dict)  # "8080/udp" -> host port
 
 
+PORT_RACE_ATTEMPTS = 3
+
+
 class Podman:
     def __init__(
         self,
@@ -360,13 +363,19 @@ class Podman:
         }
         if spec.command:
             kwargs["command"] = spec.command
-        container = await self._call(self.client.containers.create, spec.image, **kwargs)
-        try:
-            await self._call(container.start)
-        except Exception:
-            with contextlib.suppress(Exception):
-                await self._call(container.remove, force=True)
-            raise
+        for attempt in range(PORT_RACE_ATTEMPTS):
+            container = await self._call(self.client.containers.create, spec.image, **kwargs)
+            try:
+                await self._call(container.start)
+                break
+            except Exception as exc:
+                with contextlib.suppress(Exception):
+                    await self._call(container.remove, force=True)
+                # podman picks a free port when the container is created and binds it when
+                # it starts: with many starting at once, another can take it in between.
+                if "address already in use" not in str(exc) or attempt == PORT_RACE_ATTEMPTS - 1:
+                    raise
+                log.info("published port of %s was taken before it started; creating it again", spec.name)
         state = await self.inspect(spec.name)
         if state is None:
             raise TemporaryError(f"container {spec.name} vanished after start")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from staxad.config import Settings
-from staxad.model import validation
+from staxad.model import names, validation
 from staxad.model.ownership import Expected
 from staxad.model.records import ApiKey, Deployment, Domain, Provider, Service, Tenant
 
@@ -13,7 +13,7 @@ from staxad.model.records import ApiKey, Deployment, Domain, Provider, Service, 
 def tenant_url(settings: Settings, t: Tenant) -> str:
     port = settings.domains.https_port
     suffix = "" if port == 443 else f":{port}"
-    host = t.primary_domain or f"{t.name}.{settings.domains.base_domain}"
+    host = t.primary_domain or names.hostname(settings.domains.base_domain, t.name, "", primary=True)
     return f"https://{host}{suffix}"
 
 

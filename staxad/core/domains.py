@@ -17,7 +17,7 @@ import logging
 import secrets
 
 from staxad.core.context import Context
-from staxad.model import claims, validation
+from staxad.model import claims, names, validation
 from staxad.model.clock import new_id
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable
 from staxad.model.ownership import Expected, Lookup, Verdict, judge
@@ -49,7 +49,7 @@ class Domains:
         return await host_store.serves_service(self.ctx.db, tenant, service)
 
     def platform_host(self, tenant: Tenant) -> str:
-        return f"{tenant.name}.{self.ctx.settings.domains.base_domain}"
+        return names.hostname(self.ctx.settings.domains.base_domain, tenant.name, "", primary=True)
 
     def expected(self, tenant: Tenant, d: Domain) -> Expected:
         proves = self.ctx.settings.domains.a_record_proves_ownership

@@ -32,12 +32,30 @@ class Routes:
     def __init__(self, db: Database, settings: Settings, caddy: CaddyAdmin, storage: str | None) -> None:
         self.db, self.settings, self.caddy, self.storage = db, settings, caddy, storage
         self.sync = Coalescer(self._apply)
+        self._built_at: int | None = None  # the store's commit count the submitted routes were read at
+        self._routes: list[Route] | None = None
+        self.builds = 0
 
     async def _apply(self) -> None:
+        """Routes depend on the store alone: with no commit since they were last read, or
+        the same routes read again, the document is the same, and only Caddy being in step
+        is checked. (Every tenant pass asks for a sync; with a thousand tenants, building
+        and comparing the whole document each time kept a core busy.)"""
+        commits = self.db.commits
+        if commits != self._built_at:
+            routes = await desired_routes(self.db, self.settings)
+            if routes != self._routes:  # most commits (events, statuses) change no route
+                self._submit(routes)
+                self._routes = routes
+                self.builds += 1
+            self._built_at = commits
+        await self.caddy.wait_in_step()
+
+    def _submit(self, routes: list[Route]) -> None:
         s = self.settings
         self.caddy.submit(
             build_config(
-                await desired_routes(self.db, s),
+                routes,
                 admin=s.caddy_admin,
                 https_port=s.domains.https_port,
                 http_port=s.caddy.http_port,
@@ -47,4 +65,3 @@ class Routes:
                 storage=self.storage,
             )
         )
-        await self.caddy.wait_in_step()

@@ -38,7 +38,7 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
-        self.commits = 0  # this process's commits so far: what answers kept in memory are checked against
+        self.commits = 0  # this process's commits that changed rows: what answers kept in memory check
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -94,6 +94,7 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         assert self._writer is not None, "Database.open() was not called"
         async with self._lock:
+            changes = self._writer.total_changes
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield Transaction(self._writer)
@@ -101,7 +102,8 @@ class Database:
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
-            self.commits += 1
+            if self._writer.total_changes != changes:  # a transaction that changed nothing changes no answer
+                self.commits += 1
 
     async def schema_version(self) -> int:
         return int(await self.fetch_value("PRAGMA user_version"))

@@ -3,21 +3,18 @@ and the ids and names that tell staxad's own host objects from leftovers."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from staxad.store.db import Database
+from staxad.store.db import Database, Row
 
 _ROUTED = """
-SELECT t.name AS tenant, s.name AS service, s.is_primary, d.host_port,
-  (SELECT json_group_array(m.domain) FROM domains m WHERE m.verified_at IS NOT NULL AND m.tenant_id = t.id
-     AND (m.service_id = s.id OR (m.service_id IS NULL AND s.id = (
-       SELECT p.id FROM services p WHERE p.tenant_id = t.id AND p.is_routable = 1
-       ORDER BY p.is_primary DESC, p.priority, p.created_at LIMIT 1)))) AS domains
+SELECT t.id AS tenant_id, t.name AS tenant, s.id AS service_id, s.name AS service, s.is_primary,
+  s.priority, s.created_at, d.host_port
 FROM services s JOIN tenants t ON t.id = s.tenant_id
-JOIN deployments d ON d.id = s.live_deployment_id
-WHERE s.is_routable = 1 AND t.status != 'deleting' AND d.host_port IS NOT NULL AND d.host_port != 0
+LEFT JOIN deployments d ON d.id = s.live_deployment_id
+WHERE s.is_routable = 1 AND t.status != 'deleting'
 """
+_VERIFIED = "SELECT tenant_id, service_id, domain FROM domains WHERE verified_at IS NOT NULL"
 
 
 @dataclass(frozen=True)
@@ -32,10 +29,27 @@ class Routed:
 
 
 async def routed(db: Database) -> list[Routed]:
+    """Two flat reads joined here (a correlated subquery per service cost a millisecond a
+    tenant, and every route change reads them all). A verified domain without a service
+    goes to the tenant's first routable one: the primary, then by priority and age."""
+    rows = await db.fetch_all(_ROUTED)
+    first: dict[str, Row] = {}
+    for r in sorted(rows, key=lambda r: (not r["is_primary"], r["priority"], r["created_at"])):
+        first.setdefault(r["tenant_id"], r)
+    domains: dict[str, list[str]] = {}
+    for d in await db.fetch_all(_VERIFIED):
+        owner = d["service_id"] or (first[d["tenant_id"]]["service_id"] if d["tenant_id"] in first else None)
+        if owner is not None:
+            domains.setdefault(owner, []).append(d["domain"])
     return [
-        Routed(r["tenant"], r["service"], bool(r["is_primary"]), r["host_port"], _domains(r["domains"]))
-        for r in await db.fetch_all(_ROUTED)
+        Routed(r["tenant"], r["service"], bool(r["is_primary"]), r["host_port"], _sorted(domains, r["service_id"]))
+        for r in rows
+        if r["host_port"]  # nothing live: nothing to route to
     ]
+
+
+def _sorted(domains: dict[str, list[str]], service_id: str) -> tuple[str, ...]:
+    return tuple(sorted(domains.get(service_id, ())))
 
 
 async def tenant_ids(db: Database) -> list[str]:
@@ -63,10 +77,6 @@ async def deployments_on_host(db: Database) -> set[str]:
 
 async def building(db: Database) -> set[str]:
     return {row["id"] for row in await db.fetch_all("SELECT id FROM deployments WHERE status = 'building'")}
-
-
-def _domains(column: str) -> tuple[str, ...]:
-    return tuple(sorted(json.loads(column)))
 
 
 async def serves_custom(db: Database, domain: str) -> bool:
