@@ -182,6 +182,8 @@ class Daemon:
                 await self.sandbox.ensure(verify=True)
             if self.podman is not None and not await self.podman.check_service():
                 return  # the service is restarting; the next pass sweeps
+            if self.podman is not None and (stale := await self.podman.stop_stale_dns()) is not None:
+                log.warning("stopped aardvark-dns %d: it served a network namespace podman no longer uses", stale)
             await self.tenant_reconciler.sweep()
             await self.platform.netrules.expire_due()
             if self.firewall is not None:

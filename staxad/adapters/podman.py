@@ -67,6 +67,20 @@ class ContainerState:
 
 PORT_RACE_ATTEMPTS = 3
 
+# Prints and stops the pid of an aardvark-dns whose network namespace is not the rootless
+# one podman uses now (or when there is none). Fixed text: nothing of a tenant's reaches it.
+STALE_DNS = r"""
+run=$(podman info --format '{{.Store.RunRoot}}') || exit 0
+pid=$(cat "$run/networks/aardvark-dns/aardvark.pid" 2>/dev/null) || exit 0
+case "$pid" in ''|*[!0-9]*) exit 0 ;; esac
+theirs=$(readlink "/proc/$pid/ns/net" 2>/dev/null) || exit 0
+case "$(cat "/proc/$pid/comm" 2>/dev/null)" in aardvark-dns) ;; *) exit 0 ;; esac
+ours=$(podman unshare sh -c 'for f in "$1"/netns/rootless-netns-*; do [ -e "$f" ] && stat -L -c %i "$f"; done' \
+  sh "$(dirname "$run")")
+[ -n "$ours" ] && [ "$theirs" = "net:[$ours]" ] && exit 0
+kill "$pid" && echo "$pid"
+"""
+
 
 class Podman:
     def __init__(
@@ -145,6 +159,19 @@ class Podman:
                 self._failed_checks = 0
                 self.service.restart()
             return False
+
+    async def stop_stale_dns(self) -> int | None:
+        """Stop an aardvark-dns (the tenant networks' DNS server) left in a rootless network
+        namespace podman no longer uses; its pid, or None when there was none.
+
+        Seen with podman 4.3: a container whose start failed leaves its network in
+        aardvark's config, so aardvark outlives the namespace when the last container goes;
+        podman then builds a new namespace and only signals the old aardvark, and no tenant
+        resolves another's name until it is gone. Run as the service user, which can only
+        signal its own processes."""
+        result = await proc.run([*proc.as_user(self.service_user), "sh", "-c", STALE_DNS], cwd="/", timeout=30)
+        found = result.stdout.decode(errors="replace").strip()
+        return int(found) if found.isdigit() else None
 
     def _ping_anew(self) -> None:
         """A ping on a new connection: the client's pooled one outlives a removed socket."""

@@ -8,7 +8,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +16,12 @@ import pytest
 
 from staxad.config import load
 from tests.integration.conftest import Live, environ_for, podman, remove_instance_objects
-from tests.integration.helpers import container_of, create
+from tests.integration.helpers import container_of, create, until
 
 
 async def ready_tenant(live: Live, name: str, image: str, **extra: Any) -> dict[str, Any]:
     tenant = await create(live, {"name": name, "source_type": "image", "image_url": image, "port": 8080, **extra})
     return await live.wait_status(tenant["id"], "ready")
-
-
-async def until(check: Any, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        await asyncio.sleep(0.2)
-    raise AssertionError("condition not reached in time")
 
 
 async def test_redeploy_under_load_fails_no_request(live: Live, web_image: str) -> None:
@@ -114,10 +104,10 @@ async def test_a_container_removed_or_stopped_by_hand_comes_back_through_podman_
     tenant = await ready_tenant(live, "phoenix", web_image)
     name = container_of(tenant).format(instance=live.daemon.settings.instance)
     podman("rm", "-f", name)
-    await until(lambda: live.https(live.host("phoenix")).stdout.endswith("\n200"))
+    assert await until(lambda: live.https(live.host("phoenix")).stdout.endswith("\n200"))
     podman("kill", name)
     assert await until(lambda: podman("inspect", "--format", "{{.State.Running}}", name).stdout.strip() != b"true")
-    await until(lambda: live.https(live.host("phoenix")).stdout.endswith("\n200"))
+    assert await until(lambda: live.https(live.host("phoenix")).stdout.endswith("\n200"))
     # The app can answer a moment before the daemon has written the event.
     for _ in range(50):
         rows = await live.daemon.db.fetch_all("SELECT type FROM events WHERE tenant_id = ?", (tenant["id"],))
@@ -134,7 +124,7 @@ async def test_caddy_killed_is_restarted_and_refilled(live: Live, web_image: str
     process = live.daemon.managed_caddy.process.process
     assert process is not None
     os.kill(process.pid, signal.SIGKILL)
-    await until(lambda: live.https(live.host("lighthouse")).stdout.endswith("\n200"))
+    assert await until(lambda: live.https(live.host("lighthouse")).stdout.endswith("\n200"))
     assert live.daemon.managed_caddy.process.restarts >= 1
 
 
