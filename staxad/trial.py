@@ -26,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from staxad.adapters import proc
-from staxad.adapters.podman import ContainerSpec, Podman
+from staxad.adapters.podman import ContainerSpec, Podman, stop_stale_dns
 from staxad.model.names import LABEL
 
 PORT = 8080
@@ -162,6 +162,7 @@ async def run(service_user: str, *, tag: str | None = None, service_env: dict[st
     trial = Trial(service_user, tag or secrets.token_hex(4))
     began = time.monotonic()
     await _podman_info(service_user)
+    await stop_stale_dns(service_user)  # a tenant network's DNS must be podman's live one
     folder = Path(tempfile.mkdtemp(prefix=f"staxad-doctor-{trial.tag}-", dir="/run"))
     podman = Podman(folder / "podman.sock", service_user, service_env)
     try:

@@ -67,18 +67,26 @@ class ContainerState:
 
 PORT_RACE_ATTEMPTS = 3
 
-# Prints and stops the pid of an aardvark-dns whose network namespace is not the rootless
-# one podman uses now (or when there is none). Fixed text: nothing of a tenant's reaches it.
+# Removes aardvark-dns configs of networks that no longer exist, then prints and stops the
+# pid of an aardvark-dns whose network namespace is not the rootless one podman uses now
+# (or when there is none). Fixed text: nothing of a tenant's reaches it.
 STALE_DNS = r"""
 run=$(podman info --format '{{.Store.RunRoot}}') || exit 0
-pid=$(cat "$run/networks/aardvark-dns/aardvark.pid" 2>/dev/null) || exit 0
+dns="$run/networks/aardvark-dns"
+# configs of networks that no longer exist (a minute old at least: never one being made)
+networks=$(podman network ls --format '{{.Name}}') || exit 0
+find "$dns" -maxdepth 1 -type f ! -name aardvark.pid -mmin +1 2>/dev/null | while read -r f; do
+  printf '%s\n' "$networks" | grep -qxF -- "$(basename "$f")" || rm -f -- "$f"
+done
+pid=$(cat "$dns/aardvark.pid" 2>/dev/null) || exit 0
 case "$pid" in ''|*[!0-9]*) exit 0 ;; esac
 theirs=$(readlink "/proc/$pid/ns/net" 2>/dev/null) || exit 0
 case "$(cat "/proc/$pid/comm" 2>/dev/null)" in aardvark-dns) ;; *) exit 0 ;; esac
 ours=$(podman unshare sh -c 'for f in "$1"/netns/rootless-netns-*; do [ -e "$f" ] && stat -L -c %i "$f"; done' \
   sh "$(dirname "$run")")
 [ -n "$ours" ] && [ "$theirs" = "net:[$ours]" ] && exit 0
-kill "$pid" && echo "$pid"
+# and its pid file: one left to a process not yet reaped would be signalled, not replaced
+kill "$pid" && rm -f -- "$dns/aardvark.pid" && echo "$pid"
 """
 
 
@@ -164,14 +172,12 @@ class Podman:
         """Stop an aardvark-dns (the tenant networks' DNS server) left in a rootless network
         namespace podman no longer uses; its pid, or None when there was none.
 
-        Seen with podman 4.3: a container whose start failed leaves its network in
-        aardvark's config, so aardvark outlives the namespace when the last container goes;
-        podman then builds a new namespace and only signals the old aardvark, and no tenant
-        resolves another's name until it is gone. Run as the service user, which can only
-        signal its own processes."""
-        result = await proc.run([*proc.as_user(self.service_user), "sh", "-c", STALE_DNS], cwd="/", timeout=30)
-        found = result.stdout.decode(errors="replace").strip()
-        return int(found) if found.isdigit() else None
+        Seen with podman 4.3: a container whose start failed leaves its network's file in
+        aardvark's config even after the network is removed, so aardvark outlives the
+        namespace when the last container goes; podman then builds a new namespace and
+        only signals the old aardvark, and no tenant resolves another's name. Run as the
+        service user, which can only touch its own files and processes."""
+        return await stop_stale_dns(self.service_user)
 
     def _ping_anew(self) -> None:
         """A ping on a new connection: the client's pooled one outlives a removed socket."""
@@ -489,3 +495,10 @@ def _state(attrs: dict[str, Any]) -> ContainerState:
     name = str(attrs.get("Name") or (attrs.get("Names") or [""])[0]).lstrip("/")
     labels = (attrs.get("Config") or {}).get("Labels") or attrs.get("Labels") or {}
     return ContainerState(str(attrs.get("Id")), name, running, status, host_port, dict(labels), published)
+
+
+async def stop_stale_dns(service_user: str) -> int | None:
+    """Podman.stop_stale_dns, for callers without a podman service (doctor's trial)."""
+    result = await proc.run([*proc.as_user(service_user), "sh", "-c", STALE_DNS], cwd="/", timeout=30)
+    found = result.stdout.decode(errors="replace").strip()
+    return int(found) if found.isdigit() else None
