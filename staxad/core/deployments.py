@@ -11,13 +11,12 @@ from staxad.model import validation
 from staxad.model.clock import new_id
 from staxad.model.errors import NotFound, Unprocessable
 from staxad.model.lifecycle import DEPLOYABLE
-from staxad.model.records import Principal, Service, Tenant
+from staxad.model.records import Deployment, Principal, Service, Tenant
 from staxad.store import deployments as store
 from staxad.store import events
 from staxad.store import images as image_store
 from staxad.store import tenants as tenant_store
 from staxad.store.db import Transaction
-from staxad.store.deployments import Deployment
 
 
 class Deployments:

@@ -12,13 +12,12 @@ from staxad.core.specs import parse_service
 from staxad.model import envmask, validation
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.lifecycle import DEPLOYABLE
-from staxad.model.records import Service, Tenant
+from staxad.model.records import Deployment, Service, Tenant
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events
 from staxad.store import images as image_store
 from staxad.store import tenants as tenant_store
-from staxad.store.deployments import Deployment
 
 MASK = envmask.MASK
 
