@@ -9,6 +9,7 @@ from staxad.api.endpoint import Call, Routes
 from staxad.api.tenants import SERVICE_BODY
 from staxad.core.tenants import parse_page
 from staxad.model.errors import ValidationError
+from staxad.model.lifecycle import TenantStatus
 from staxad.model.query import PAGE
 from staxad.model.validation import BRANCH, COMMIT_SHA, ENV_KEY
 
@@ -109,7 +110,7 @@ async def deploy_all(call: Call) -> Response:
     return call.ok(
         {
             "tenant_id": tenant.id,
-            "status": "deploying",
+            "status": TenantStatus.DEPLOYING,
             "services": [d.service_name for d in queued],
             "deployments": [render.deployment(d, tenant.id) for d in queued],
         },

@@ -16,6 +16,7 @@ from staxad.api import sse
 from staxad.api.endpoint import Call, Routes
 from staxad.model import query
 from staxad.model.errors import RateLimited, ValidationError
+from staxad.model.lifecycle import DeploymentStatus
 from staxad.model.validation import ascii_int
 
 routes = Routes()
@@ -209,7 +210,7 @@ async def build_logs(call: Call) -> Response:
             *complete, pending = (pending + chunk).split(b"\n")
             for line in complete:
                 yield sse.data_lines(line)
-            if not chunk and current.status not in ("queued", "building"):
+            if not chunk and current.status not in (DeploymentStatus.QUEUED, DeploymentStatus.BUILDING):
                 if pending:
                     yield sse.data_lines(pending)
                 yield b"event: end\n" + sse.data_lines(current.status.encode())

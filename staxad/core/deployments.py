@@ -10,7 +10,7 @@ from staxad.core.context import Context
 from staxad.model import validation
 from staxad.model.clock import new_id
 from staxad.model.errors import NotFound, Unprocessable
-from staxad.model.lifecycle import DEPLOYABLE
+from staxad.model.lifecycle import DEPLOYABLE, DeploymentStatus, TenantStatus
 from staxad.model.records import Deployment, Principal, Service, Tenant
 from staxad.store import deployments as store
 from staxad.store import events
@@ -43,7 +43,7 @@ class Deployments:
                 tenant_id=tenant.id,
                 service_id=service.id,
                 service_name=service.name,
-                status="queued",
+                status=DeploymentStatus.QUEUED,
                 stage="provision",
                 reason=None,
                 branch=(rollback.branch if rollback else branch or service.branch) if service.repo_url else None,
@@ -71,8 +71,8 @@ class Deployments:
                 service_name=service.name,
             )
             queued.append(deployment)
-        if tenant.status in ("ready", "failed"):
-            await tenant_store.update(tx, tenant.id, now, status="deploying", status_reason=None)
+        if tenant.status in (TenantStatus.READY, TenantStatus.FAILED):
+            await tenant_store.update(tx, tenant.id, now, status=TenantStatus.DEPLOYING, status_reason=None)
         return queued
 
     async def deploy(self, tenant: Tenant, services: list[Service], why: str) -> list[Deployment]:
@@ -102,7 +102,7 @@ class Deployments:
     async def rollback(self, who: Principal, tenant: Tenant, deployment_id: str) -> Deployment:
         """A new deployment that runs the image an earlier one built, without rebuilding."""
         target = await self.get(who, tenant, deployment_id)
-        if target.status != "succeeded" or not target.image_ref:
+        if target.status != DeploymentStatus.SUCCEEDED or not target.image_ref:
             raise Unprocessable(
                 f"Deployment '{target.id}' did not succeed; only a succeeded one can be rolled back to."
             )

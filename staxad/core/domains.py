@@ -20,6 +20,7 @@ from staxad.core.context import Context
 from staxad.model import claims, names, validation
 from staxad.model.clock import new_id
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable
+from staxad.model.lifecycle import TenantStatus
 from staxad.model.ownership import Expected, Lookup, Verdict, judge
 from staxad.model.records import Domain, Service, Tenant
 from staxad.store import domains as store
@@ -77,7 +78,7 @@ class Domains:
         service_ref = body.string("service_id", max_len=64)
         body.done()
         service = self._service(tenant, service_ref)
-        if tenant.status == "deleting":
+        if tenant.status == TenantStatus.DELETING:
             raise Unprocessable(f"Tenant '{tenant.name}' is being deleted.")
         limit = self.ctx.settings.limits.domains_per_tenant
         domain = Domain(

@@ -14,6 +14,7 @@ from datetime import timedelta
 from staxad.core.context import Context
 from staxad.model.clock import iso, new_id
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.lifecycle import TenantStatus
 from staxad.model.netrules import DIRECTIONS, RULE_STATUSES, NetworkRule, RuleSpec, parse_rule
 from staxad.model.query import ChoiceParam
 from staxad.model.records import Tenant
@@ -49,7 +50,7 @@ class NetworkRules:
             min_prefix_v4_outbound=settings.min_prefix_v4_outbound,
             host_addresses=await self._host_addresses(),
         )
-        if tenant.status == "deleting":
+        if tenant.status == TenantStatus.DELETING:
             raise Unprocessable(f"Tenant '{tenant.name}' is being deleted.")
         target_service_id, target_port = self._target(tenant, spec)
         if spec.direction == "outbound" and tenant.egress_mode != "restricted":

@@ -13,6 +13,7 @@ from staxad.config import Settings
 from staxad.model import validation as v
 from staxad.model.clock import new_id
 from staxad.model.errors import ValidationError
+from staxad.model.lifecycle import ServiceStatus
 from staxad.model.records import Service
 
 DEFAULT_PORT = 3000
@@ -73,7 +74,7 @@ class ServiceSpec:
             is_routable=self.is_routable,
             resource_size=self.resource_size,
             priority=priority,
-            status="pending",
+            status=ServiceStatus.PENDING,
             created_at=now,
             updated_at=now,
         )

@@ -20,7 +20,7 @@ from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
 from staxad.model import validation
 from staxad.model.clock import iso, new_id
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
-from staxad.model.lifecycle import DEPLOYABLE
+from staxad.model.lifecycle import DEPLOYABLE, TenantStatus
 from staxad.model.query import LIMIT, OFFSET, PAGE, ChoiceParam, TextParam
 from staxad.model.records import TENANT_STATUSES, Event, Principal, Service, Tenant
 from staxad.store import deployments as deployment_store
@@ -117,7 +117,7 @@ class Tenants:
             name=spec.name,
             display_name=spec.display_name,
             mode=who.mode,
-            status="provisioning",
+            status=TenantStatus.PROVISIONING,
             status_reason=None,
             branch=spec.branch,
             resource_size=spec.resource_size,
@@ -222,9 +222,9 @@ class Tenants:
 
     async def delete(self, who: Principal, tenant_id: str) -> None:
         tenant = await self.get(who, tenant_id)
-        if tenant.status != "deleting":
+        if tenant.status != TenantStatus.DELETING:
             async with self.ctx.db.transaction() as tx:
-                await store.update(tx, tenant.id, self.ctx.now(), status="deleting", status_reason=None)
+                await store.update(tx, tenant.id, self.ctx.now(), status=TenantStatus.DELETING, status_reason=None)
                 await events.append(
                     tx,
                     tenant.id,
@@ -236,7 +236,7 @@ class Tenants:
 
     @staticmethod
     def _require_not_deleting(tenant: Tenant) -> None:
-        if tenant.status == "deleting":
+        if tenant.status == TenantStatus.DELETING:
             raise Conflict(f"Tenant '{tenant.name}' is being deleted.")
 
     async def forget(self, tenant_id: str) -> None:

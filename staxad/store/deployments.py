@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from staxad.model.lifecycle import DeploymentStatus
 from staxad.model.records import Deployment
 from staxad.store.db import Database, Row, Transaction
 
@@ -159,7 +160,7 @@ async def latest_per_service(db: Database | Transaction, tenant_id: str) -> dict
 async def supersede_queued(tx: Transaction, service_id: str, now: str) -> None:
     """A newer deployment of the service was queued: the ones still waiting never run."""
     await tx.execute(
-        "UPDATE deployments SET status = 'cancelled', reason = 'superseded by a newer deployment',"
-        " finished_at = ? WHERE service_id = ? AND status = 'queued'",
-        (now, service_id),
+        "UPDATE deployments SET status = ?, reason = 'superseded by a newer deployment',"
+        " finished_at = ? WHERE service_id = ? AND status = ?",
+        (DeploymentStatus.CANCELLED, now, service_id, DeploymentStatus.QUEUED),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from staxad.model.lifecycle import TenantStatus
 from staxad.model.records import Domain
 from staxad.store.db import Database, Row, Transaction
 
@@ -37,7 +38,8 @@ async def get(db: Database | Transaction, tenant_id: str, domain_id: str) -> Dom
 
 async def verified(db: Database) -> list[Domain]:
     rows = await db.fetch_all(
-        "SELECT d.* FROM domains d JOIN tenants t ON t.id = d.tenant_id WHERE d.verified = 1 AND t.status != 'deleting'"
+        "SELECT d.* FROM domains d JOIN tenants t ON t.id = d.tenant_id WHERE d.verified = 1 AND t.status != ?",
+        (TenantStatus.DELETING,),
     )
     return [_domain(r) for r in rows]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from staxad.model.lifecycle import TenantStatus
 from staxad.model.netrules import NetworkRule
 from staxad.store.db import Database, Row, Transaction
 
@@ -50,7 +51,8 @@ async def get(db: Database | Transaction, tenant_id: str, rule_id: str) -> Netwo
 async def active(db: Database) -> list[NetworkRule]:
     rows = await db.fetch_all(
         "SELECT r.* FROM network_rules r JOIN tenants t ON t.id = r.tenant_id"
-        " WHERE r.status = 'active' AND t.status != 'deleting' ORDER BY r.created_at, r.rowid"
+        " WHERE r.status = 'active' AND t.status != ? ORDER BY r.created_at, r.rowid",
+        (TenantStatus.DELETING,),
     )
     return [_rule(r) for r in rows]
 
