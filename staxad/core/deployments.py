@@ -76,8 +76,7 @@ class Deployments:
         return queued
 
     async def deploy(self, tenant: Tenant, services: list[Service], why: str) -> list[Deployment]:
-        if tenant.status not in DEPLOYABLE:
-            raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status} and cannot be deployed.")
+        _require_deployable(tenant)
         async with self.ctx.db.transaction() as tx:
             queued = await self.queue(tx, tenant, services, why)
         self.ctx.changed(tenant.id)
@@ -92,8 +91,7 @@ class Deployments:
         service = next(s for s in tenant.services if s.is_primary)
         if (branch or commit) and service.source_type != "github":
             raise Unprocessable(f"Service '{service.name}' deploys an image; branch and commit_sha need a git source.")
-        if tenant.status not in DEPLOYABLE:
-            raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status} and cannot be deployed.")
+        _require_deployable(tenant)
         async with self.ctx.db.transaction() as tx:
             [queued] = await self.queue(tx, tenant, [service], "deployment requested", branch=branch, commit=commit)
         self.ctx.changed(tenant.id)
@@ -114,8 +112,7 @@ class Deployments:
                 f"The image of deployment '{target.id}' was pruned (only the newest "
                 f"{self.ctx.settings.build.keep_images} are kept); deploy commit {target.commit_sha} instead."
             )
-        if tenant.status not in DEPLOYABLE:
-            raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status} and cannot be deployed.")
+        _require_deployable(tenant)
         async with self.ctx.db.transaction() as tx:
             [queued] = await self.queue(tx, tenant, [service], f"rollback to {target.id}", rollback=target)
         self.ctx.changed(tenant.id)
@@ -140,3 +137,8 @@ class Deployments:
         if found is None:
             raise NotFound(f"Deployment '{deployment_id[:64]}' not found.")
         return found
+
+
+def _require_deployable(tenant: Tenant) -> None:
+    if tenant.status not in DEPLOYABLE:
+        raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status} and cannot be deployed.")
