@@ -1,4 +1,5 @@
-"""Network rule parsing and the nft documents (pure); loading them is tested for real."""
+"""Network rule requests: parsing and validation (pure). The nft documents rendered
+from the rules are tested in test_nftables.py."""
 
 from __future__ import annotations
 
@@ -9,15 +10,6 @@ import pytest
 from staxad.adapters.hostinfo import addresses_of
 from staxad.model.errors import ValidationError
 from staxad.model.netrules import cidr, overlap_problem, parse_rule, source_problem
-from staxad.model.nftables import Allow, Forward, Ruleset, host_ruleset, netns_ruleset
-
-
-def host_document(table: str, forwards: list[Forward]) -> str:
-    return host_ruleset(table, forwards).full()
-
-
-def netns_document(table: str, restricted: list[str], allows: list[Allow]) -> str:
-    return netns_ruleset(table, restricted, allows).full()
 
 
 def test_parse_inbound_and_outbound() -> None:
@@ -133,54 +125,3 @@ def test_host_addresses_from_ip_json() -> None:
 
 def test_wide_cidrs_only_when_the_operator_allows() -> None:
     assert cidr("0.0.0.0/0", 0) == "0.0.0.0/0"
-
-
-def test_host_document_replaces_only_its_table_in_one_file() -> None:
-    text = host_document(
-        "staxad-x", [Forward("tcp", "198.18.0.0/24", 30001, 41000), Forward("udp", "198.18.1.2/32", 30001, 41001)]
-    )
-    assert text.startswith("add table ip staxad-x\ndelete table ip staxad-x\ntable ip staxad-x {")
-    assert "198.18.0.0/24 . 30001 : 127.0.0.1 . 41000" in text and "198.18.1.2/32 . 30001 : 127.0.0.1 . 41001" in text
-    assert "ct status & dnat == 0 drop" in text and "flush" not in text
-    # both DNAT chains (prerouting, output) take only packets addressed to this host
-    assert text.count("fib daddr type local dnat ip to") == 4 == text.count("dnat ip to")
-    assert host_document("staxad-x", []).count("elements") == 0
-    # the number of rules does not grow with the number of network rules: they are map elements
-    many = [Forward("tcp", f"198.18.{i // 250}.{i % 250}/32", 30000 + i, 40000 + i) for i in range(1000)]
-    assert host_document("staxad-x", many).count("dnat ip to") == host_document("staxad-x", []).count("dnat ip to")
-
-
-def test_netns_document_drops_restricted_subnets_except_allowed() -> None:
-    text = netns_document("staxad-x", ["10.89.1.0/24"], [Allow("10.89.1.0/24", "198.18.3.2/32", "tcp", 8000)])
-    assert "elements = { 10.89.1.0/24 . 198.18.3.2/32 . 8000 }" in text
-    assert text.index("@allowed_tcp accept") < text.index("ip saddr @restricted drop")
-
-
-def _forwards(*ports: int) -> list[Forward]:
-    return [Forward("tcp", "198.18.0.0/24", port, port + 10000) for port in ports]
-
-
-@pytest.mark.parametrize(
-    ("loaded", "wanted", "want"),
-    [
-        ((30001,), (30001,), ""),  # nothing changed: nothing to load
-        ((), (30001,), "add element ip t inbound_tcp { 198.18.0.0/24 . 30001 : 127.0.0.1 . 40001 }\n"),
-        ((30001,), (), "delete element ip t inbound_tcp { 198.18.0.0/24 . 30001 }\n"),
-        (
-            (30001,),
-            (30002,),
-            "delete element ip t inbound_tcp { 198.18.0.0/24 . 30001 }\n"
-            "add element ip t inbound_tcp { 198.18.0.0/24 . 30002 : 127.0.0.1 . 40002 }\n",
-        ),
-    ],
-)
-def test_ruleset_diff_loads_only_the_changed_elements(
-    loaded: tuple[int, ...], wanted: tuple[int, ...], want: str
-) -> None:
-    assert host_ruleset("t", _forwards(*wanted)).diff(host_ruleset("t", _forwards(*loaded))) == want
-
-
-def test_ruleset_diff_needs_a_whole_load_when_the_skeleton_or_table_differs() -> None:
-    host = host_ruleset("t", _forwards(30001))
-    assert host.diff(host_ruleset("other", _forwards(30001))) is None
-    assert host.diff(Ruleset("t", ("    chain x {", "    }"), {})) is None
