@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from staxad.config import Settings
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
 from staxad.reconcile.routes import desired_routes
-from tests.api.helpers import assert_error, assert_resource, create_tenant
-from tests.conftest import Keys, make_settings
+from tests.api.helpers import SERVER_IP, add, ask, assert_error, assert_resource, create_tenant, domain_settings, verify
+from tests.conftest import Keys
 from tests.dns import Dnsmasq, dnsmasq, silent_dns_server
-
-SERVER_IP = "198.18.0.10"  # only ever compared, never contacted
 
 
 @pytest.fixture
@@ -27,38 +23,12 @@ def dns(tmp_path: Path) -> Iterator[Dnsmasq]:
         yield server
 
 
-def domain_settings(tmp_path: Path, port: int, a_proves: bool = True) -> Settings:
-    """A single-provider host by default here (A records prove ownership); the shared-host
-    default is exercised in tests/security/test_domain_claims.py."""
-    return make_settings(
-        tmp_path,
-        STAXAD_DOMAINS_A_RECORD_PROVES_OWNERSHIP=str(a_proves).lower(),
-        STAXAD_DOMAINS_BASE_DOMAIN="staxa.test",
-        STAXAD_DOMAINS_SERVER_IP=SERVER_IP,
-        STAXAD_DOMAINS_NAMESERVERS="127.0.0.1",
-        STAXAD_DOMAINS_DNS_PORT=str(port),
-        STAXAD_DOMAINS_DNS_TIMEOUT_SECONDS="1",
-    )
-
-
 @pytest.fixture
 async def daemon(tmp_path: Path, clock: FrozenClock, dns: Dnsmasq) -> AsyncIterator[Daemon]:
     d = Daemon(domain_settings(tmp_path, dns.port), clock=clock)
     await d.start()
     yield d
     await d.stop()
-
-
-async def add(client: httpx.AsyncClient, auth: dict[str, str], tenant: dict[str, Any], **body: Any) -> Any:
-    return assert_resource(await client.post(f"/tenants/{tenant['id']}/domains", headers=auth, json=body), 201)
-
-
-async def verify(client: httpx.AsyncClient, auth: dict[str, str], tenant: dict[str, Any], dom: dict[str, Any]) -> Any:
-    return await client.post(f"/tenants/{tenant['id']}/domains/{dom['id']}/verify", headers=auth)
-
-
-async def ask(client: httpx.AsyncClient, name: str) -> int:
-    return (await client.get("http://testserver/internal/tls/ask", params={"domain": name})).status_code
 
 
 async def test_add_list_and_delete_with_validation(client: httpx.AsyncClient, auth: dict[str, str]) -> None:

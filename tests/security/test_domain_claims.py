@@ -15,8 +15,7 @@ import pytest
 
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
-from tests.api.helpers import assert_error, assert_resource, create_tenant
-from tests.api.test_domains import SERVER_IP, add, ask, domain_settings, verify
+from tests.api.helpers import SERVER_IP, add, ask, assert_error, assert_resource, create_tenant, domain_settings, verify
 from tests.conftest import Keys
 from tests.dns import Dnsmasq, dnsmasq
 
