@@ -29,7 +29,7 @@ import httpx
 from bench.loadgen import free_port
 from staxad.cli import _create_key
 from staxad.config import Settings, load
-from tests.integration.conftest import remove_instance_objects
+from tests.integration.helpers import remove_instance_objects
 
 STARTED: list[subprocess.Popen[bytes]] = []  # every process spawn() started and stop() has not ended
 

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import running_daemon
-from tests.integration.helpers import create, rule
+from tests.integration.helpers import create, rule, running_daemon
 
 pytestmark = pytest.mark.host
 

@@ -13,8 +13,7 @@ import pytest
 
 from staxad.model.errors import TemporaryError
 from tests.images import podman
-from tests.integration.conftest import Live, running_daemon
-from tests.integration.helpers import container_of, create
+from tests.integration.helpers import Live, container_of, create, running_daemon
 
 pytestmark = pytest.mark.host
 

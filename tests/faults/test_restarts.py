@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.integration.conftest import environ_for, remove_instance_objects
+from tests.integration.helpers import environ_for, remove_instance_objects
 
 pytestmark = pytest.mark.host
 STAXAD = str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "staxad")

@@ -12,8 +12,7 @@ import pytest
 
 from tests.gitrepos import commit
 from tests.images import IMAGE, podman
-from tests.integration.conftest import Live, running_daemon
-from tests.integration.helpers import create, git_tenant, settled
+from tests.integration.helpers import Live, create, git_tenant, running_daemon, settled
 
 
 @pytest.fixture

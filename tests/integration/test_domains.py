@@ -10,8 +10,7 @@ from typing import Any
 import httpx
 
 from tests.dns import dnsmasq
-from tests.integration.conftest import Live, running_daemon
-from tests.integration.helpers import create
+from tests.integration.helpers import Live, create, running_daemon
 
 SERVER_IP = "198.18.0.10"  # what users would point A records at; never contacted
 

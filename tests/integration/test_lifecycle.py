@@ -9,7 +9,8 @@ import subprocess
 import time
 from typing import Any
 
-from tests.integration.conftest import Live, podman
+from tests.images import podman
+from tests.integration.helpers import Live
 
 
 async def create(live: Live, body: dict[str, Any]) -> dict[str, Any]:

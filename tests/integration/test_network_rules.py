@@ -8,8 +8,7 @@ import subprocess
 import sys
 
 from tests.images import build_udp_image, podman
-from tests.integration.conftest import Live
-from tests.integration.helpers import container_of, create, curl, inbound, rule, until
+from tests.integration.helpers import Live, container_of, create, curl, inbound, rule, until
 from tests.netns import NetHost, net_host
 
 

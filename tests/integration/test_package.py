@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.images import podman
-from tests.integration.conftest import free_port, remove_instance_objects
+from tests.integration.helpers import free_port, remove_instance_objects
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = "/etc/staxad/staxad.toml"

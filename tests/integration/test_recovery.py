@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from staxad.config import load
-from tests.integration.conftest import Live, environ_for, podman, remove_instance_objects
-from tests.integration.helpers import container_of, create, until
+from tests.images import podman
+from tests.integration.helpers import Live, container_of, create, environ_for, remove_instance_objects, until
 
 
 async def ready_tenant(live: Live, name: str, image: str, **extra: Any) -> dict[str, Any]:

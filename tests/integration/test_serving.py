@@ -12,9 +12,8 @@ import pytest
 
 from staxad.adapters.caddy import admin_client
 from staxad.api import streams
-from tests.images import IMAGE
-from tests.integration.conftest import Live, podman, push, running_daemon
-from tests.integration.helpers import container_of, create, read_events, until
+from tests.images import IMAGE, podman
+from tests.integration.helpers import Live, container_of, create, push, read_events, running_daemon, until
 
 
 async def test_image_tenant_is_served_over_https_through_caddy(

@@ -17,7 +17,7 @@ import pytest
 
 from staxad.cli import _create_key
 from staxad.config import load
-from tests.integration.conftest import environ_for, remove_instance_objects
+from tests.integration.helpers import environ_for, remove_instance_objects
 
 pytestmark = pytest.mark.host
 

@@ -19,8 +19,7 @@ import pytest
 
 from tests.gitrepos import commit
 from tests.images import IMAGE, podman
-from tests.integration.conftest import Live, running_daemon
-from tests.integration.helpers import container_of, create, git_tenant, settled, until
+from tests.integration.helpers import Live, container_of, create, git_tenant, running_daemon, settled, until
 from tests.netns import NetHost, net_host
 
 pytestmark = pytest.mark.host

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from staxad.adapters.caddy import socket_path
-from tests.integration.conftest import Live
+from tests.integration.helpers import Live
 
 SERVICE_USER = "staxa"
 

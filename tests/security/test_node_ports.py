@@ -18,8 +18,7 @@ from staxad.model.netrules import NetworkRule
 from staxad.store import netrules as rule_store
 from tests.api.helpers import assert_error
 from tests.images import build_web_images
-from tests.integration.conftest import Live, running_daemon
-from tests.integration.helpers import create, curl, inbound, until
+from tests.integration.helpers import Live, create, curl, inbound, running_daemon, until
 from tests.netns import NetHost, net_host
 
 pytestmark = pytest.mark.host
