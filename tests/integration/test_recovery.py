@@ -16,7 +16,15 @@ import pytest
 
 from staxad.config import load
 from tests.images import podman
-from tests.integration.helpers import Live, container_of, create, environ_for, remove_instance_objects, until
+from tests.integration.helpers import (
+    Live,
+    container_of,
+    create,
+    environ_for,
+    remove_instance_objects,
+    settled,
+    until,
+)
 
 
 async def ready_tenant(live: Live, name: str, image: str, **extra: Any) -> dict[str, Any]:
@@ -56,23 +64,18 @@ async def test_redeploy_under_load_fails_no_request(live: Live, web_image: str) 
                 await asyncio.sleep(0.01)
 
     load_task = asyncio.create_task(hammer())
-    await asyncio.sleep(0.5)
+    assert await until(lambda: outcomes.count(200) >= 5, timeout=10)  # the load is under way
     assert (
         await live.client.put(f"/tenants/{tenant['id']}/env", headers=live.auth, json={"RELEASE": "2"})
     ).status_code == 200
     response = await live.client.post(f"/tenants/{tenant['id']}/deploy", headers=live.auth)
     assert response.status_code == 202, response.text
-    deployment_id = response.json()["data"]["deployments"][0]["id"]
-    for _ in range(150):
-        got = (await live.client.get(f"/tenants/{tenant['id']}/deployments/{deployment_id}", headers=live.auth)).json()
-        if got["data"]["status"] in ("succeeded", "failed"):
-            break
-        await asyncio.sleep(0.2)
+    got = await settled(live, tenant["id"], response.json()["data"]["deployments"][0]["id"])
     label = f"label=io.staxa.tenant={tenant['id']}"
     assert await until(lambda: len(podman("ps", "-q", "--filter", label).stdout.split()) == 1)  # the old one drained
     stop.set()
     await load_task
-    assert got["data"]["status"] == "succeeded", got
+    assert got["status"] == "succeeded", got
     failures = [o for o in outcomes if o != 200]
     assert len(outcomes) > 50 and failures == [], (len(outcomes), failures[:10])
     assert "RELEASE=2" in live.https(host, "/cgi-bin/env").stdout
@@ -84,14 +87,7 @@ async def test_a_failing_new_version_leaves_the_old_one_serving(live: Live, web_
     await live.client.put(f"/tenants/{tenant['id']}/env", headers=live.auth, json={"PORT": "80"})
     response = await live.client.post(f"/tenants/{tenant['id']}/services/web/deploy", headers=live.auth)
     assert response.status_code == 202
-    deployment_id = response.json()["data"]["id"]
-    for _ in range(150):
-        got = (await live.client.get(f"/tenants/{tenant['id']}/deployments/{deployment_id}", headers=live.auth)).json()[
-            "data"
-        ]
-        if got["status"] in ("succeeded", "failed"):
-            break
-        await asyncio.sleep(0.2)
+    got = await settled(live, tenant["id"], response.json()["data"]["id"])
     assert got["status"] == "failed" and "exited before answering" in got["reason"], got
     assert live.https(live.host("keeper")).stdout == "hello from v1\n\n200"
     assert (await live.wait_status(tenant["id"], "ready"))["status"] == "ready"

@@ -98,9 +98,13 @@ async def test_sigterm_stops_the_daemon_in_time_and_leaves_no_child(
                 await asyncio.to_thread(daemon.wait, SHUTDOWN_TIMEOUT + 5)
                 took = time.monotonic() - began
         assert took <= SHUTDOWN_TIMEOUT + 0.5, f"exited {took:.1f} s after SIGTERM"
-        await asyncio.sleep(0.5)  # a child SIGKILLed at the end needs a moment to go
-        # podman's pause process ("catatonit -P") is shared by all of the user's podman runs by design
-        left = {pid: command for pid in children if (command := alive(pid)) and "catatonit -P" not in command}
+        deadline = time.monotonic() + 5  # a child SIGKILLed at the end needs a moment to go
+        while True:
+            # podman's pause process ("catatonit -P") is shared by all of the user's podman runs by design
+            left = {pid: command for pid in children if (command := alive(pid)) and "catatonit -P" not in command}
+            if not left or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.05)
         assert left == {}, f"left behind: {left}"
     finally:
         if daemon.poll() is None:

@@ -81,11 +81,11 @@ async def test_streams_are_capped_per_provider_and_in_total(
     assert slots(daemon).by_provider == {}
 
 
-async def test_a_revoked_keys_stream_ends_within_seconds(client: httpx.AsyncClient, keys: Keys) -> None:
+async def test_a_revoked_keys_stream_ends_within_seconds(client: httpx.AsyncClient, keys: Keys, daemon: Daemon) -> None:
     doomed = await keys.make("team@example.com")
     tenant = await create_tenant(client, doomed, "acme")
     stream = open_stream(client, doomed, tenant)
-    await asyncio.sleep(0.3)
+    await until(lambda: slots(daemon).open == 1)
     assert not stream.done()
     assert (await client.delete(f"/api-keys/{doomed['X-Key-Id']}", headers=doomed)).status_code == 204
     response = await asyncio.wait_for(stream, timeout=sse.KEY_RECHECK_SECONDS + 3)
