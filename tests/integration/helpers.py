@@ -23,7 +23,7 @@ import uvicorn
 
 from staxad.config import load
 from staxad.daemon import Daemon
-from tests.images import podman
+from tests.images import SERVICE_USER, podman
 from tests.netns import NetHost
 
 
@@ -155,7 +155,7 @@ def remove_instance_objects(instance: str) -> None:
     subprocess.run(["nft", "delete", "table", "inet", f"{table}-sandbox"], capture_output=True, check=False)
     work = Path("/var/lib/staxad-work") / instance  # root-owned by then: the daemon removed the checkouts
     subprocess.run(["rm", "-rf", "--one-file-system", "--", str(work)], check=False)
-    netns = ["runuser", "-u", "staxa", "--", "podman", "unshare", "--rootless-netns"]
+    netns = ["runuser", "-u", SERVICE_USER, "--", "podman", "unshare", "--rootless-netns"]
     subprocess.run([*netns, "nft", "delete", "table", "ip", table], capture_output=True, check=False, cwd="/")
 
 

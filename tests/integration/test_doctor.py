@@ -16,7 +16,7 @@ import pytest
 from staxad import trial
 from staxad.doctor import _runtime
 from tests.conftest import make_settings
-from tests.images import podman
+from tests.images import SERVICE_USER, podman
 
 pytestmark = pytest.mark.host
 
@@ -62,7 +62,7 @@ def broken_init() -> Iterator[dict[str, str]]:
 def test_the_trial_container_runs_as_tenants_do_and_leaves_nothing() -> None:
     if os.geteuid() != 0:
         pytest.skip("the trial runs podman as the service user")
-    said = asyncio.run(trial.run("staxa", tag="itok0001"))
+    said = asyncio.run(trial.run(SERVICE_USER, tag="itok0001"))
     assert "answered on 127.0.0.1:" in said and "resolved its alias" in said
     assert leftovers("itok0001") == []
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.images import build_udp_image, podman
+from tests.images import SERVICE_USER, build_udp_image, podman
 from tests.integration.helpers import Live, container_of, create, curl, inbound, rule, until
 from tests.netns import NetHost, net_host
 
@@ -15,7 +15,7 @@ from tests.netns import NetHost, net_host
 def nft_table_gone(live: Live, where: str) -> None:
     """Lose staxad's table the way a flush would, without touching anything else."""
     table = f"staxad-{live.daemon.settings.instance}"
-    prefix = [] if where == "host" else ["runuser", "-u", "staxa", "--", "podman", "unshare", "--rootless-netns"]
+    prefix = [] if where == "host" else ["runuser", "-u", SERVICE_USER, "--", "podman", "unshare", "--rootless-netns"]
     subprocess.run([*prefix, "nft", "delete", "table", "ip", table], check=True, capture_output=True, cwd="/")
 
 

@@ -16,9 +16,8 @@ from pathlib import Path
 import pytest
 
 from staxad.adapters.caddy import socket_path
+from tests.images import SERVICE_USER
 from tests.integration.helpers import Live
-
-SERVICE_USER = "staxa"
 
 
 def as_user(user: str, *argv: str) -> subprocess.CompletedProcess[str]:
