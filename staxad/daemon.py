@@ -99,6 +99,7 @@ class Daemon:
             self.routes.sync if self.routes else None,
             self.firewall.request if self.firewall else None,
         )
+        self.ctx.cancel_running = self.tenant_reconciler.cancel
         self.reconciler = Reconciler(
             self.tenant_reconciler.reconcile, self.tenant_reconciler.all_ids, self.ctx.metrics, self.ctx.clock
         )

@@ -32,7 +32,22 @@ log = logging.getLogger("staxad.caddy")
 class Route:
     id: str
     hosts: tuple[str, ...]
-    upstream_port: int
+    upstream_port: int | None  # None: the service was stopped by request
+
+
+# A stopped service's hosts answer this rather than a connection error (a 502).
+STOPPED = {
+    "handler": "static_response",
+    "status_code": 503,
+    "headers": {"Retry-After": ["60"], "Content-Type": ["text/plain; charset=utf-8"]},
+    "body": "This app is stopped. Its team can start it again.\n",
+}
+
+
+def _handler(route: Route) -> dict[str, Any]:
+    if route.upstream_port is None:
+        return STOPPED
+    return {"handler": "reverse_proxy", "upstreams": [{"dial": f"127.0.0.1:{route.upstream_port}"}]}
 
 
 # Caddy answers an unmatched request with an empty 200; say plainly that nothing is here.
@@ -72,12 +87,7 @@ def build_config(
                             {
                                 "@id": route.id,
                                 "match": [{"host": list(route.hosts)}],
-                                "handle": [
-                                    {
-                                        "handler": "reverse_proxy",
-                                        "upstreams": [{"dial": f"127.0.0.1:{route.upstream_port}"}],
-                                    }
-                                ],
+                                "handle": [_handler(route)],
                                 "terminal": True,
                             }
                             for route in sorted(routes, key=lambda r: r.id)

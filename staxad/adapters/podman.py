@@ -14,9 +14,11 @@ import json
 import logging
 import os
 import pwd
+import re
 import socket
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,9 +65,11 @@ class ContainerState:
     host_port: int | None  # where the app's TCP port is published on 127.0.0.1
     labels: dict[str, str] = field(default_factory=dict)
     published: dict[str, int] = field(default_factory=dict)  # "8080/udp" -> host port
+    started_at: datetime | None = None  # when it last started; None: never, or not known
 
 
 PORT_RACE_ATTEMPTS = 3
+_RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:\d\d)$")
 
 # Removes aardvark-dns configs of networks that no longer exist, then prints and stops the
 # pid of an aardvark-dns whose network namespace is not the rootless one podman uses now
@@ -429,6 +433,25 @@ class Podman:
             return None
         return await self.inspect(name)
 
+    async def stop(self, name: str) -> ContainerState | None:
+        """Stop a container (SIGTERM, then SIGKILL after STOP_SECONDS); it stays, with its
+        writable layer, for a later start."""
+        try:
+            container = await self._call(self.client.containers.get, name)
+            with contextlib.suppress(TemporaryError):  # already exited
+                await self._call(container.stop, timeout=STOP_SECONDS)
+        except NotFound:
+            return None
+        return await self.inspect(name)
+
+    async def restart(self, name: str) -> ContainerState | None:
+        try:
+            container = await self._call(self.client.containers.get, name)
+            await self._call(container.restart, timeout=STOP_SECONDS)
+        except NotFound:
+            return None
+        return await self.inspect(name)
+
     async def remove(self, name: str) -> None:
         try:
             container = await self._call(self.client.containers.get, name)
@@ -494,7 +517,23 @@ def _state(attrs: dict[str, Any]) -> ContainerState:
     host_port = next((port for key, port in published.items() if key.endswith("/tcp")), None)
     name = str(attrs.get("Name") or (attrs.get("Names") or [""])[0]).lstrip("/")
     labels = (attrs.get("Config") or {}).get("Labels") or attrs.get("Labels") or {}
-    return ContainerState(str(attrs.get("Id")), name, running, status, host_port, dict(labels), published)
+    started = _started_at(state.get("StartedAt") if isinstance(state, dict) else attrs.get("StartedAt"))
+    return ContainerState(str(attrs.get("Id")), name, running, status, host_port, dict(labels), published, started)
+
+
+def _started_at(value: Any) -> datetime | None:
+    """Inspect gives RFC 3339 with nanoseconds, a listing gives Unix seconds; podman's
+    zero time means the container never started."""
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC) if value > 0 else None
+    if not isinstance(value, str) or not value or value.startswith("0001-"):
+        return None
+    match = _RFC3339.match(value)
+    if match is None:
+        return None
+    whole, fraction, zone = match.groups()
+    zone = "+00:00" if zone in ("Z", "z") else zone
+    return datetime.fromisoformat(f"{whole}.{(fraction or '0')[:6]:0<6}{zone}").astimezone(UTC)
 
 
 async def stop_stale_dns(service_user: str) -> int | None:

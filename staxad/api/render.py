@@ -46,6 +46,7 @@ def service(s: Service) -> dict[str, Any]:
         "branch": s.branch,
         "image_url": s.image_url,
         "status": s.status,
+        "desired_state": s.desired_state,
         "is_primary": s.is_primary,
         "is_routable": s.is_routable,
         "port": s.port,

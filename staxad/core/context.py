@@ -1,5 +1,6 @@
 """What every use case needs: the store, the secret box, the clock, the settings, and a
-way to tell the reconciler that a tenant's desired state changed."""
+way to tell the reconciler that a tenant's desired state changed (or that a running
+deployment is to stop)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ def _ignore(_tenant_id: str) -> None:
     return None
 
 
+async def _not_running(_deployment_id: str) -> bool:
+    return False
+
+
 @dataclass
 class Context:
     db: Database
@@ -25,6 +30,8 @@ class Context:
     settings: Settings
     clock: Clock = field(default_factory=Clock)
     changed: Callable[[str], None] = _ignore
+    # Stop a deployment under way and wait for its clean-up; False when nothing runs it.
+    cancel_running: Callable[[str], Awaitable[bool]] = _not_running
     logs: LogReader | None = None
     resolver: Resolver | None = None
     detected_server_ip: str | None = None

@@ -9,8 +9,8 @@ from __future__ import annotations
 from staxad.core.context import Context
 from staxad.model import validation
 from staxad.model.clock import new_id
-from staxad.model.errors import NotFound, Unprocessable
-from staxad.model.lifecycle import DEPLOYABLE, DeploymentStatus, TenantStatus
+from staxad.model.errors import Conflict, NotFound, Unprocessable
+from staxad.model.lifecycle import ACTIVE, CANCELLED, DEPLOYABLE, TERMINAL, DeploymentStatus, DesiredState, TenantStatus
 from staxad.model.records import Deployment, Principal, Service, Tenant
 from staxad.store import deployments as store
 from staxad.store import events
@@ -38,6 +38,8 @@ class Deployments:
         queued = []
         for service in sorted(services, key=lambda s: s.priority):
             await store.supersede_queued(tx, service.id, now)
+            if service.desired_state == DesiredState.STOPPED:  # deploying a stopped service starts it
+                await tenant_store.update_service(tx, service.id, now, desired_state=DesiredState.RUNNING)
             deployment = Deployment(
                 id=new_id("dep"),
                 tenant_id=tenant.id,
@@ -71,7 +73,7 @@ class Deployments:
                 service_name=service.name,
             )
             queued.append(deployment)
-        if tenant.status in (TenantStatus.READY, TenantStatus.FAILED):
+        if tenant.status in (TenantStatus.READY, TenantStatus.FAILED, TenantStatus.STOPPED):
             await tenant_store.update(tx, tenant.id, now, status=TenantStatus.DEPLOYING, status_reason=None)
         return queued
 
@@ -117,6 +119,46 @@ class Deployments:
             [queued] = await self.queue(tx, tenant, [service], f"rollback to {target.id}", rollback=target)
         self.ctx.changed(tenant.id)
         return queued
+
+    async def cancel(self, who: Principal, tenant: Tenant, deployment_id: str) -> Deployment:
+        """A queued deployment never runs; one under way is stopped and what it made so far
+        (build, image, container) removed, while the version live before serves on."""
+        d = await self.get(who, tenant, deployment_id)
+        if d.status in TERMINAL:
+            raise Conflict(f"Deployment '{d.id}' is already {d.status}; there is nothing to cancel.")
+        # A queued one is cancelled here; one that started meanwhile is stopped by the pass
+        # running it, which cleans up; when no pass runs it (the runtime is off) nothing
+        # was made on the host.
+        if not await self._cancel_where(
+            d, (DeploymentStatus.QUEUED,), "Deployment cancelled before it started"
+        ) and not await self.ctx.cancel_running(d.id):
+            await self._cancel_where(d, ACTIVE, "Deployment cancelled")
+        self.ctx.changed(tenant.id)
+        return await self.get(who, tenant, deployment_id)
+
+    async def _cancel_where(self, d: Deployment, statuses: tuple[str, ...], message: str) -> bool:
+        async with self.ctx.db.transaction() as tx:
+            cancelled = await store.update_if(
+                tx,
+                d.id,
+                statuses,
+                status=DeploymentStatus.CANCELLED,
+                stage="error",
+                reason=CANCELLED,
+                finished_at=self.ctx.now(),
+            )
+            if cancelled:
+                await events.append(
+                    tx,
+                    d.tenant_id,
+                    "deployment.cancelled",
+                    message,
+                    self.ctx.clock.now(),
+                    stage="error",
+                    deployment_id=d.id,
+                    service_name=d.service_name,
+                )
+        return cancelled
 
     def build_log(self, d: Deployment, offset: int = 0) -> bytes:
         """The deployment's build log from `offset` on; empty when nothing was built (yet)."""

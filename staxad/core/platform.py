@@ -9,6 +9,7 @@ from staxad.core.deployments import Deployments
 from staxad.core.domains import Domains
 from staxad.core.netrules import NetworkRules
 from staxad.core.reads import Reads
+from staxad.core.runstate import RunState
 from staxad.core.services import Services
 from staxad.core.tenants import Tenants
 
@@ -24,3 +25,4 @@ class Platform:
         self.domains = Domains(ctx)
         self.netrules = NetworkRules(ctx)
         self.reads = Reads(ctx.db)
+        self.runstate = RunState(ctx)

@@ -12,6 +12,8 @@ failed.
 
 A tenant is deploying while any of its services is, ready when every service is live,
 running and answering, and failed otherwise, with the first broken service's reason.
+A service stopped by request (desired state `stopped`) is left out of that: it is
+`stopped`, and a tenant whose every service was stopped by request is `stopped` too.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class TenantStatus(StrEnum):
     DEPLOYING = "deploying"
     READY = "ready"
     FAILED = "failed"
+    STOPPED = "stopped"
     DELETING = "deleting"
 
 
@@ -47,10 +50,24 @@ class ServiceStatus(StrEnum):
     FAILED = "failed"
 
 
+class DesiredState(StrEnum):
+    """What the team asked a service to be; the reconciler makes the container match."""
+
+    RUNNING = "running"
+    STOPPED = "stopped"
+
+
+CANCELLED = "cancelled by request"  # a cancelled deployment's reason
 ACTIVE = (DeploymentStatus.BUILDING, DeploymentStatus.DEPLOYING)  # a deployment under way
 TERMINAL = (DeploymentStatus.SUCCEEDED, DeploymentStatus.FAILED, DeploymentStatus.CANCELLED)
 # A tenant takes new deployments in these; not while it is being deleted.
-DEPLOYABLE = (TenantStatus.PROVISIONING, TenantStatus.DEPLOYING, TenantStatus.READY, TenantStatus.FAILED)
+DEPLOYABLE = (
+    TenantStatus.PROVISIONING,
+    TenantStatus.DEPLOYING,
+    TenantStatus.READY,
+    TenantStatus.FAILED,
+    TenantStatus.STOPPED,
+)
 
 _NEXT = {
     DeploymentStatus.QUEUED: {DeploymentStatus.BUILDING, DeploymentStatus.FAILED, DeploymentStatus.CANCELLED},
@@ -74,11 +91,14 @@ class Health:
     answers: bool  # the live container answered its probe
     last_failed: bool  # its newest deployment failed
     failure: str | None = None  # that deployment's reason
+    wanted: bool = True  # its desired state is running
 
 
 def service_status(h: Health) -> ServiceStatus:
     if h.deploying:
         return ServiceStatus.DEPLOYING
+    if not h.wanted:
+        return ServiceStatus.STOPPED
     if h.live:
         if not h.running:
             return ServiceStatus.STOPPED
@@ -90,7 +110,10 @@ def tenant_status(services: Sequence[tuple[str, int, Health]]) -> tuple[TenantSt
     """The tenant's (status, reason) from its services' (name, port, health)."""
     if any(h.deploying for _, _, h in services):
         return TenantStatus.DEPLOYING, None
-    for name, port, h in services:
+    wanted = [(name, port, h) for name, port, h in services if h.wanted]
+    if services and not wanted:
+        return TenantStatus.STOPPED, "stopped by request"
+    for name, port, h in wanted:
         if not h.live:
             return TenantStatus.FAILED, h.failure or f"no deployment of {name} is live"
         if not h.running:

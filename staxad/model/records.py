@@ -60,6 +60,8 @@ class Service:
     status: str
     created_at: str
     updated_at: str
+    desired_state: str = "running"  # 'stopped' after POST .../stop, until a start or a deploy
+    restart_requested_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

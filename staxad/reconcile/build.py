@@ -32,10 +32,9 @@ from staxad.model import names
 from staxad.model.containerfile import base_images, refusals, trigger_refusals
 from staxad.model.errors import PermanentError
 from staxad.model.frameworks import BaseImages, detect
-from staxad.model.records import Service, Tenant
+from staxad.model.records import Deployment, Service, Tenant
 from staxad.store import deployments as deployment_store
 from staxad.store import images as image_store
-from staxad.store.deployments import Deployment
 
 Progress = Callable[[str], Awaitable[None]]
 log = logging.getLogger("staxad.build")

@@ -25,6 +25,7 @@ from staxad.model import names
 from staxad.model.errors import TemporaryError
 from staxad.model.netrules import NetworkRule
 from staxad.model.nftables import Allow, Forward, Ruleset, host_ruleset, netns_ruleset
+from staxad.model.records import Deployment
 from staxad.reconcile.syncer import Coalescer
 from staxad.store import deployments as deployment_store
 from staxad.store import host as host_store
@@ -115,7 +116,7 @@ class Firewall:
 
     async def _forwards(self, rules: list[NetworkRule]) -> list[Forward]:
         forwards = []
-        lives: dict[str, dict[str, deployment_store.Deployment]] = {}
+        lives: dict[str, dict[str, Deployment]] = {}
         for rule in rules:
             if rule.direction != "inbound" or not rule.allocated_port or not rule.target_service_id:
                 continue

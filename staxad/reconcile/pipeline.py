@@ -17,8 +17,8 @@ from staxad.adapters.podman import Podman
 from staxad.core.platform import Platform
 from staxad.model import names
 from staxad.model.errors import PermanentError
-from staxad.model.lifecycle import DeploymentStatus, ServiceStatus
-from staxad.model.records import Service, Tenant
+from staxad.model.lifecycle import CANCELLED, DeploymentStatus, ServiceStatus
+from staxad.model.records import Deployment, Service, Tenant
 from staxad.reconcile import snapshot
 from staxad.reconcile.build import Builder
 from staxad.store import deployments as deployment_store
@@ -26,7 +26,6 @@ from staxad.store import env as env_store
 from staxad.store import events
 from staxad.store import images as image_store
 from staxad.store import tenants as tenant_store
-from staxad.store.deployments import Deployment
 
 log = logging.getLogger("staxad.deploy")
 
@@ -46,6 +45,7 @@ class DeployPipeline:
         self.builder = Builder(platform, podman)
         self._began: dict[str, float] = {}
         self._retiring: set[asyncio.Task[None]] = set()
+        self.cancelling: set[str] = set()  # deployments a user cancelled while they ran
 
     async def _record(
         self, d: Deployment, stage: str, message: str, type_: str = "deployment.stage", **changes: Any
@@ -68,16 +68,9 @@ class DeployPipeline:
 
     async def run(self, tenant: Tenant, service: Service, d: Deployment, live: Deployment | None) -> None:
         container = names.container(self.settings.instance, tenant.name, service.name, d.id)
-        self._began[d.id] = self.platform.ctx.clock.monotonic()
-        await self._service_status(service, ServiceStatus.DEPLOYING)
         try:
-            await self._record(
-                d,
-                "provision",
-                f"Provisioning network for {service.name}",
-                status=DeploymentStatus.BUILDING,
-                started_at=self.platform.ctx.now(),
-            )
+            if not await self._begin(d, service):
+                return  # cancelled or superseded since the pass saw it queued
             image = await self._network_and_image(tenant, service, d)
             env = await env_store.read(self.platform.ctx.db, self.platform.ctx.box, tenant.id)
             spec = snapshot.container_spec(
@@ -118,18 +111,17 @@ class DeployPipeline:
             )
             self._finished(d, "succeeded")
             await self._service_status(service, ServiceStatus.RUNNING)
+        except asyncio.CancelledError:
+            if d.id not in self.cancelling:
+                raise  # the daemon stops: recovery fails the deployment at the next start
+            await self._cancelled(tenant, service, d, live, container)
+            return
         except Exception as exc:
             transient = not isinstance(exc, PermanentError | TimeoutError)
             reason = f"{TRANSIENT}{type(exc).__name__}: {exc}" if transient else str(exc)
             log.warning("deployment %s of %s/%s failed: %s", d.id, tenant.name, service.name, reason)
             self._finished(d, "failed")
-            async with self.platform.ctx.db.transaction() as tx:
-                await deployment_store.set_live(tx, service.id, live.id if live else None)
-                # the old version serves on; the reconciler's pass checks its container
-                status = ServiceStatus.RUNNING if live else ServiceStatus.FAILED
-                await tenant_store.update_service(tx, service.id, self.platform.ctx.now(), status=status)
-            await self.podman.remove(container)
-            await self.sync_routes()
+            await self._undo(service, live, container)
             await self._record(
                 d,
                 "error",
@@ -144,6 +136,70 @@ class DeployPipeline:
                 raise
             return
         self._retire(tenant, service, live, image)
+
+    async def _begin(self, d: Deployment, service: Service) -> bool:
+        ctx = self.platform.ctx
+        async with ctx.db.transaction() as tx:
+            started = await deployment_store.update_if(
+                tx,
+                d.id,
+                (DeploymentStatus.QUEUED,),
+                status=DeploymentStatus.BUILDING,
+                stage="provision",
+                started_at=ctx.now(),
+            )
+            if not started:
+                return False
+            await events.append(
+                tx,
+                d.tenant_id,
+                "deployment.stage",
+                f"Provisioning network for {service.name}",
+                ctx.clock.now(),
+                stage="provision",
+                deployment_id=d.id,
+                service_name=d.service_name,
+            )
+            await tenant_store.update_service(tx, service.id, ctx.now(), status=ServiceStatus.DEPLOYING)
+        self._began[d.id] = ctx.clock.monotonic()
+        log.info("deployment %s: provision", d.id)
+        return True
+
+    async def _undo(self, service: Service, live: Deployment | None, container: str) -> None:
+        """Remove what this attempt made; the previous version, if any, serves on (the
+        reconciler's pass checks its container)."""
+        async with self.platform.ctx.db.transaction() as tx:
+            await deployment_store.set_live(tx, service.id, live.id if live else None)
+            status = ServiceStatus.RUNNING if live else ServiceStatus.FAILED
+            await tenant_store.update_service(tx, service.id, self.platform.ctx.now(), status=status)
+        await self.podman.remove(container)
+        await self.sync_routes()
+
+    async def _cancelled(
+        self, tenant: Tenant, service: Service, d: Deployment, live: Deployment | None, container: str
+    ) -> None:
+        """A cancel request stopped this deployment: undo it like a failure, and drop the image
+        it built (a cancelled build leaves nothing behind)."""
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # the cancel was this deployment's, not the daemon's: clean up normally
+        self.cancelling.discard(d.id)
+        self._finished(d, "cancelled")
+        await self._undo(service, live, container)
+        if service.source_type == "github" and not d.rollback_from:
+            tag = self.builder.image_tag(tenant, service, d)
+            await self.podman.remove_image(tag)
+            async with self.platform.ctx.db.transaction() as tx:
+                await image_store.forget(tx, tenant.id, tag)
+        await self._record(
+            d,
+            "error",
+            "Deployment cancelled by request",
+            type_="deployment.cancelled",
+            status=DeploymentStatus.CANCELLED,
+            reason=CANCELLED,
+            finished_at=self.platform.ctx.now(),
+        )
 
     def _retire(self, tenant: Tenant, service: Service, old: Deployment | None, image: str) -> None:
         """Once the new version serves: the old container goes after the requests Caddy had

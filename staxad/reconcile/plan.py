@@ -11,7 +11,9 @@ retry timers are left. Each plan handles one concern, in this order:
    live get a fresh deployment;
 3. the oldest queued deployment runs (one per plan: each one changes what is live);
 4. a live container that stopped is started, one that was removed is recreated from its
-   deployment's snapshot, each with capped exponential back-off per container;
+   deployment's snapshot, each with capped exponential back-off per container; a service
+   stopped by request has its container stopped instead, and one whose restart was asked
+   for after its container last started is restarted;
 5. service and tenant statuses follow what was seen, a service that does not answer
    included.
 """
@@ -22,10 +24,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from staxad.adapters.podman import ContainerState
-from staxad.model import lifecycle
-from staxad.model.lifecycle import DeploymentStatus, TenantStatus
-from staxad.model.records import Tenant
-from staxad.store.deployments import Deployment
+from staxad.model import clock, lifecycle
+from staxad.model.lifecycle import DeploymentStatus, DesiredState, TenantStatus
+from staxad.model.records import Deployment, Service, Tenant
 
 MAX_BACKOFF_SECONDS = 300.0
 INTERRUPTED = "interrupted by a daemon restart"
@@ -95,6 +96,20 @@ class RecreateContainer:
 
 
 @dataclass(frozen=True)
+class StopContainer:
+    """The service was stopped by request and its container still runs."""
+
+    deployment: Deployment
+
+
+@dataclass(frozen=True)
+class RestartContainer:
+    """A restart was asked for after the container last started."""
+
+    deployment: Deployment
+
+
+@dataclass(frozen=True)
 class ForgetBackoff:
     container: str
 
@@ -125,6 +140,8 @@ Action = (
     | RunDeployment
     | StartContainer
     | RecreateContainer
+    | StopContainer
+    | RestartContainer
     | ForgetBackoff
     | RetryAt
     | SetServiceStatus
@@ -160,7 +177,7 @@ def _recover(view: TenantView) -> list[Action]:
         FailInterrupted(d, remove_container=bool(d.container_name) and d.id not in live_ids) for d in view.active
     ]
     queued = {d.service_id for d in view.queued}
-    unserved = tuple(s.id for s in view.tenant.services if s.id not in view.live and s.id not in queued)
+    unserved = tuple(s.id for s in view.tenant.services if s.id not in view.live and s.id not in queued and _wanted(s))
     if unserved:
         actions.append(QueueDeployments(unserved, RECOVERING))
     return actions
@@ -174,8 +191,15 @@ def _repairs(view: TenantView, now: float) -> list[Action]:
             continue
         state = view.containers.get(d.container_name)
         backoff = view.backoff.get(d.container_name, NO_BACKOFF)
-        if state is not None and state.running:
-            if backoff != NO_BACKOFF:
+        if not _wanted(service):
+            if state is not None and state.running:
+                actions.append(StopContainer(d))
+            elif backoff != NO_BACKOFF:
+                actions.append(ForgetBackoff(d.container_name))
+        elif state is not None and state.running:
+            if _restart_due(service, state):
+                actions.append(RestartContainer(d))
+            elif backoff != NO_BACKOFF:
                 actions.append(ForgetBackoff(d.container_name))
         elif backoff.not_before > now:
             actions.append(RetryAt(backoff.not_before))
@@ -184,6 +208,17 @@ def _repairs(view: TenantView, now: float) -> list[Action]:
         else:
             actions.append(StartContainer(d, state.status))
     return actions
+
+
+def _wanted(service: Service) -> bool:
+    return service.desired_state != DesiredState.STOPPED
+
+
+def _restart_due(service: Service, state: ContainerState) -> bool:
+    """A restart asked for after the container last started (both are host clock times)."""
+    if service.restart_requested_at is None or state.started_at is None:
+        return False
+    return state.started_at < clock.parse_iso(service.restart_requested_at)
 
 
 def _statuses(view: TenantView) -> list[Action]:
@@ -203,6 +238,7 @@ def _statuses(view: TenantView) -> list[Action]:
             answers=view.answers.get(service.id, True),
             last_failed=failed,
             failure=latest.reason if latest is not None and failed else None,
+            wanted=_wanted(service),
         )
         service_status = lifecycle.service_status(health[service.id])
         if service_status != service.status:

@@ -19,7 +19,7 @@ async def desired_routes(db: Database, settings: Settings) -> list[Route]:
         Route(
             names.route(settings.instance, r.tenant, r.service),
             (names.hostname(settings.domains.base_domain, r.tenant, r.service, r.primary), *r.domains),
-            r.host_port,
+            None if r.stopped else r.host_port,
         )
         for r in await host_store.routed(db)
     ]

@@ -19,7 +19,7 @@ from staxad.core.platform import Platform
 from staxad.model import lifecycle, names
 from staxad.model.errors import TemporaryError
 from staxad.model.lifecycle import DeploymentStatus, TenantStatus
-from staxad.model.records import Tenant
+from staxad.model.records import Deployment, Tenant
 from staxad.reconcile import snapshot
 from staxad.reconcile.certificates import Certificates
 from staxad.reconcile.pipeline import DeployPipeline
@@ -31,11 +31,13 @@ from staxad.reconcile.plan import (
     ForgetBackoff,
     QueueDeployments,
     RecreateContainer,
+    RestartContainer,
     RetryAt,
     RunDeployment,
     SetServiceStatus,
     SetTenantStatus,
     StartContainer,
+    StopContainer,
     Teardown,
     TenantView,
     plan,
@@ -48,12 +50,12 @@ from staxad.store import events
 from staxad.store import host as host_store
 from staxad.store import images as image_store
 from staxad.store import tenants as tenant_store
-from staxad.store.deployments import Deployment
 
 log = logging.getLogger("staxad.reconcile")
 
 Sync = Callable[[], Awaitable[None]]
 MAX_STEPS = 50  # plans per pass; a tenant with more to do is kicked again
+CANCEL_WAIT_SECONDS = 60.0  # a cancelled build's steps are killed and its container removed within this
 UNANSWERED_LIMIT = 2  # probes in a row a live service may miss before it counts as not answering
 
 
@@ -74,6 +76,7 @@ class TenantReconciler:
         self.certificates = Certificates(platform)
         self._backoff: dict[str, Backoff] = {}  # container -> repairs that did not keep it running
         self._unanswered: dict[str, int] = {}  # container -> health probes missed in a row
+        self._running: dict[str, asyncio.Task[None]] = {}  # deployment id -> its pipeline run
 
     @property
     def db(self):  # type: ignore[no-untyped-def]
@@ -163,6 +166,10 @@ class TenantReconciler:
                     await self._run(view, d)
                 case StartContainer() | RecreateContainer():
                     await self._repair(view.tenant, action)
+                case StopContainer(d):
+                    await self._stop(view.tenant, d)
+                case RestartContainer(d):
+                    await self._restart(view.tenant, d)
                 case ForgetBackoff(container):
                     self._backoff.pop(container, None)
                 case RetryAt(when):
@@ -174,9 +181,26 @@ class TenantReconciler:
             await self._write_statuses(view.tenant, statuses)
 
     async def _run(self, view: TenantView, d: Deployment) -> None:
+        """In a task of its own, so a cancel request can stop this deployment alone."""
         assert self.pipeline is not None
         service = next(s for s in view.tenant.services if s.id == d.service_id)
-        await self.pipeline.run(view.tenant, service, d, view.live.get(service.id))
+        task = asyncio.create_task(self.pipeline.run(view.tenant, service, d, view.live.get(service.id)))
+        self._running[d.id] = task
+        try:
+            await task
+        finally:
+            self._running.pop(d.id, None)
+
+    async def cancel(self, deployment_id: str) -> bool:
+        """Stop a deployment under way and wait until what it made is removed; False when
+        no pass runs it."""
+        task = self._running.get(deployment_id)
+        if task is None or self.pipeline is None:
+            return False
+        self.pipeline.cancelling.add(deployment_id)
+        task.cancel()
+        await asyncio.wait({task}, timeout=CANCEL_WAIT_SECONDS)
+        return True
 
     async def _fail_interrupted(self, action: FailInterrupted) -> None:
         d = action.deployment
@@ -222,6 +246,18 @@ class TenantReconciler:
             f"Container of {d.service_name} had stopped ({action.was}); started it again",
             d.service_name,
         )
+
+    async def _stop(self, tenant: Tenant, d: Deployment) -> None:
+        assert self.podman is not None and d.container_name
+        await self.podman.stop(d.container_name)
+        self._unanswered.pop(d.container_name, None)
+        await self._event(tenant.id, "service.stopped", f"Stopped {d.service_name} as requested", d.service_name)
+
+    async def _restart(self, tenant: Tenant, d: Deployment) -> None:
+        assert self.podman is not None and d.container_name
+        await self.podman.restart(d.container_name)
+        self._unanswered.pop(d.container_name, None)
+        await self._event(tenant.id, "service.restarted", f"Restarted {d.service_name} as requested", d.service_name)
 
     async def _recreate(self, tenant: Tenant, d: Deployment) -> None:
         assert self.podman is not None and self.pipeline is not None and d.container_name and d.image_ref

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from staxad.model.lifecycle import DeploymentStatus
 from staxad.model.records import Deployment
 from staxad.store.db import Database, Row, Transaction
-
-__all__ = ["Deployment"]  # the record lives in the model; reconcile code imports it from here too
-
 
 _SELECT = "SELECT d.*, s.name AS service_name FROM deployments d JOIN services s ON s.id = d.service_id"
 
@@ -109,6 +107,17 @@ async def update(tx: Transaction, deployment_id: str, **changes: Any) -> None:
     assert set(changes) <= set(FIELDS), changes
     sets = ", ".join(f"{column} = ?" for column in changes)
     await tx.execute(f"UPDATE deployments SET {sets} WHERE id = ?", (*changes.values(), deployment_id))  # noqa: S608
+
+
+async def update_if(tx: Transaction, deployment_id: str, statuses: Sequence[str], **changes: Any) -> bool:
+    """Update the deployment only while its status is one of `statuses`; whether it was.
+    Two writers may move one deployment (the pipeline starting it, a user cancelling it):
+    the check and the write in one statement let exactly one of them win."""
+    assert set(changes) <= set(FIELDS), changes
+    sets = ", ".join(f"{column} = ?" for column in changes)
+    marks = ", ".join("?" for _ in statuses)
+    sql = f"UPDATE deployments SET {sets} WHERE id = ? AND status IN ({marks})"  # noqa: S608
+    return await tx.execute(sql, (*changes.values(), deployment_id, *statuses)) > 0
 
 
 async def live_for(db: Database | Transaction, tenant_id: str) -> dict[str, Deployment]:

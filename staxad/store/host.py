@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from staxad.model.lifecycle import DesiredState
 from staxad.store.db import Database, Row
 
 _ROUTED = """
 SELECT t.id AS tenant_id, t.name AS tenant, s.id AS service_id, s.name AS service, s.is_primary,
-  s.priority, s.created_at, d.host_port
+  s.priority, s.created_at, s.desired_state, d.host_port
 FROM services s JOIN tenants t ON t.id = s.tenant_id
 LEFT JOIN deployments d ON d.id = s.live_deployment_id
 WHERE s.is_routable = 1 AND t.status != 'deleting'
@@ -19,13 +20,15 @@ _VERIFIED = "SELECT tenant_id, service_id, domain FROM domains WHERE verified_at
 
 @dataclass(frozen=True)
 class Routed:
-    """A routable service with a live container, and its verified custom domains."""
+    """A routable service with a live container (or stopped by request), and its verified
+    custom domains."""
 
     tenant: str
     service: str
     primary: bool
     host_port: int
     domains: tuple[str, ...]
+    stopped: bool = False
 
 
 async def routed(db: Database) -> list[Routed]:
@@ -42,9 +45,16 @@ async def routed(db: Database) -> list[Routed]:
         if owner is not None:
             domains.setdefault(owner, []).append(d["domain"])
     return [
-        Routed(r["tenant"], r["service"], bool(r["is_primary"]), r["host_port"], _sorted(domains, r["service_id"]))
+        Routed(
+            r["tenant"],
+            r["service"],
+            bool(r["is_primary"]),
+            r["host_port"] or 0,
+            _sorted(domains, r["service_id"]),
+            r["desired_state"] == DesiredState.STOPPED,
+        )
         for r in rows
-        if r["host_port"]  # nothing live: nothing to route to
+        if r["host_port"] or r["desired_state"] == DesiredState.STOPPED  # nothing live: nothing to route to
     ]
 
 

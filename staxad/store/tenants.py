@@ -38,6 +38,8 @@ def _service(row: Row | dict[str, Any]) -> Service:
         status=row["status"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        desired_state=row["desired_state"],
+        restart_requested_at=row["restart_requested_at"],
     )
 
 
@@ -81,7 +83,8 @@ _SERVICES_JSON = """(SELECT json_group_array(json_object(
     'id', id, 'tenant_id', tenant_id, 'name', name, 'source_type', source_type, 'repo_url', repo_url,
     'branch', branch, 'image_url', image_url, 'port', port, 'is_primary', is_primary,
     'is_routable', is_routable, 'resource_size', resource_size, 'priority', priority, 'status', status,
-    'created_at', created_at, 'updated_at', updated_at))
+    'created_at', created_at, 'updated_at', updated_at, 'desired_state', desired_state,
+    'restart_requested_at', restart_requested_at))
   FROM (SELECT * FROM services WHERE tenant_id = tenants.id ORDER BY priority, created_at, name)) AS services_json"""
 
 
@@ -212,7 +215,7 @@ async def update(tx: Transaction, tenant_id: str, now: str, **changes: Any) -> N
     )
 
 
-SERVICE_FIELDS = ("port", "status", "resource_size", "branch")
+SERVICE_FIELDS = ("port", "status", "resource_size", "branch", "desired_state", "restart_requested_at")
 
 
 async def update_service(tx: Transaction, service_id: str, now: str, **changes: Any) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from staxad.adapters.caddy import NOT_SERVED, Route, build_config
+from staxad.adapters.caddy import NOT_SERVED, STOPPED, Route, build_config
 
 
 def config(routes: list[Route], **changes: Any) -> dict[str, Any]:
@@ -26,6 +26,12 @@ def config(routes: list[Route], **changes: Any) -> dict[str, Any]:
 
 def routes_of(document: dict[str, Any]) -> list[dict[str, Any]]:
     return list(document["apps"]["http"]["servers"]["staxad"]["routes"])
+
+
+def test_a_stopped_service_answers_a_503_page_instead_of_a_proxy_error() -> None:
+    [route, _] = routes_of(config([Route("r-a", ("a.staxa.test",), None)]))
+    assert route["handle"] == [STOPPED]
+    assert STOPPED["status_code"] == 503 and STOPPED["headers"]["Retry-After"] == ["60"]
 
 
 def test_each_route_proxies_its_hosts_to_its_loopback_port_and_the_rest_is_a_404() -> None:

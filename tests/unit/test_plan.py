@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from staxad.adapters.podman import ContainerState
 from staxad.model import lifecycle
-from staxad.model.records import Service, Tenant
+from staxad.model.records import Deployment, Service, Tenant
 from staxad.reconcile.plan import (
     NO_BACKOFF,
     Backoff,
@@ -17,17 +18,18 @@ from staxad.reconcile.plan import (
     ForgetBackoff,
     QueueDeployments,
     RecreateContainer,
+    RestartContainer,
     RetryAt,
     RunDeployment,
     SetServiceStatus,
     SetTenantStatus,
     StartContainer,
+    StopContainer,
     Teardown,
     TenantView,
     plan,
     settled,
 )
-from staxad.store.deployments import Deployment
 
 NOW = 1000.0
 
@@ -97,8 +99,13 @@ def deployment(id_: str, status: str, svc: str = "web", container: str | None = 
     return dataclasses.replace(d, **changes)
 
 
+STARTED = datetime(2026, 1, 1, 12, 0, 0, 500000, tzinfo=UTC)
+
+
 def running(name: str, up: bool = True, status: str = "running") -> ContainerState:
-    return ContainerState(id="c", name=name, running=up, status=status if up else "exited", host_port=40000)
+    return ContainerState(
+        id="c", name=name, running=up, status=status if up else "exited", host_port=40000, started_at=STARTED
+    )
 
 
 LIVE = deployment("dep_1", "succeeded", container="c1")
@@ -260,3 +267,65 @@ def test_the_first_broken_service_gives_the_tenant_its_reason() -> None:
 )
 def test_deployment_transitions(current: str, new: str, allowed: bool) -> None:
     assert lifecycle.may_become(current, new) is allowed
+
+
+def stopped_by_request(**changes: Any) -> Tenant:
+    return tenant(service(desired_state="stopped", **changes))
+
+
+@pytest.mark.parametrize(
+    ("state", "backoff", "want"),
+    [
+        (running("c1"), NO_BACKOFF, [StopContainer(LIVE)]),
+        (running("c1", up=False), NO_BACKOFF, []),  # stays stopped: no repair
+        (None, NO_BACKOFF, []),  # not recreated either
+        (running("c1", up=False), Backoff(2, NOW + 4), [ForgetBackoff("c1")]),
+    ],
+)
+def test_a_service_stopped_by_request_is_stopped_and_never_repaired(
+    state: ContainerState | None, backoff: Backoff, want: list[object]
+) -> None:
+    actions = plan(view(stopped_by_request(), containers={"c1": state}, backoff={"c1": backoff}), NOW)
+    assert [a for a in actions if not isinstance(a, SetServiceStatus | SetTenantStatus)] == want
+
+
+def test_a_tenant_whose_every_service_was_stopped_is_stopped() -> None:
+    actions = plan(view(stopped_by_request(), containers={"c1": running("c1", up=False)}), NOW)
+    assert actions == [SetServiceStatus("svc_web", "stopped"), SetTenantStatus("stopped", "stopped by request")]
+
+
+def test_a_service_stopped_by_request_does_not_make_its_tenant_fail() -> None:
+    api = deployment("dep_5", "succeeded", svc="api", container="c5")
+    t = tenant(service(), service("api", desired_state="stopped", status="stopped"))
+    v = view(
+        t,
+        live={"svc_web": LIVE, "svc_api": api},
+        latest={"svc_web": LIVE, "svc_api": api},
+        containers={"c1": running("c1"), "c5": running("c5", up=False)},
+    )
+    assert plan(v, NOW) == []  # web ready, api stopped as asked: the tenant is ready
+
+
+def test_a_stopped_service_without_a_live_version_is_not_redeployed_on_recovery() -> None:
+    t = tenant(service(), service("api", desired_state="stopped"), status="deploying")
+    actions = plan(view(t, active=(deployment("dep_2", "building", svc="api"),)), NOW)
+    assert not any(isinstance(a, QueueDeployments) for a in actions)
+
+
+@pytest.mark.parametrize(
+    ("requested", "want"),
+    [
+        ("2026-01-01T12:00:01.000Z", [RestartContainer(LIVE)]),  # asked after it started
+        ("2026-01-01T12:00:00.400Z", []),  # it started after the request: done
+        (None, []),
+    ],
+)
+def test_a_restart_happens_once_per_request(requested: str | None, want: list[object]) -> None:
+    t = tenant(service(restart_requested_at=requested))
+    assert plan(view(t), NOW) == want
+
+
+def test_a_restart_request_for_a_container_that_is_down_is_a_start() -> None:
+    t = tenant(service(restart_requested_at="2026-01-01T12:00:01.000Z"))
+    actions = plan(view(t, containers={"c1": running("c1", up=False)}), NOW)
+    assert actions[0] == StartContainer(LIVE, "exited")

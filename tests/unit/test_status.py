@@ -37,3 +37,12 @@ def test_the_tenant_is_ready_only_when_every_service_is_live_running_and_answeri
     )
     failed = Health(False, False, False, True, True, "the image could not be pulled")
     assert tenant_status([("web", 8080, fine), ("api", 9000, failed)]) == ("failed", "the image could not be pulled")
+
+
+def test_services_stopped_by_request_are_stopped_and_left_out_of_the_tenant_status() -> None:
+    fine = Health(False, True, True, True, False)
+    off = Health(False, True, False, True, False, wanted=False)
+    assert service_status(off) == "stopped"
+    assert service_status(Health(True, True, False, True, False, wanted=False)) == "deploying"  # a deploy starts it
+    assert tenant_status([("web", 8080, fine), ("api", 9000, off)]) == ("ready", None)
+    assert tenant_status([("web", 8080, off), ("api", 9000, off)]) == ("stopped", "stopped by request")
