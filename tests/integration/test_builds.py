@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.gitrepos import commit
-from tests.images import IMAGE, podman
-from tests.integration.helpers import Live, create, git_tenant, running_daemon, settled
+from tests.images import IMAGE, SERVICE_USER, podman
+from tests.integration.helpers import Live, create, git_tenant, running_daemon, settled, until
 
 
 @pytest.fixture
@@ -139,3 +140,41 @@ async def test_containerfile_repo_a_failing_build_and_hostile_repos(builder: Liv
         response = await live.client.post("/tenants", headers=live.auth, json=git_tenant("hostile", Path(bad_url)))
         assert response.status_code == 400, (bad_url, response.text)
     assert not Path("/tmp/pwned").exists()
+
+
+async def test_cancelling_a_build_under_way_leaves_nothing_and_the_old_version_serving(
+    builder: Live, repos: Path
+) -> None:
+    live = builder
+    repo = repos / "slow"
+    commit(repo, {"Containerfile": f"FROM {IMAGE}\nRUN echo v1 > /www/index.html\n"}, "v1")
+    tenant = await create(live, git_tenant("slow", repo))
+    await live.wait_status(tenant["id"], "ready", timeout=120)
+    commit(repo, {"Containerfile": f"FROM {IMAGE}\nRUN sleep 300\nRUN echo v2 > /www/index.html\n"}, "slow v2")
+    url = f"/tenants/{tenant['id']}/deployments"
+    started = (await live.client.post(url, headers=live.auth)).json()["data"]
+    for _ in range(300):  # until the slow step runs
+        log = (await live.client.get(f"{url}/{started['id']}/logs", headers=live.auth)).text
+        if "RUN sleep 300" in log:
+            break
+        await asyncio.sleep(0.1)
+    assert "RUN sleep 300" in log, log
+    response = await live.client.post(f"{url}/{started['id']}/cancel", headers=live.auth, timeout=90)
+    assert response.status_code == 200, response.text
+    cancelled = response.json()["data"]
+    assert cancelled["status"] == "cancelled" and cancelled["reason"] == "cancelled by request"
+    instance = live.daemon.settings.instance
+    assert podman("images", "-q", f"localhost/staxa-{instance}/slow-web:{started['id'][4:]}", check=False).stdout == b""
+    names = podman("ps", "-a", "--format", "{{.Names}}").stdout.decode()
+    assert started["id"][4:] not in names
+    assert live.daemon.tenant_reconciler.pipeline is not None
+    assert live.daemon.tenant_reconciler.pipeline.builder.workspace.names() == []
+    assert await fetch(live, "slow") == "v1\n\n200"  # the old version serves on
+    assert (await live.wait_status(tenant["id"], "ready"))["status"] == "ready"
+    assert await until(lambda: not _processes_running("sleep 300"), timeout=10)  # the build step was killed
+
+
+def _processes_running(command: str) -> bool:
+    """Whether any process of the service user runs exactly `command` (read only)."""
+    found = subprocess.run(["pgrep", "-u", SERVICE_USER, "-x", "-f", command], capture_output=True, check=False)
+    return found.returncode == 0
