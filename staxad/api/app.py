@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from staxad.api import accounts, domains, keys, lifecycle, netrules, openapi, services, streams, tenants
+from staxad.api import accounts, domains, env, keys, lifecycle, netrules, openapi, services, streams, tenants
 from staxad.api.endpoint import Call, Endpoint, Pipeline, Routes
 from staxad.api.ratelimit import RateLimiter
 from staxad.api.sse import StreamSlots
@@ -27,6 +27,7 @@ GROUPS = (
     keys.routes,
     tenants.routes,
     services.routes,
+    env.routes,
     lifecycle.routes,
     domains.routes,
     netrules.routes,

@@ -25,7 +25,7 @@ from staxad.config import Settings
 from staxad.core.platform import Platform
 from staxad.model import scopes
 from staxad.model.errors import ApiError, Forbidden, RateLimited, ValidationError
-from staxad.model.query import QueryParam
+from staxad.model.query import BoolParam, IntParam, QueryParam, TextParam
 from staxad.model.records import Principal
 from staxad.model.validation import MAX_INT_DIGITS, ascii_int
 
@@ -47,6 +47,14 @@ class Call:
 
     def query(self) -> dict[str, str]:
         return dict(self.request.query_params)
+
+    def read(self, param: IntParam | BoolParam | TextParam) -> Any:
+        """One query parameter, or a 400 naming it."""
+        errors: dict[str, str] = {}
+        value = param.read(self.query(), errors)
+        if errors:
+            raise ValidationError(f"Invalid {param.name}: {errors[param.name]}.", {"fields": errors})
+        return value
 
     async def body(self, optional: bool = False) -> object:
         """The JSON body; with `optional`, an empty body reads as `{}`."""

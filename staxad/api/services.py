@@ -1,4 +1,4 @@
-"""Services, deployments and env vars of a tenant."""
+"""Services and deployments of a tenant."""
 
 from __future__ import annotations
 
@@ -11,14 +11,9 @@ from staxad.core.tenants import parse_page
 from staxad.model.errors import ValidationError
 from staxad.model.lifecycle import TenantStatus
 from staxad.model.query import PAGE
-from staxad.model.validation import BRANCH, COMMIT_SHA, ENV_KEY
+from staxad.model.validation import BRANCH, COMMIT_SHA
 
 routes = Routes()
-ENV_BODY = {
-    "type": "object",
-    "propertyNames": {"pattern": ENV_KEY.pattern},
-    "additionalProperties": {"type": "string", "maxLength": 32768, "pattern": "^[^\\x00]*$"},
-}
 
 
 def _page(call: Call) -> tuple[int, int]:
@@ -180,22 +175,3 @@ async def rollback_deployment(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     queued = await call.platform.deployments.rollback(call.who, tenant, call.param("deployment_id"))
     return call.ok(render.deployment(queued, tenant.id), 202)
-
-
-@routes.add("GET", "/tenants/{tenant_id}/env", scope="tenants:read", summary="Env vars; secret-looking values masked.")
-async def get_env(call: Call) -> Response:
-    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
-    return call.ok(await call.platform.services.get_env(tenant))
-
-
-@routes.add(
-    "PUT",
-    "/tenants/{tenant_id}/env",
-    scope="tenants:write",
-    body=ENV_BODY,
-    errors=(409, 422),
-    summary="Replace all env vars (a flat string map); applied on the next deploy.",
-)
-async def put_env(call: Call) -> Response:
-    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
-    return call.ok(await call.platform.services.put_env(tenant, await call.body()))

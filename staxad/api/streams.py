@@ -8,7 +8,6 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Any
 
 from starlette.responses import Response
 
@@ -81,14 +80,6 @@ EVENT = {
 }
 
 
-def _read(call: Call, param: query.IntParam | query.BoolParam | query.TextParam) -> Any:
-    errors: dict[str, str] = {}
-    value = param.read(call.query(), errors)
-    if errors:
-        raise ValidationError(f"Invalid {param.name}: {errors[param.name]}.", {"fields": errors})
-    return value
-
-
 @routes.add(
     "GET",
     "/tenants/{tenant_id}/events",
@@ -101,7 +92,7 @@ def _read(call: Call, param: query.IntParam | query.BoolParam | query.TextParam)
 async def tenant_events(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     last_event_id = call.request.headers.get("last-event-id")
-    since = _read(call, query.SINCE) if last_event_id is None else ascii_int(last_event_id)
+    since = call.read(query.SINCE) if last_event_id is None else ascii_int(last_event_id)
     if since is None:
         raise ValidationError("Last-Event-ID must be an event id (an integer).", {"fields": {"since": "event id"}})
 
@@ -140,7 +131,7 @@ async def tenant_events(call: Call) -> Response:
 
 async def logs_response(call: Call, lines_param: query.IntParam, service_name: str | None) -> Response:
     """One service's output, or (no service named) every service's, lines prefixed `[name] `."""
-    lines, follow = _read(call, lines_param), _read(call, query.FOLLOW)
+    lines, follow = call.read(lines_param), call.read(query.FOLLOW)
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     services = call.platform.services
     service = services.find(tenant, service_name) if service_name else None
@@ -169,7 +160,7 @@ SERVICE = query.TextParam("service", 63)
     "follow=true); service= picks one.",
 )
 async def tenant_logs(call: Call) -> Response:
-    return await logs_response(call, TENANT_LINES, _read(call, SERVICE))
+    return await logs_response(call, TENANT_LINES, call.read(SERVICE))
 
 
 @routes.add(
@@ -193,7 +184,7 @@ async def service_logs(call: Call) -> Response:
     summary="A deployment's build log (text/plain; SSE with follow=true until the build ends).",
 )
 async def build_logs(call: Call) -> Response:
-    follow = _read(call, query.FOLLOW)
+    follow = call.read(query.FOLLOW)
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     deployments = call.platform.deployments
     found = await deployments.get(call.who, tenant, call.param("deployment_id"))

@@ -7,6 +7,7 @@ from staxad.core.apikeys import ApiKeys
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
 from staxad.core.domains import Domains
+from staxad.core.env import Env
 from staxad.core.netrules import NetworkRules
 from staxad.core.reads import Reads
 from staxad.core.runstate import RunState
@@ -22,6 +23,7 @@ class Platform:
         self.tenants = Tenants(ctx)
         self.deployments = Deployments(ctx)
         self.services = Services(ctx, self.deployments)
+        self.env = Env(ctx, self.deployments)
         self.domains = Domains(ctx)
         self.netrules = NetworkRules(ctx)
         self.reads = Reads(ctx.db)

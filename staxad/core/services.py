@@ -1,4 +1,4 @@
-"""Services of a tenant, its env vars, and its logs."""
+"""Services of a tenant and their logs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable
 from staxad.model.lifecycle import DEPLOYABLE
 from staxad.model.records import Deployment, Service, Tenant
 from staxad.store import deployments as deployment_store
-from staxad.store import env as env_store
 from staxad.store import events
 from staxad.store import images as image_store
 from staxad.store import tenants as tenant_store
@@ -73,32 +72,6 @@ class Services:
                 tx, tenant.id, "service.removed", f"Service {name} removed", self.ctx.clock.now(), service_name=name
             )
         self.ctx.changed(tenant.id)
-
-    async def get_env(self, tenant: Tenant) -> list[dict[str, str]]:
-        stored = await env_store.read(self.ctx.db, self.ctx.box, tenant.id)
-        return [{"key": key, "value": MASK if secret else value} for key, value, secret in stored]
-
-    async def put_env(self, tenant: Tenant, payload: object) -> list[dict[str, str]]:
-        try:
-            values = validation.env_map(payload, self.ctx.settings.limits.env_vars_per_tenant)
-        except ValueError as exc:
-            raise ValidationError(f"Invalid env: {exc}.", {"fields": {"env": str(exc)}}) from None
-        async with self.ctx.db.transaction() as tx:
-            stored = {key: (value, hidden) for key, value, hidden in await env_store.read(tx, self.ctx.box, tenant.id)}
-            try:
-                values = envmask.unmask(values, {key: value for key, (value, _) in stored.items()})
-            except ValueError as exc:
-                raise ValidationError(f"Invalid env: {exc}.", {"fields": {"env": str(exc)}}) from None
-            secret = {k for k, v in values.items() if validation.looks_secret(k, v) or (k in stored and stored[k][1])}
-            await env_store.replace(tx, self.ctx.box, tenant.id, values, secret)
-            await events.append(
-                tx,
-                tenant.id,
-                "env.updated",
-                f"{len(values)} env vars set; they apply on the next deploy",
-                self.ctx.clock.now(),
-            )
-        return await self.get_env(tenant)
 
     async def containers(self, tenant: Tenant, service: Service | None = None) -> list[tuple[str, str]]:
         """(service name, container name) of what runs now."""

@@ -19,6 +19,7 @@ from staxad.core.deployments import Deployments
 from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
 from staxad.model import validation
 from staxad.model.clock import iso, new_id
+from staxad.model.envvars import EnvVar
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.lifecycle import DEPLOYABLE, TenantStatus
 from staxad.model.query import LIMIT, OFFSET, PAGE, ChoiceParam, TextParam
@@ -134,8 +135,8 @@ class Tenants:
             except AlreadyExists:
                 raise self._taken(spec.name) from None
             if spec.env:
-                secret = {k for k, val in spec.env.items() if validation.looks_secret(k, val)}
-                await env_store.replace(tx, self.ctx.box, tenant_id, spec.env, secret)
+                variables = [EnvVar(k, val, validation.looks_secret(k, val)) for k, val in spec.env.items()]
+                await env_store.replace(tx, self.ctx.box, tenant_id, variables)
             names = ", ".join(s.name for s in services)
             await events.append(
                 tx,

@@ -1,7 +1,8 @@
 """API key scopes.
 
-`*` grants every scope except `admin`; `admin` (the host operator's) must be given
-explicitly. A key may only mint keys whose scopes it holds itself.
+`*` grants every scope except `admin` and `secrets:read`; `admin` (the host operator's)
+and `secrets:read` (reading secret env values) must be given explicitly. A key may only
+mint keys whose scopes it holds itself.
 """
 
 from __future__ import annotations
@@ -16,17 +17,20 @@ SCOPES: dict[str, str] = {
     "deploy": "trigger deployments and rollbacks",
     "domains": "add, verify and delete custom domains",
     "network": "create and delete network rules",
+    "secrets:read": "reveal secret env values with reveal=true (never included in '*')",
     "admin": "register providers on this host (never included in '*')",
 }
 WILDCARD = "*"
 ADMIN = "admin"
+SECRETS_READ = "secrets:read"
+EXPLICIT = frozenset({ADMIN, SECRETS_READ})  # held only when named
 
 
 def grants(held: Iterable[str], needed: str) -> bool:
     held_set = set(held)
     if needed in held_set:
         return True
-    return needed != ADMIN and WILDCARD in held_set
+    return needed not in EXPLICIT and WILDCARD in held_set
 
 
 def unknown(requested: Iterable[str]) -> list[str]:

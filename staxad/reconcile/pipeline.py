@@ -15,7 +15,7 @@ from typing import Any
 from staxad.adapters import probe
 from staxad.adapters.podman import Podman
 from staxad.core.platform import Platform
-from staxad.model import names
+from staxad.model import envvars, names
 from staxad.model.errors import PermanentError
 from staxad.model.lifecycle import CANCELLED, DeploymentStatus, ServiceStatus
 from staxad.model.records import Deployment, Service, Tenant
@@ -74,7 +74,7 @@ class DeployPipeline:
             image = await self._network_and_image(tenant, service, d)
             env = await env_store.read(self.platform.ctx.db, self.platform.ctx.box, tenant.id)
             spec = snapshot.container_spec(
-                self.settings.instance, tenant, service, d.id, image, ((k, v) for k, v, _ in env)
+                self.settings.instance, tenant, service, d.id, image, envvars.for_service(env, service.name)
             )
             # The name (and the whole spec, for repairs) is stored before the container
             # exists, so a crash in between leaves nothing that recovery does not know.

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from staxad.adapters import probe
 from staxad.adapters.podman import ContainerState, Podman
 from staxad.core.platform import Platform
-from staxad.model import lifecycle, names
+from staxad.model import envvars, lifecycle, names
 from staxad.model.errors import TemporaryError
 from staxad.model.lifecycle import DeploymentStatus, TenantStatus
 from staxad.model.records import Deployment, Tenant
@@ -268,7 +268,8 @@ class TenantReconciler:
         else:  # deployed before snapshots were kept
             stored = await env_store.read(self.db, self.platform.ctx.box, tenant.id)
             instance = self.platform.ctx.settings.instance
-            spec = snapshot.container_spec(instance, tenant, service, d.id, d.image_ref, ((k, v) for k, v, _ in stored))
+            env = envvars.for_service(stored, service.name)
+            spec = snapshot.container_spec(instance, tenant, service, d.id, d.image_ref, env)
         await self.pipeline.ensure_network(tenant)
         state = await self.podman.run(spec)
         async with self.db.transaction() as tx:

@@ -52,11 +52,14 @@ async def test_online_backup_and_restore_onto_a_fresh_install(
             (await restored.platform.keys.authenticate(auth["Authorization"])), tenant["id"]
         )
         assert found.name == "keepme"
-        env = await restored.platform.services.get_env(found)
+        env = await restored.platform.env.listing(found)
         assert env == [{"key": "API_TOKEN", "value": "****"}]
+        from staxad.model.envvars import EnvVar
         from staxad.store import env as env_store
 
-        assert await env_store.read(restored.db, restored.ctx.box, found.id) == [("API_TOKEN", "tok-secret-1", True)]
+        assert await env_store.read(restored.db, restored.ctx.box, found.id) == [
+            EnvVar("API_TOKEN", "tok-secret-1", True)
+        ]
     finally:
         await restored.stop()
 

@@ -183,7 +183,13 @@ async def test_another_providers_anything_is_a_404_on_every_tenant_route(
         await client.post(f"/tenants/{hers['id']}/domains", headers=alice, json={"domain": "hers.example.com"}), 201
     )
     rule = assert_resource(await client.post(f"/tenants/{hers['id']}/network-rules", headers=alice, json=INBOUND), 201)
-    ids = {"service_name": "web", "deployment_id": deployment["id"], "domain_id": domain["id"], "rule_id": rule["id"]}
+    ids = {
+        "service_name": "web",
+        "deployment_id": deployment["id"],
+        "domain_id": domain["id"],
+        "rule_id": rule["id"],
+        "key": "API_TOKEN",
+    }
 
     def url(path: str, tenant: dict[str, Any]) -> str:
         return re.sub(r"{(\w+)}", lambda m: tenant["id"] if m[1] == "tenant_id" else ids[m[1]], path)

@@ -6,6 +6,7 @@ import httpx
 
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
+from staxad.model.envvars import EnvVar
 from staxad.store import env as env_store
 from tests.api.helpers import IMAGE_TENANT, assert_error, assert_resource, create_tenant
 from tests.conftest import Keys
@@ -304,7 +305,7 @@ async def test_env_from_create_is_stored_encrypted(
 ) -> None:
     tenant = await create_tenant(client, auth, "with-env", env={"NODE_ENV": "production", "API_TOKEN": "s3cr3t-value"})
     stored = await env_store.read(daemon.db, daemon.ctx.box, tenant["id"])
-    assert stored == [("API_TOKEN", "s3cr3t-value", True), ("NODE_ENV", "production", False)]
+    assert stored == [EnvVar("API_TOKEN", "s3cr3t-value", True), EnvVar("NODE_ENV", "production", False)]
     raw = daemon.settings.database_path.read_bytes() + daemon.settings.database_path.with_suffix(".db-wal").read_bytes()
     assert b"s3cr3t-value" not in raw
 

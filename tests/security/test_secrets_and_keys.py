@@ -44,7 +44,7 @@ async def test_putting_back_the_mask_keeps_the_secret(
     assert masked["API_TOKEN"] == "****"
     assert_resource(await client.put(url, headers=auth, json={**masked, "PLAIN": "2"}))
     stored = await env_store.read(daemon.db, daemon.platform.ctx.box, tenant["id"])
-    assert {key: value for key, value, _ in stored} == {"API_TOKEN": "real-secret", "PLAIN": "2"}
+    assert {v.key: v.value for v in stored} == {"API_TOKEN": "real-secret", "PLAIN": "2"}
     error = assert_error(await client.put(url, headers=auth, json={"NEW_SECRET": "****"}), 400, "validation_error")
     assert "NEW_SECRET" in error["message"]
 
