@@ -129,6 +129,14 @@ class EventSettings:
 
 
 @dataclass(frozen=True)
+class VolumeSettings:
+    per_tenant: int = 10
+    max_size_mb: int = 102400
+    measure_interval_seconds: int = 300
+    keep_last: int = 7  # backups a volume keeps unless it says otherwise (pinned ones never count)
+
+
+@dataclass(frozen=True)
 class CaddySettings:
     mode: str = "managed"
     admin: str = ""
@@ -153,6 +161,7 @@ class Settings:
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     caddy: CaddySettings = field(default_factory=CaddySettings)
     events: EventSettings = field(default_factory=EventSettings)
+    volumes: VolumeSettings = field(default_factory=VolumeSettings)
     source: str = "defaults"
 
     @property
@@ -184,6 +193,11 @@ class Settings:
 
     def build_log(self, deployment_id: str) -> Path:
         return self.build_logs / f"{deployment_id}.log"
+
+    @property
+    def backups_dir(self) -> Path:
+        """Volume backups: root's, under the data dir (0700)."""
+        return self.data_dir / "volume-backups"
 
     @property
     def podman_socket(self) -> Path:

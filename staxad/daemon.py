@@ -156,6 +156,24 @@ class Daemon:
             max_instances=1,
             next_run_time=datetime.now(UTC),
         )
+        if self.podman is not None:
+            self.scheduler.add_job(
+                self.platform.backups.queue_due,
+                "interval",
+                minutes=1,
+                id="scheduled-backups",
+                coalesce=True,
+                max_instances=1,
+            )
+            self.scheduler.add_job(
+                self.tenant_reconciler.measure_volumes,
+                "interval",
+                seconds=self.settings.volumes.measure_interval_seconds,
+                id="measure-volumes",
+                coalesce=True,
+                max_instances=1,
+                next_run_time=datetime.now(UTC),
+            )
         self.scheduler.start()
 
     async def _watch_podman(self) -> None:

@@ -28,7 +28,7 @@ from podman.errors import APIError, ImageNotFound, NotFound
 from staxad.adapters import proc
 from staxad.adapters.proc import Supervised
 from staxad.model.errors import PermanentError, TemporaryError
-from staxad.model.names import LABEL
+from staxad.model.names import LABEL, own_volume
 from staxad.model.resources import SIZES
 
 log = logging.getLogger("staxad.podman")
@@ -48,6 +48,7 @@ class ContainerSpec:
     labels: dict[str, str]
     resource_size: str
     command: list[str] | None = None
+    volumes: dict[str, str] = field(default_factory=dict)  # podman volume name -> mount path
 
 
 @dataclass(frozen=True)
@@ -400,6 +401,8 @@ class Podman:
         }
         if spec.command:
             kwargs["command"] = spec.command
+        if spec.volumes:
+            kwargs["volumes"] = {own_volume(name): {"bind": path, "mode": "rw"} for name, path in spec.volumes.items()}
         for attempt in range(PORT_RACE_ATTEMPTS):
             container = await self._call(self.client.containers.create, spec.image, **kwargs)
             try:

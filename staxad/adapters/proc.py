@@ -13,7 +13,7 @@ import os
 import resource
 import shutil
 import signal
-from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +91,63 @@ async def run(
     finally:
         LIVE_GROUPS.discard(process.pid)
     return Completed(tuple(argv), process.returncode or 0, out, err)
+
+
+async def stream(
+    argv: Sequence[str],
+    *,
+    source: AsyncIterator[bytes] | None = None,
+    sink: Callable[[bytes], Awaitable[None]] | None = None,
+    timeout: float = 3600.0,
+) -> Completed:
+    """Run a command feeding its stdin from `source` and handing its stdout to `sink`, chunk
+    by chunk: for archives larger than memory. Its own process group, killed on timeout,
+    on error and when the caller is cancelled."""
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.PIPE if source is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE if sink is not None else asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        cwd="/",
+        start_new_session=True,
+    )
+    LIVE_GROUPS.add(process.pid)
+
+    async def feed() -> None:
+        assert process.stdin is not None and source is not None
+        try:
+            async for chunk in source:
+                process.stdin.write(chunk)
+                await process.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the command stopped reading: its exit code says why
+        finally:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+
+    async def drain() -> None:
+        assert process.stdout is not None and sink is not None
+        while chunk := await process.stdout.read(CHUNK):
+            await sink(chunk)
+
+    async def errors() -> bytes:
+        assert process.stderr is not None
+        return (await process.stderr.read())[-4000:]
+
+    try:
+        async with asyncio.timeout(timeout), asyncio.TaskGroup() as group:
+            if source is not None:
+                group.create_task(feed())
+            if sink is not None:
+                group.create_task(drain())
+            err = group.create_task(errors())
+        code = await process.wait()
+    except BaseException:
+        await _kill_group(process)
+        raise
+    finally:
+        LIVE_GROUPS.discard(process.pid)
+    return Completed(tuple(argv), code, b"", err.result())
 
 
 def _limit_file_size(limit: int) -> Callable[[], None]:

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from staxad.api import accounts, domains, env, keys, lifecycle, netrules, openapi, services, streams, tenants
+from staxad.api import accounts, domains, env, keys, lifecycle, netrules, openapi, services, streams, tenants, volumes
 from staxad.api.endpoint import Call, Endpoint, Pipeline, Routes
 from staxad.api.ratelimit import RateLimiter
 from staxad.api.sse import StreamSlots
@@ -31,6 +31,7 @@ GROUPS = (
     lifecycle.routes,
     domains.routes,
     netrules.routes,
+    volumes.routes,
     streams.routes,
 )
 

@@ -8,6 +8,7 @@ from staxad.config import Settings
 from staxad.model import names, validation
 from staxad.model.ownership import Expected
 from staxad.model.records import ApiKey, Deployment, Domain, Provider, Service, Tenant
+from staxad.model.volumes import Backup, Restore, Volume
 
 
 def tenant_url(settings: Settings, t: Tenant) -> str:
@@ -52,6 +53,50 @@ def service(s: Service) -> dict[str, Any]:
         "port": s.port,
         "resource_size": s.resource_size,
         "created_at": s.created_at,
+    }
+
+
+def volume(x: Volume, t: Tenant) -> dict[str, Any]:
+    return {
+        "id": x.id,
+        "name": x.name,
+        "service": next((s.name for s in t.services if s.id == x.service_id), None),
+        "mount_path": x.mount_path,
+        "size_mb": x.size_mb,
+        "used_bytes": x.used_bytes,
+        "over_limit": x.over_limit,
+        "retain": x.retain,
+        "backup_schedule": x.backup_schedule,
+        "keep_last": x.keep_last,
+        "created_at": x.created_at,
+    }
+
+
+def backup(b: Backup) -> dict[str, Any]:
+    return {
+        "id": b.id,
+        "volume_id": b.volume_id,
+        "kind": b.kind,
+        "status": b.status,
+        "reason": b.reason,
+        "pinned": b.pinned,
+        "size_bytes": b.size_bytes,
+        "sha256": b.sha256,
+        "blocked_ms": b.blocked_ms,
+        "created_at": b.created_at,
+        "finished_at": b.finished_at,
+    }
+
+
+def restore(r: Restore) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "volume_id": r.volume_id,
+        "backup_id": r.backup_id,
+        "status": r.status,
+        "reason": r.reason,
+        "created_at": r.created_at,
+        "finished_at": r.finished_at,
     }
 
 

@@ -22,6 +22,22 @@ _SOURCE = {
     "app_port": {"type": "integer", "minimum": 1, "maximum": 65535},
     "resource_size": {"type": "string", "enum": list(v.RESOURCE_SIZES)},
 }
+VOLUME_PATH = {"type": "string", "pattern": "^/", "maxLength": 255}
+VOLUME_FIELDS: dict[str, Any] = {
+    "name": {"type": "string", "pattern": v.NAME.pattern},
+    "mount_path": VOLUME_PATH,
+    "size_mb": {"type": "integer", "minimum": 1},
+    "retain": {"type": "boolean", "description": "Keep the volume on the host when the tenant is deleted."},
+    "backup_schedule": {"type": "string", "description": "'daily@HH:MM' (UTC) or a five-field cron line."},
+    "keep_last": {"type": "integer", "minimum": 1, "maximum": 1000},
+}
+SERVICE_VOLUME = {
+    "type": "object",
+    "required": ["name", "mount_path", "size_mb"],
+    "additionalProperties": False,
+    "properties": VOLUME_FIELDS,
+}
+_SOURCE_AND_VOLUMES = {"volumes": {"type": "array", "items": SERVICE_VOLUME}}
 SERVICE_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["name", "source_type"],
@@ -29,6 +45,7 @@ SERVICE_BODY: dict[str, Any] = {
     "properties": {
         "name": {"type": "string", "pattern": v.NAME.pattern},
         **_SOURCE,
+        **_SOURCE_AND_VOLUMES,
         "is_routable": {"type": "boolean"},
         "is_primary": {"type": "boolean"},
     },
@@ -41,6 +58,7 @@ CREATE_BODY = {
         "name": {"type": "string", "pattern": v.NAME.pattern, "not": {"enum": sorted(v.RESERVED_TENANT_NAMES)}},
         "display_name": {"type": "string", "maxLength": 100},
         **_SOURCE,
+        **_SOURCE_AND_VOLUMES,
         "egress_mode": {"type": "string", "enum": list(v.EGRESS_MODES)},
         "services": {"type": "array", "items": SERVICE_BODY, "minItems": 1},
         "env": {"type": "object", "additionalProperties": {"type": "string"}},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from staxad.core.accounts import Accounts
 from staxad.core.apikeys import ApiKeys
+from staxad.core.backups import Backups
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
 from staxad.core.domains import Domains
@@ -13,6 +14,7 @@ from staxad.core.reads import Reads
 from staxad.core.runstate import RunState
 from staxad.core.services import Services
 from staxad.core.tenants import Tenants
+from staxad.core.volumes import Volumes
 
 
 class Platform:
@@ -20,9 +22,11 @@ class Platform:
         self.ctx = ctx
         self.accounts = Accounts(ctx)
         self.keys = ApiKeys(ctx)
-        self.tenants = Tenants(ctx)
         self.deployments = Deployments(ctx)
-        self.services = Services(ctx, self.deployments)
+        self.volumes = Volumes(ctx, self.deployments)
+        self.backups = Backups(ctx, self.volumes)
+        self.tenants = Tenants(ctx, self.volumes)
+        self.services = Services(ctx, self.deployments, self.volumes)
         self.env = Env(ctx, self.deployments)
         self.domains = Domains(ctx)
         self.netrules = NetworkRules(ctx)

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
 from staxad.core.specs import parse_service
+from staxad.core.volumes import Volumes
 from staxad.model import envmask, validation
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.lifecycle import DEPLOYABLE
@@ -22,9 +23,10 @@ MASK = envmask.MASK
 
 
 class Services:
-    def __init__(self, ctx: Context, deployments: Deployments) -> None:
+    def __init__(self, ctx: Context, deployments: Deployments, volumes: Volumes) -> None:
         self.ctx = ctx
         self.deployments = deployments
+        self.volumes = volumes
 
     @staticmethod
     def find(tenant: Tenant, name: str) -> Service:
@@ -58,6 +60,7 @@ class Services:
                 await tenant_store.insert_service(tx, service)
             except AlreadyExists:
                 raise Conflict(f"Service '{spec.name}' already exists in tenant '{tenant.name}'.") from None
+            await self.volumes.add_for_service(tx, tenant, service, spec.volumes)
             [deployment] = await self.deployments.queue(tx, tenant, [service], "service added")
         self.ctx.changed(tenant.id)
         return service, deployment

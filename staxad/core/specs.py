@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from staxad.config import Settings
+from staxad.core.volumes import VolumeSpec, parse_service_volumes
 from staxad.model import validation as v
 from staxad.model.clock import new_id
 from staxad.model.errors import ValidationError
@@ -30,6 +31,7 @@ SERVICE_FIELDS = (
     "is_routable",
     "is_primary",
     "resource_size",
+    "volumes",
 )
 TENANT_FIELDS = (
     "name",
@@ -44,6 +46,7 @@ TENANT_FIELDS = (
     "egress_mode",
     "services",
     "env",
+    "volumes",
 )
 PATCH_FIELDS = ("display_name", "branch", "resource_size", "app_port", "egress_mode")
 
@@ -59,6 +62,7 @@ class ServiceSpec:
     is_routable: bool
     is_primary: bool
     resource_size: str
+    volumes: tuple[VolumeSpec, ...] = ()
 
     def to_service(self, tenant_id: str, priority: int, now: str) -> Service:
         return Service(
@@ -130,9 +134,11 @@ def parse_service(payload: object, settings: Settings, where: str = "", default_
     routable = body.boolean("is_routable")
     primary = body.boolean("is_primary")
     size = body.choice("resource_size", v.RESOURCE_SIZES)
+    volumes = parse_service_volumes(body, settings)
     body.done()
     assert name is not None and source_type is not None
     return ServiceSpec(
+        volumes=volumes,
         name=name,
         source_type=source_type,
         repo_url=repo,

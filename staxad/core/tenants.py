@@ -17,6 +17,7 @@ from typing import Any
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
 from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
+from staxad.core.volumes import Volumes
 from staxad.model import validation
 from staxad.model.clock import iso, new_id
 from staxad.model.envvars import EnvVar
@@ -71,8 +72,9 @@ def inheriting(tenant: Tenant, changes: dict[str, Any], key: str) -> list[Servic
 
 
 class Tenants:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, volumes: Volumes) -> None:
         self.ctx = ctx
+        self.volumes = volumes
 
     async def events_since(self, tenant: Tenant, after_id: int) -> list[Event]:
         """The tenant's events after `after_id`, oldest first, a page at a time."""
@@ -134,6 +136,8 @@ class Tenants:
                 await store.insert(tx, tenant)
             except AlreadyExists:
                 raise self._taken(spec.name) from None
+            for made, asked in zip(services, spec.services, strict=True):
+                await self.volumes.add_for_service(tx, tenant, made, asked.volumes)
             if spec.env:
                 variables = [EnvVar(k, val, validation.looks_secret(k, val)) for k, val in spec.env.items()]
                 await env_store.replace(tx, self.ctx.box, tenant_id, variables)

@@ -3,6 +3,8 @@ instances on one host (parallel test runs) never touch each other's objects."""
 
 from __future__ import annotations
 
+import re
+
 LABEL = "io.staxa"
 
 
@@ -15,9 +17,15 @@ def container(instance: str, tenant: str, service: str, deployment_id: str) -> s
 
 
 def labels(
-    instance: str, tenant_id: str, service: str | None = None, deployment_id: str | None = None
+    instance: str,
+    tenant_id: str,
+    service: str | None = None,
+    deployment_id: str | None = None,
+    volume_id: str | None = None,
 ) -> dict[str, str]:
     out = {f"{LABEL}.instance": instance, f"{LABEL}.tenant": tenant_id}
+    if volume_id:
+        out[f"{LABEL}.volume"] = volume_id
     if service:
         out[f"{LABEL}.service"] = service
     if deployment_id:
@@ -52,3 +60,21 @@ def firewall_table(instance: str) -> str:
 
 def sandbox_table(instance: str) -> str:
     return f"staxad-{instance}-sandbox"
+
+
+def volume(instance: str, tenant: str, name: str) -> str:
+    """A tenant's named volume; `--` (never inside a tenant or volume name) keeps tenant `a`'s
+    volume `b-c` apart from tenant `a-b`'s volume `c`."""
+    return f"staxa-{instance}-{tenant}--{name}"
+
+
+VOLUME = re.compile(r"staxa-[a-z0-9][a-z0-9-]*")
+
+
+def own_volume(name: str) -> str:
+    """A volume name staxad made. podman-py turns a volumes key that is not a volume name
+    into a bind mount of that host path, and the CLI would read an option: neither may
+    happen."""
+    if not VOLUME.fullmatch(name):
+        raise ValueError(f"not a staxad volume name: {name[:80]!r}")
+    return name

@@ -14,6 +14,7 @@ from typing import Any
 
 from staxad.adapters import probe
 from staxad.adapters.podman import Podman
+from staxad.adapters.volumes import Volumes
 from staxad.core.platform import Platform
 from staxad.model import envvars, names
 from staxad.model.errors import PermanentError
@@ -21,6 +22,7 @@ from staxad.model.lifecycle import CANCELLED, DeploymentStatus, ServiceStatus
 from staxad.model.records import Deployment, Service, Tenant
 from staxad.reconcile import snapshot
 from staxad.reconcile.build import Builder
+from staxad.reconcile.volumejobs import VolumeJobs
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events
@@ -43,6 +45,7 @@ class DeployPipeline:
         self.sync_routes = sync_routes
         self.settings = platform.ctx.settings
         self.builder = Builder(platform, podman)
+        self.jobs = VolumeJobs(platform, podman, Volumes(self.settings.runtime.service_user))
         self._began: dict[str, float] = {}
         self._retiring: set[asyncio.Task[None]] = set()
         self.cancelling: set[str] = set()  # deployments a user cancelled while they ran
@@ -73,8 +76,9 @@ class DeployPipeline:
                 return  # cancelled or superseded since the pass saw it queued
             image = await self._network_and_image(tenant, service, d)
             env = await env_store.read(self.platform.ctx.db, self.platform.ctx.box, tenant.id)
+            mounts = await self.jobs.mounts(tenant, service.id)
             spec = snapshot.container_spec(
-                self.settings.instance, tenant, service, d.id, image, envvars.for_service(env, service.name)
+                self.settings.instance, tenant, service, d.id, image, envvars.for_service(env, service.name), mounts
             )
             # The name (and the whole spec, for repairs) is stored before the container
             # exists, so a crash in between leaves nothing that recovery does not know.

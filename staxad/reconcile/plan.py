@@ -9,7 +9,9 @@ retry timers are left. Each plan handles one concern, in this order:
 2. deployments found `building` or `deploying` were interrupted (passes for one tenant
    never overlap, so none can be under way): they fail, and services left with nothing
    live get a fresh deployment;
-3. the oldest queued deployment runs (one per plan: each one changes what is live);
+   backups and restores found running were interrupted too: they fail;
+3. the oldest queued deployment runs (one per plan: each one changes what is live), then
+   the oldest queued restore, then the oldest queued backup;
 4. a live container that stopped is started, one that was removed is recreated from its
    deployment's snapshot, each with capped exponential back-off per container; a service
    stopped by request has its container stopped instead, and one whose restart was asked
@@ -27,6 +29,7 @@ from staxad.adapters.podman import ContainerState
 from staxad.model import clock, lifecycle
 from staxad.model.lifecycle import DeploymentStatus, DesiredState, TenantStatus
 from staxad.model.records import Deployment, Service, Tenant
+from staxad.model.volumes import Backup, JobStatus, Restore
 
 MAX_BACKOFF_SECONDS = 300.0
 INTERRUPTED = "interrupted by a daemon restart"
@@ -60,6 +63,8 @@ class TenantView:
     containers: Mapping[str, ContainerState | None]  # container name -> state; None: it does not exist
     answers: Mapping[str, bool] = field(default_factory=dict)  # service id -> its live container answered
     backoff: Mapping[str, Backoff] = field(default_factory=dict)  # container name -> repairs so far
+    backups: Sequence[Backup] = ()  # queued or running, oldest first
+    restores: Sequence[Restore] = ()  # queued or running, oldest first
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,23 @@ class QueueDeployments:
 @dataclass(frozen=True)
 class RunDeployment:
     deployment: Deployment
+
+
+@dataclass(frozen=True)
+class FailJob:
+    """A backup or restore found running: the daemon stopped in the middle of it."""
+
+    job: Backup | Restore
+
+
+@dataclass(frozen=True)
+class RunBackup:
+    job: Backup
+
+
+@dataclass(frozen=True)
+class RunRestore:
+    job: Restore
 
 
 @dataclass(frozen=True)
@@ -138,6 +160,9 @@ Action = (
     | FailInterrupted
     | QueueDeployments
     | RunDeployment
+    | FailJob
+    | RunBackup
+    | RunRestore
     | StartContainer
     | RecreateContainer
     | StopContainer
@@ -159,12 +184,18 @@ def plan(view: TenantView, now: float) -> list[Action]:
     tenant = view.tenant
     if tenant.status == TenantStatus.DELETING:
         return [Teardown()]
-    if view.active:
-        return _recover(view)
+    jobs: list[Backup | Restore] = [*view.restores, *view.backups]
+    interrupted: list[Action] = [FailJob(job) for job in jobs if job.status == JobStatus.RUNNING]
+    if view.active or interrupted:
+        return (_recover(view) if view.active else []) + interrupted
     services = {s.id for s in tenant.services}
     runnable = [d for d in view.queued if d.service_id in services]
     if runnable:
         return [RunDeployment(runnable[0])]
+    if view.restores:
+        return [RunRestore(view.restores[0])]
+    if view.backups:
+        return [RunBackup(view.backups[0])]
     repairs = _repairs(view, now)
     if not settled(repairs):
         return repairs

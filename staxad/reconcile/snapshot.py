@@ -19,9 +19,16 @@ from staxad.store.secretbox import SecretBox
 
 
 def container_spec(
-    instance: str, tenant: Tenant, service: Service, deployment_id: str, image: str, env: Iterable[tuple[str, str]]
+    instance: str,
+    tenant: Tenant,
+    service: Service,
+    deployment_id: str,
+    image: str,
+    env: Iterable[tuple[str, str]],
+    volumes: dict[str, str] | None = None,
 ) -> ContainerSpec:
-    """How staxad runs a deployment's container; the app also gets its port as $PORT."""
+    """How staxad runs a deployment's container; the app also gets its port as $PORT.
+    `volumes`: podman volume name -> where it is mounted."""
     return ContainerSpec(
         name=names.container(instance, tenant.name, service.name, deployment_id),
         image=image,
@@ -31,6 +38,7 @@ def container_spec(
         env={"PORT": str(service.port), **dict(env)},
         labels=names.labels(instance, tenant.id, service.name, deployment_id),
         resource_size=service.resource_size,
+        volumes=dict(volumes or {}),
     )
 
 

@@ -28,12 +28,15 @@ from staxad.reconcile.plan import (
     Action,
     Backoff,
     FailInterrupted,
+    FailJob,
     ForgetBackoff,
     QueueDeployments,
     RecreateContainer,
     RestartContainer,
     RetryAt,
+    RunBackup,
     RunDeployment,
+    RunRestore,
     SetServiceStatus,
     SetTenantStatus,
     StartContainer,
@@ -43,6 +46,7 @@ from staxad.reconcile.plan import (
     plan,
     settled,
 )
+from staxad.reconcile.volumejobs import VolumeJobs
 from staxad.store import deployments as deployment_store
 from staxad.store import domains as domain_store
 from staxad.store import env as env_store
@@ -50,6 +54,7 @@ from staxad.store import events
 from staxad.store import host as host_store
 from staxad.store import images as image_store
 from staxad.store import tenants as tenant_store
+from staxad.store import volumes as volume_store
 
 log = logging.getLogger("staxad.reconcile")
 
@@ -120,6 +125,7 @@ class TenantReconciler:
             if d.container_name:
                 containers[d.container_name] = await self.podman.inspect(d.container_name)
         answers = {} if pending else await self._probe(tenant, live, containers)
+        backups, restores = await volume_store.pending_jobs(self.db, tenant.id)
         return TenantView(
             tenant,
             live,
@@ -129,6 +135,8 @@ class TenantReconciler:
             containers,
             answers,
             {name: self._backoff[name] for name in containers if name in self._backoff},
+            backups,
+            restores,
         )
 
     async def _probe(
@@ -164,6 +172,12 @@ class TenantReconciler:
                         await self.platform.deployments.queue(tx, view.tenant, services, reason)
                 case RunDeployment(d):
                     await self._run(view, d)
+                case FailJob(job):
+                    await self._jobs().fail_interrupted(view.tenant, job)
+                case RunBackup(job):
+                    await self._jobs().backup(view.tenant, job)
+                case RunRestore(job):
+                    await self._jobs().restore(view.tenant, job)
                 case StartContainer() | RecreateContainer():
                     await self._repair(view.tenant, action)
                 case StopContainer(d):
@@ -179,6 +193,10 @@ class TenantReconciler:
                     statuses.append(action)
         if statuses:
             await self._write_statuses(view.tenant, statuses)
+
+    def _jobs(self) -> VolumeJobs:
+        assert self.pipeline is not None
+        return self.pipeline.jobs
 
     async def _run(self, view: TenantView, d: Deployment) -> None:
         """In a task of its own, so a cancel request can stop this deployment alone."""
@@ -262,6 +280,9 @@ class TenantReconciler:
     async def _recreate(self, tenant: Tenant, d: Deployment) -> None:
         assert self.podman is not None and self.pipeline is not None and d.container_name and d.image_ref
         service = next(s for s in tenant.services if s.id == d.service_id)
+        # The service's volumes exist again first (with their labels): one removed behind
+        # staxad's back comes back empty rather than the container not starting.
+        mounts = await self.pipeline.jobs.mounts(tenant, service.id)
         sealed = await deployment_store.sealed_spec(self.db, d.id)
         if sealed is not None:
             spec = snapshot.unseal(self.platform.ctx.box, sealed)  # what was deployed, not what is stored now
@@ -269,7 +290,7 @@ class TenantReconciler:
             stored = await env_store.read(self.db, self.platform.ctx.box, tenant.id)
             instance = self.platform.ctx.settings.instance
             env = envvars.for_service(stored, service.name)
-            spec = snapshot.container_spec(instance, tenant, service, d.id, d.image_ref, env)
+            spec = snapshot.container_spec(instance, tenant, service, d.id, d.image_ref, env, mounts)
         await self.pipeline.ensure_network(tenant)
         state = await self.podman.run(spec)
         async with self.db.transaction() as tx:
@@ -314,15 +335,20 @@ class TenantReconciler:
                 log.warning("network of tenant %s not removed yet: %s", tenant.name, exc)
             for ref in await image_store.only_this_tenant_uses(self.db, tenant.id):
                 await self.podman.remove_image(ref)
+            await self._jobs().teardown(tenant)
         await self.platform.tenants.forget(tenant.id)
         if self.podman is not None:
             await self.routes()
             await self.firewall()
         log.info("tenant %s (%s) deleted", tenant.name, tenant.id)
 
+    async def measure_volumes(self) -> None:
+        if self.pipeline is not None:
+            await self.pipeline.jobs.measure()
+
     async def sweep(self) -> None:
-        """Remove containers, networks and build folders of this instance that the store
-        does not know."""
+        """Remove containers, networks, build folders, volumes and backup archives of this
+        instance that the store does not know."""
         if self.podman is None:
             return
         instance = self.platform.ctx.settings.instance
@@ -345,3 +371,4 @@ class TenantReconciler:
         for network in await self.podman.networks(instance):
             if network.removeprefix(names.network_prefix(instance)) not in tenant_names:
                 await self.podman.remove_network(network)
+        await self._jobs().sweep(set(await host_store.tenant_ids(self.db)))

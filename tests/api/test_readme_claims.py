@@ -183,12 +183,18 @@ async def test_another_providers_anything_is_a_404_on_every_tenant_route(
         await client.post(f"/tenants/{hers['id']}/domains", headers=alice, json={"domain": "hers.example.com"}), 201
     )
     rule = assert_resource(await client.post(f"/tenants/{hers['id']}/network-rules", headers=alice, json=INBOUND), 201)
+    volume = assert_resource(
+        await client.post(f"/tenants/{hers['id']}/volumes", headers=alice, json={"name": "data", "size_mb": 10}), 201
+    )
     ids = {
         "service_name": "web",
         "deployment_id": deployment["id"],
         "domain_id": domain["id"],
         "rule_id": rule["id"],
         "key": "API_TOKEN",
+        "volume_id": volume["id"],
+        "backup_id": "bak_000000000000",
+        "restore_id": "rst_000000000000",
     }
 
     def url(path: str, tenant: dict[str, Any]) -> str:
@@ -200,7 +206,7 @@ async def test_another_providers_anything_is_a_404_on_every_tenant_route(
         body = {} if ep.method in ("POST", "PUT", "PATCH") else None
         response = await client.request(ep.method, url(ep.path, hers), headers=bob, json=body)
         assert_error(response, 404, "not_found")
-        if re.search(r"{(deployment_id|domain_id|rule_id)}", ep.path):  # her ids under his own tenant
+        if re.search(r"{(deployment_id|domain_id|rule_id|volume_id)}", ep.path):  # her ids under his own tenant
             response = await client.request(ep.method, url(ep.path, his), headers=bob, json=body)
             assert_error(response, 404, "not_found")
     still = assert_resource(await client.get(f"/tenants/{hers['id']}/network-rules/{rule['id']}", headers=alice))

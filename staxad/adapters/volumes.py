@@ -1,0 +1,76 @@
+"""Named podman volumes of the service user, through the podman CLI run as that user.
+
+Archives stream through pipes (`podman volume export`/`import`), never through memory.
+Every path inside a volume is touched only by the service user inside its own user
+namespace (`podman unshare`), never by root: the volume's content is the tenant's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from staxad.adapters import proc
+from staxad.model.errors import PermanentError, TemporaryError
+from staxad.model.names import LABEL, own_volume
+
+
+class Volumes:
+    def __init__(self, service_user: str) -> None:
+        self.service_user = service_user
+
+    def _argv(self, *args: str) -> list[str]:
+        return [*proc.as_user(self.service_user), "podman", *args]
+
+    async def _podman(self, *args: str, timeout: float = 60) -> proc.Completed:
+        return await proc.run(self._argv(*args), timeout=timeout)
+
+    async def ensure(self, name: str, labels: dict[str, str]) -> None:
+        if (await self._podman("volume", "exists", own_volume(name))).returncode == 0:
+            return
+        flags = [f"--label={key}={value}" for key, value in sorted(labels.items())]
+        result = await self._podman("volume", "create", *flags, name)
+        if result.returncode != 0 and (await self._podman("volume", "exists", name)).returncode != 0:
+            raise TemporaryError(f"volume {name} could not be created: {result.stderr.decode(errors='replace')[-300:]}")
+
+    async def remove(self, name: str) -> None:
+        """Remove a volume no container uses; a volume still in use is a TemporaryError."""
+        if (await self._podman("volume", "exists", own_volume(name))).returncode != 0:
+            return
+        result = await self._podman("volume", "rm", name)
+        if result.returncode != 0:
+            raise TemporaryError(f"volume {name} not removed: {result.stderr.decode(errors='replace')[-300:]}")
+
+    async def listing(self, instance: str) -> dict[str, dict[str, str]]:
+        """This instance's volumes: name -> labels."""
+        result = await self._podman("volume", "ls", f"--filter=label={LABEL}.instance={instance}", "--format=json")
+        result.check()
+        found = json.loads(result.stdout or b"[]") or []
+        return {str(v["Name"]): dict(v.get("Labels") or {}) for v in found}
+
+    async def mountpoint(self, name: str) -> str:
+        result = (await self._podman("volume", "inspect", "--format={{.Mountpoint}}", own_volume(name))).check()
+        return result.stdout.decode().strip()
+
+    async def used_bytes(self, name: str) -> int:
+        """Disk the volume's files take, counted inside the service user's namespace (files
+        a container wrote as another uid are readable only there)."""
+        where = await self.mountpoint(name)
+        result = await self._podman("unshare", "du", "-s", "-B1", "-x", "--", where, timeout=300)
+        result.check()
+        return int(result.stdout.split()[0])
+
+    async def export(self, name: str, sink: Callable[[bytes], Awaitable[None]]) -> None:
+        result = await proc.stream(self._argv("volume", "export", own_volume(name)), sink=sink)
+        if result.returncode != 0:
+            raise PermanentError(f"podman volume export failed: {result.stderr.decode(errors='replace')[-300:]}")
+
+    async def replace_content(self, name: str, archive: AsyncIterator[bytes]) -> None:
+        """Empty the volume, then unpack a tar archive into it."""
+        where = await self.mountpoint(name)
+        emptied = await self._podman("unshare", "find", where, "-mindepth", "1", "-delete", timeout=600)
+        if emptied.returncode != 0:
+            raise PermanentError(f"the volume could not be emptied: {emptied.stderr.decode(errors='replace')[-300:]}")
+        result = await proc.stream(self._argv("volume", "import", name, "-"), source=archive)
+        if result.returncode != 0:
+            raise PermanentError(f"podman volume import failed: {result.stderr.decode(errors='replace')[-300:]}")

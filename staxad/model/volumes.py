@@ -1,0 +1,130 @@
+"""Volumes, their backups and restores: records and the checks on what a request asks.
+
+Pure: staxad.store.volumes keeps them, staxad.core.volumes changes them, and the tenant
+pass mounts and backs them up.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from apscheduler.triggers.cron import CronTrigger
+
+# Where a volume may not be mounted: the root, the kernel's and the runtime's own trees.
+FORBIDDEN_MOUNTS = ("/proc", "/sys", "/dev", "/run/secrets", "/etc/hosts", "/etc/resolv.conf", "/etc/hostname")
+DAILY = re.compile(r"^daily@([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+PENDING = (JobStatus.QUEUED, JobStatus.RUNNING)
+INTERRUPTED = "interrupted by a daemon restart"
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    id: str
+    tenant_id: str
+    name: str
+    service_id: str | None
+    mount_path: str | None
+    size_mb: int
+    retain: bool
+    used_bytes: int | None
+    over_limit: bool
+    backup_schedule: str | None
+    keep_last: int
+    created_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    id: str
+    tenant_id: str
+    volume_id: str
+    kind: str
+    status: str
+    reason: str | None
+    pinned: bool
+    size_bytes: int | None
+    sha256: str | None
+    blocked_ms: int | None
+    created_at: str
+    finished_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Restore:
+    id: str
+    tenant_id: str
+    volume_id: str
+    backup_id: str
+    status: str
+    reason: str | None
+    created_at: str
+    finished_at: str | None
+
+
+def mount_path(value: str) -> str:
+    """An absolute, normal path that is not the root or a system tree."""
+    if not value.startswith("/"):
+        raise ValueError("must be an absolute path (starting with '/')")
+    if len(value) > 255 or any(ord(c) < 32 or c in "\\:," for c in value):
+        raise ValueError("must be at most 255 characters, without control characters, '\\', ':' or ','")
+    if posixpath.normpath(value) != value or "//" in value:
+        raise ValueError("must be a normal path (no '.', '..', '//' or trailing '/')")
+    if value == "/":
+        raise ValueError("cannot be '/': a volume cannot hide the whole image")
+    for forbidden in FORBIDDEN_MOUNTS:
+        if value == forbidden or value.startswith(forbidden + "/"):
+            raise ValueError(f"cannot be in {forbidden}: that path belongs to the kernel or the runtime")
+    return value
+
+
+def overlapping(paths: Iterable[str]) -> list[str]:
+    """Mount paths that are the same as or inside another one of the same service."""
+    given = list(paths)
+    return sorted(
+        {b for i, a in enumerate(given) for j, b in enumerate(given) if i != j and (b == a or b.startswith(a + "/"))}
+    )
+
+
+def schedule(value: str) -> str:
+    """`daily@HH:MM` (UTC) or a five-field cron line; returned as the cron line."""
+    daily = DAILY.match(value.strip())
+    line = f"{int(daily[2])} {int(daily[1])} * * *" if daily else " ".join(value.split())
+    try:
+        CronTrigger.from_crontab(line, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"must be 'daily@HH:MM' (UTC) or a five-field cron line: {exc}") from None
+    return line
+
+
+def due(cron: str, last: datetime | None, created: datetime, now: datetime) -> bool:
+    """Whether a scheduled backup fell due since the last one (or since the volume was made)."""
+    trigger = CronTrigger.from_crontab(cron, timezone="UTC")
+    after = last or created
+    fire = trigger.get_next_fire_time(None, after)
+    return fire is not None and after < fire <= now
+
+
+def to_prune(backups: Sequence[Backup], keep_last: int) -> list[Backup]:
+    """Succeeded, unpinned backups beyond the newest `keep_last` of them; pinned ones and
+    failed attempts are never counted or pruned here."""
+    kept = sorted(
+        (b for b in backups if b.status == JobStatus.SUCCEEDED and not b.pinned),
+        key=lambda b: (b.created_at, b.id),
+        reverse=True,
+    )
+    return kept[keep_last:]
