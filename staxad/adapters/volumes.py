@@ -60,8 +60,13 @@ class Volumes:
         result.check()
         return int(result.stdout.split()[0])
 
+    def _piped(self, script: str, name: str) -> list[str]:
+        """podman opens /dev/stdout (or /dev/stdin) anew, which the service user may not do
+        with a pipe root made: a shell of the service user's owns the pipe podman sees."""
+        return [*proc.as_user(self.service_user), "bash", "-o", "pipefail", "-c", script, "staxad", own_volume(name)]
+
     async def export(self, name: str, sink: Callable[[bytes], Awaitable[None]]) -> None:
-        result = await proc.stream(self._argv("volume", "export", own_volume(name)), sink=sink)
+        result = await proc.stream(self._piped('podman volume export -- "$1" | cat', name), sink=sink)
         if result.returncode != 0:
             raise PermanentError(f"podman volume export failed: {result.stderr.decode(errors='replace')[-300:]}")
 
@@ -71,6 +76,6 @@ class Volumes:
         emptied = await self._podman("unshare", "find", where, "-mindepth", "1", "-delete", timeout=600)
         if emptied.returncode != 0:
             raise PermanentError(f"the volume could not be emptied: {emptied.stderr.decode(errors='replace')[-300:]}")
-        result = await proc.stream(self._argv("volume", "import", name, "-"), source=archive)
+        result = await proc.stream(self._piped('cat | podman volume import -- "$1" -', name), source=archive)
         if result.returncode != 0:
             raise PermanentError(f"podman volume import failed: {result.stderr.decode(errors='replace')[-300:]}")

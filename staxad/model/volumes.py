@@ -10,7 +10,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from apscheduler.triggers.cron import CronTrigger
@@ -114,9 +114,9 @@ def schedule(value: str) -> str:
 def due(cron: str, last: datetime | None, created: datetime, now: datetime) -> bool:
     """Whether a scheduled backup fell due since the last one (or since the volume was made)."""
     trigger = CronTrigger.from_crontab(cron, timezone="UTC")
-    after = last or created
+    after = (last or created) + timedelta(seconds=1)  # the fire time that queued `last` is done
     fire = trigger.get_next_fire_time(None, after)
-    return fire is not None and after < fire <= now
+    return fire is not None and fire <= now
 
 
 def to_prune(backups: Sequence[Backup], keep_last: int) -> list[Backup]:

@@ -140,6 +140,9 @@ def remove_instance_objects(instance: str) -> None:
     networks = podman("network", "ls", "-q", "--filter", label, check=False).stdout.decode().split()
     if networks:
         podman("network", "rm", "-f", *networks, check=False)
+    volumes = podman("volume", "ls", "-q", "--filter", label, check=False).stdout.decode().split()
+    if volumes:  # retained ones, and any a failing test left
+        podman("volume", "rm", "-f", *volumes, check=False)
     built = podman(
         "images",
         "--format",

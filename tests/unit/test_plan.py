@@ -11,16 +11,20 @@ import pytest
 from staxad.adapters.podman import ContainerState
 from staxad.model import lifecycle
 from staxad.model.records import Deployment, Service, Tenant
+from staxad.model.volumes import Backup, Restore
 from staxad.reconcile.plan import (
     NO_BACKOFF,
     Backoff,
     FailInterrupted,
+    FailJob,
     ForgetBackoff,
     QueueDeployments,
     RecreateContainer,
     RestartContainer,
     RetryAt,
+    RunBackup,
     RunDeployment,
+    RunRestore,
     SetServiceStatus,
     SetTenantStatus,
     StartContainer,
@@ -329,3 +333,26 @@ def test_a_restart_request_for_a_container_that_is_down_is_a_start() -> None:
     t = tenant(service(restart_requested_at="2026-01-01T12:00:01.000Z"))
     actions = plan(view(t, containers={"c1": running("c1", up=False)}), NOW)
     assert actions[0] == StartContainer(LIVE, "exited")
+
+
+def job_backup(n: int, status: str = "queued") -> Backup:
+    return Backup(f"bak_{n}", "ten_1", "vol_1", "manual", status, None, False, None, None, None, f"2026-01-0{n}", None)
+
+
+def job_restore(n: int, status: str = "queued") -> Restore:
+    return Restore(f"rst_{n}", "ten_1", "vol_1", "bak_1", status, None, f"2026-01-0{n}", None)
+
+
+def test_deployments_go_before_restores_and_restores_before_backups() -> None:
+    queued = deployment("dep_2", "queued")
+    backups, restores = (job_backup(1), job_backup(2)), (job_restore(3),)
+    assert plan(view(queued=(queued,), backups=backups, restores=restores), NOW) == [RunDeployment(queued)]
+    assert plan(view(backups=backups, restores=restores), NOW) == [RunRestore(restores[0])]
+    assert plan(view(backups=backups), NOW) == [RunBackup(backups[0])]
+
+
+def test_jobs_found_running_were_interrupted_and_fail_first() -> None:
+    running = job_backup(1, "running")
+    restoring = job_restore(2, "running")
+    actions = plan(view(backups=(running, job_backup(3)), restores=(restoring,)), NOW)
+    assert actions == [FailJob(restoring), FailJob(running)]

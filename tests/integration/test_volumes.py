@@ -1,0 +1,141 @@
+"""Volumes on the real host: data that survives redeploys, rollbacks, restarts and
+repairs; backups that restore it; pruning that spares pinned backups; nothing left of a
+deleted tenant but what it asked to retain."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import stat
+from pathlib import Path
+from typing import Any
+
+from tests.images import podman
+from tests.integration.helpers import Live, create, settled, start_live, stop_live, until
+
+SIZE_MB = 1
+
+
+def exec_in(container: str, script: str) -> str:
+    done = podman("exec", container, "sh", "-c", script, check=False)
+    return done.stdout.decode() + done.stderr.decode()
+
+
+async def live_container(live: Live, tenant_id: str, service: str = "web") -> str:
+    data = (await live.client.get(f"/tenants/{tenant_id}", headers=live.auth)).json()["data"]
+    [d] = [d for d in data["deployments"] if d["service_name"] == service and d["status"] == "succeeded"][:1]
+    return f"staxa-{live.daemon.settings.instance}-{data['name']}-{service}-{d['id'][4:]}"
+
+
+async def wait_job(live: Live, url: str) -> dict[str, Any]:
+    for _ in range(600):
+        data: dict[str, Any] = (await live.client.get(url, headers=live.auth)).json()["data"]
+        if data["status"] in ("succeeded", "failed"):
+            return data
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} did not finish: {data}")
+
+
+async def backup(live: Live, base: str) -> dict[str, Any]:
+    queued = (await live.client.post(f"{base}/backups", headers=live.auth)).json()["data"]
+    return await wait_job(live, f"{base}/backups/{queued['id']}")
+
+
+def host_volumes(tenant_id: str) -> list[str]:
+    found = podman("volume", "ls", "-q", "--filter", f"label=io.staxa.tenant={tenant_id}").stdout.decode()
+    return found.split()
+
+
+async def test_volume_data_survives_and_a_backup_brings_it_back(
+    tmp_path: Path, instance: str, live: Live, web_image: str
+) -> None:
+    volume = {"name": "data", "mount_path": "/data", "size_mb": SIZE_MB, "keep_last": 1}
+    body = {"name": "vault", "source_type": "image", "image_url": web_image, "port": 8080, "volumes": [volume]}
+    tenant = await create(live, body)
+    await live.wait_status(tenant["id"], "ready")
+    first = await live_container(live, tenant["id"])
+    assert exec_in(first, "echo one > /data/row && head -c 2097152 /dev/zero > /data/big && echo ok") == "ok\n"
+
+    # a redeploy mounts the same data
+    deploy = (await live.client.post(f"/tenants/{tenant['id']}/services/web/deploy", headers=live.auth)).json()
+    assert (await settled(live, tenant["id"], deploy["data"]["id"]))["status"] == "succeeded"
+    second = await live_container(live, tenant["id"])
+    assert second != first and exec_in(second, "cat /data/row") == "one\n"
+
+    # measured, and over its size: an event (not enforced by this filesystem)
+    await live.daemon.tenant_reconciler.measure_volumes()
+    [shown] = (await live.client.get(f"/tenants/{tenant['id']}/volumes", headers=live.auth)).json()["data"]
+    assert shown["used_bytes"] >= 2 << 20 and shown["over_limit"] is True
+    base = f"/tenants/{tenant['id']}/volumes/{shown['id']}"
+
+    kept = await backup(live, base)
+    assert kept["status"] == "succeeded", kept
+    assert len(kept["sha256"]) == 64 and kept["size_bytes"] > 0 and kept["blocked_ms"] >= 0
+    archive = live.daemon.settings.backups_dir / f"{kept['id']}.tar.gz"
+    assert stat.S_IMODE(archive.stat().st_mode) == 0o600
+    await live.wait_status(tenant["id"], "ready")  # started again after the copy
+
+    assert exec_in(second, "rm /data/row && echo two > /data/other && echo ok") == "ok\n"
+    started = (await live.client.post(f"{base}/backups/{kept['id']}/restore", headers=live.auth)).json()["data"]
+    restored = await wait_job(live, f"{base}/restores/{started['id']}")
+    assert restored["status"] == "succeeded", restored
+    await live.wait_status(tenant["id"], "ready")
+    assert exec_in(second, "cat /data/row; ls /data") == "one\nbig\nrow\n"
+
+    # a rollback to the first deployment keeps the data
+    history = (await live.client.get(f"/tenants/{tenant['id']}/deployments", headers=live.auth)).json()["data"]
+    oldest = history[-1]["id"]
+    back = (await live.client.post(f"/tenants/{tenant['id']}/deployments/{oldest}/rollback", headers=live.auth)).json()
+    assert (await settled(live, tenant["id"], back["data"]["id"]))["status"] == "succeeded"
+    assert exec_in(await live_container(live, tenant["id"]), "cat /data/row") == "one\n"
+
+    # pinned survives pruning by keep_last 1; the unpinned older one goes
+    await live.client.post(f"{base}/backups/{kept['id']}/pin", headers=live.auth)
+    middle, newest = await backup(live, base), await backup(live, base)
+    listed = [b["id"] for b in (await live.client.get(f"{base}/backups", headers=live.auth)).json()["data"]]
+    assert listed == [newest["id"], kept["id"]], (listed, middle["id"])
+    assert not (live.daemon.settings.backups_dir / f"{middle['id']}.tar.gz").exists()
+
+    # a daemon restart changes nothing
+    await stop_live(live)
+    again = await start_live(tmp_path, instance)
+    try:
+        await again.wait_status(tenant["id"], "ready")
+        assert exec_in(await live_container(again, tenant["id"]), "cat /data/row") == "one\n"
+        assert (await again.client.delete(f"/tenants/{tenant['id']}", headers=again.auth)).status_code == 202
+        await again.wait_status(tenant["id"], "gone")
+        assert host_volumes(tenant["id"]) == []
+        assert not archive.exists() and not list(again.daemon.settings.backups_dir.glob("*"))
+    finally:
+        await stop_live(again)
+
+
+async def test_a_retained_volume_outlives_its_tenant_and_a_deleted_one_goes(live: Live, web_image: str) -> None:
+    volumes = [
+        {"name": "keep", "mount_path": "/keep", "size_mb": 10, "retain": True},
+        {"name": "scratch", "mount_path": "/scratch", "size_mb": 10},
+    ]
+    body = {"name": "leaver", "source_type": "image", "image_url": web_image, "port": 8080, "volumes": volumes}
+    tenant = await create(live, body)
+    await live.wait_status(tenant["id"], "ready")
+    assert sorted(host_volumes(tenant["id"])) == [
+        f"staxa-{live.daemon.settings.instance}-leaver--keep",
+        f"staxa-{live.daemon.settings.instance}-leaver--scratch",
+    ]
+    listed = (await live.client.get(f"/tenants/{tenant['id']}/volumes", headers=live.auth)).json()["data"]
+    scratch = next(v for v in listed if v["name"] == "scratch")
+    url = f"/tenants/{tenant['id']}/volumes/{scratch['id']}"
+    detached = await live.client.patch(url, headers=live.auth, json={"service": None})
+    await settled(live, tenant["id"], detached.json()["data"]["deployment"]["id"])
+    assert (await live.client.delete(url, headers=live.auth)).status_code == 204
+    await live.daemon.tenant_reconciler.sweep()
+    assert await until(lambda: len(host_volumes(tenant["id"])) == 1, timeout=30)
+
+    assert (await live.client.delete(f"/tenants/{tenant['id']}", headers=live.auth)).status_code == 202
+    await live.wait_status(tenant["id"], "gone")
+    left = host_volumes(tenant["id"])
+    assert left == [f"staxa-{live.daemon.settings.instance}-leaver--keep"]
+    labels = json.loads(podman("volume", "inspect", "--format", "{{json .Labels}}", left[0]).stdout)
+    assert labels["io.staxa.tenant"] == tenant["id"]
+    await live.daemon.tenant_reconciler.sweep()
+    assert host_volumes(tenant["id"]) == left  # the sweep leaves a retained volume alone
