@@ -10,6 +10,7 @@ The runtime is proved, not assumed: a trial container starts as tenants' do
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import pwd
 import shutil
@@ -240,6 +241,33 @@ def _capacity(settings: Settings) -> Finding:
     return Finding(True, False, what)
 
 
+def _volume_quota(settings: Settings) -> Finding:
+    """Advisory: a volume's size_mb is measured, never enforced, and this says why."""
+    try:
+        home = Path(pwd.getpwnam(settings.runtime.service_user).pw_dir)
+    except KeyError:
+        return Finding(True, False, "volume sizes not checked: no service user")
+    storage = home / ".local/share/containers/storage"
+    fs = _filesystem(storage if storage.exists() else home)
+    return Finding(
+        True,
+        False,
+        f"volume size_mb is watched (volume.over_limit events), not enforced: rootless podman has no "
+        f"per-volume quota on {fs}",
+    )
+
+
+def _filesystem(path: Path) -> str:
+    """The type of the filesystem `path` is on, from the longest matching mount."""
+    best, kind = "", "an unknown filesystem"
+    with contextlib.suppress(OSError), open("/proc/mounts") as mounts:
+        for line in mounts:
+            parts = line.split()
+            if len(parts) > 2 and str(path).startswith(parts[1]) and len(parts[1]) > len(best):
+                best, kind = parts[1], parts[2]
+    return kind
+
+
 def checks(settings: Settings, preflight: bool = False) -> list[Callable[[], Finding]]:
     """Every check, in order; with `preflight` only those that can block."""
     advisory = [_cgroups, _build_limits, _clock]
@@ -261,9 +289,10 @@ def checks(settings: Settings, preflight: bool = False) -> list[Callable[[], Fin
         lambda: _route_localnet(settings),
         lambda: _runtime(settings),
         lambda: _capacity(settings),
+        lambda: _volume_quota(settings),
     ]
-    if preflight:
-        found.pop()  # the capacity estimate: advisory, and a preflight speaks only of what blocks
+    if preflight:  # the capacity and volume notes: advisory, and a preflight speaks only of what blocks
+        del found[-2:]
     return [check for check in found if not (preflight and check in advisory)]
 
 
