@@ -137,6 +137,16 @@ class VolumeSettings:
 
 
 @dataclass(frozen=True)
+class WebhookSettings:
+    per_provider: int = 10
+    timeout_seconds: int = 10
+    # Hosts (names or addresses) a webhook may target although they are loopback, private
+    # or this host; http:// is allowed only to these.
+    allow_private_targets: tuple[str, ...] = ()
+    ca_file: str = ""  # extra CA bundle to trust for receivers with a private CA
+
+
+@dataclass(frozen=True)
 class CaddySettings:
     mode: str = "managed"
     admin: str = ""
@@ -162,6 +172,7 @@ class Settings:
     caddy: CaddySettings = field(default_factory=CaddySettings)
     events: EventSettings = field(default_factory=EventSettings)
     volumes: VolumeSettings = field(default_factory=VolumeSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     source: str = "defaults"
 
     @property

@@ -18,7 +18,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 
-from staxad.adapters import proc, systemd
+from staxad.adapters import proc, systemd, webhook_http
 from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy
 from staxad.adapters.dns import DnsResolver
 from staxad.adapters.hostinfo import detect_server_ip, host_addresses
@@ -35,6 +35,7 @@ from staxad.reconcile.loop import Reconciler
 from staxad.reconcile.routes import Routes
 from staxad.reconcile.sandbox import SandboxTable
 from staxad.reconcile.tenant import TenantReconciler
+from staxad.reconcile.webhooks import WebhookSender
 from staxad.store.db import Database
 from staxad.store.secretbox import SecretBox
 
@@ -60,7 +61,9 @@ class Daemon:
         if not domains.server_ip:
             self.ctx.detected_server_ip = detect_server_ip()
         self.ctx.host_addresses = host_addresses
+        self.ctx.resolve_host = webhook_http.resolve
         self.platform = Platform(self.ctx)
+        self.webhooks = WebhookSender(self.platform)
         runtime = settings.runtime.enabled
         pids = settings.data_dir / "run"  # root's: a pid file there names only what staxad started
         self.podman = (
@@ -129,6 +132,7 @@ class Daemon:
             await self.podman.start_service()
             self._tasks.append(asyncio.create_task(guard("podman-events", self._watch_podman)))
         self._tasks.append(asyncio.create_task(guard("reconciler", self.reconciler.run)))
+        self._tasks.append(asyncio.create_task(guard("webhooks", self.webhooks.run)))
         self.reconciler.kick()
         self.scheduler.add_job(
             self._periodic,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +48,19 @@ def clock() -> FrozenClock:
     return FrozenClock(time.time())
 
 
+async def offline_resolve(host: str) -> list[str]:
+    """Webhook targets resolve without the network: addresses and localhost only (a
+    generated host name must never become a DNS query from a test)."""
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        return ["127.0.0.1"] if host == "localhost" else []
+
+
 @pytest.fixture
 async def daemon(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Daemon]:
     d = Daemon(make_settings(tmp_path), clock=clock)
+    d.ctx.resolve_host = offline_resolve
     await d.start()
     yield d
     await d.stop()

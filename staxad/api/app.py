@@ -13,7 +13,20 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Match, Route
 
-from staxad.api import accounts, domains, env, keys, lifecycle, netrules, openapi, services, streams, tenants, volumes
+from staxad.api import (
+    accounts,
+    domains,
+    env,
+    keys,
+    lifecycle,
+    netrules,
+    openapi,
+    services,
+    streams,
+    tenants,
+    volumes,
+    webhooks,
+)
 from staxad.api.endpoint import Call, Endpoint, Pipeline, Routes
 from staxad.api.ratelimit import RateLimiter
 from staxad.api.sse import StreamSlots
@@ -33,6 +46,7 @@ GROUPS = (
     netrules.routes,
     volumes.routes,
     streams.routes,
+    webhooks.routes,
 )
 
 meta = Routes()

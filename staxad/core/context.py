@@ -36,6 +36,7 @@ class Context:
     resolver: Resolver | None = None
     detected_server_ip: str | None = None
     host_addresses: Callable[[], Awaitable[list[str]]] | None = None  # this host's own IPv4 addresses
+    resolve_host: Callable[[str], Awaitable[list[str]]] | None = None  # a name's A and AAAA addresses
     metrics: Metrics = field(default_factory=Metrics)
 
     def now(self) -> str:

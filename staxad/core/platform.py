@@ -15,6 +15,7 @@ from staxad.core.runstate import RunState
 from staxad.core.services import Services
 from staxad.core.tenants import Tenants
 from staxad.core.volumes import Volumes
+from staxad.core.webhooks import Webhooks
 
 
 class Platform:
@@ -31,4 +32,5 @@ class Platform:
         self.domains = Domains(ctx)
         self.netrules = NetworkRules(ctx)
         self.reads = Reads(ctx.db)
+        self.webhooks = Webhooks(ctx)
         self.runstate = RunState(ctx)

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from staxad.model.clock import iso_ms
 from staxad.model.records import Event
+from staxad.store import webhooks
 from staxad.store.db import Database, Row, Transaction
 
 
@@ -37,11 +38,20 @@ async def append(
     deployment_id: str | None = None,
     service_name: str | None = None,
 ) -> None:
+    stamp = iso_ms(at)
     await tx.execute(
         "INSERT INTO events (tenant_id, type, stage, message, deployment_id, service_name,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (tenant_id, type_, stage, message, deployment_id, service_name, iso_ms(at)),
+        (tenant_id, type_, stage, message, deployment_id, service_name, stamp),
     )
+    data: dict[str, object] = {"message": message, "stage": stage}
+    if deployment_id:
+        data["deployment_id"] = deployment_id
+    if service_name:
+        data["service_name"] = service_name
+    if type_.startswith("tenant."):
+        data["status"] = type_.removeprefix("tenant.")
+    await webhooks.enqueue(tx, tenant_id, type_, stamp, data)
 
 
 async def since(db: Database, tenant_id: str, after_id: int, limit: int = 500) -> list[Event]:
