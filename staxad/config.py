@@ -147,6 +147,11 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class TemplateSettings:
+    dir: str = "/etc/staxad/templates.d"  # the operator's own templates, beside the shipped ones
+
+
+@dataclass(frozen=True)
 class CaddySettings:
     mode: str = "managed"
     admin: str = ""
@@ -173,6 +178,7 @@ class Settings:
     events: EventSettings = field(default_factory=EventSettings)
     volumes: VolumeSettings = field(default_factory=VolumeSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    templates: TemplateSettings = field(default_factory=TemplateSettings)
     source: str = "defaults"
 
     @property

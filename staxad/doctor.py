@@ -268,6 +268,21 @@ def _filesystem(path: Path) -> str:
     return kind
 
 
+def _templates(settings: Settings) -> Finding:
+    """Advisory: template files that were skipped, and why."""
+    from staxad.core.templates import load
+
+    found, problems = load(settings)
+    if problems:
+        return Finding(
+            False,
+            False,
+            f"{len(problems)} template file(s) skipped: " + "; ".join(problems)[:800],
+            f"fix or remove them in {settings.templates.dir}",
+        )
+    return Finding(True, False, f"{len(found)} templates load")
+
+
 def checks(settings: Settings, preflight: bool = False) -> list[Callable[[], Finding]]:
     """Every check, in order; with `preflight` only those that can block."""
     advisory = [_cgroups, _build_limits, _clock]
@@ -290,9 +305,10 @@ def checks(settings: Settings, preflight: bool = False) -> list[Callable[[], Fin
         lambda: _runtime(settings),
         lambda: _capacity(settings),
         lambda: _volume_quota(settings),
+        lambda: _templates(settings),
     ]
-    if preflight:  # the capacity and volume notes: advisory, and a preflight speaks only of what blocks
-        del found[-2:]
+    if preflight:  # the capacity, volume and template notes: advisory; a preflight speaks only of what blocks
+        del found[-3:]
     return [check for check in found if not (preflight and check in advisory)]
 
 

@@ -23,6 +23,7 @@ from staxad.api import (
     openapi,
     services,
     streams,
+    templates,
     tenants,
     volumes,
     webhooks,
@@ -47,6 +48,7 @@ GROUPS = (
     volumes.routes,
     streams.routes,
     webhooks.routes,
+    templates.routes,
 )
 
 meta = Routes()

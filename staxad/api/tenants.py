@@ -57,6 +57,10 @@ CREATE_BODY = {
     "properties": {
         "name": {"type": "string", "pattern": v.NAME.pattern, "not": {"enum": sorted(v.RESERVED_TENANT_NAMES)}},
         "display_name": {"type": "string", "maxLength": 100},
+        "template_id": {
+            "type": "string",
+            "description": "Fill source, port and env from a template; given fields win.",
+        },
         **_SOURCE,
         **_SOURCE_AND_VOLUMES,
         "egress_mode": {"type": "string", "enum": list(v.EGRESS_MODES)},

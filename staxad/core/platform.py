@@ -13,6 +13,7 @@ from staxad.core.netrules import NetworkRules
 from staxad.core.reads import Reads
 from staxad.core.runstate import RunState
 from staxad.core.services import Services
+from staxad.core.templates import Templates
 from staxad.core.tenants import Tenants
 from staxad.core.volumes import Volumes
 from staxad.core.webhooks import Webhooks
@@ -26,7 +27,8 @@ class Platform:
         self.deployments = Deployments(ctx)
         self.volumes = Volumes(ctx, self.deployments)
         self.backups = Backups(ctx, self.volumes)
-        self.tenants = Tenants(ctx, self.volumes)
+        self.templates = Templates(ctx.settings)
+        self.tenants = Tenants(ctx, self.volumes, self.templates)
         self.services = Services(ctx, self.deployments, self.volumes)
         self.env = Env(ctx, self.deployments)
         self.domains = Domains(ctx)

@@ -17,6 +17,7 @@ from typing import Any
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
 from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
+from staxad.core.templates import Templates
 from staxad.core.volumes import Volumes
 from staxad.model import validation
 from staxad.model.clock import iso, new_id
@@ -72,9 +73,10 @@ def inheriting(tenant: Tenant, changes: dict[str, Any], key: str) -> list[Servic
 
 
 class Tenants:
-    def __init__(self, ctx: Context, volumes: Volumes) -> None:
+    def __init__(self, ctx: Context, volumes: Volumes, templates: Templates) -> None:
         self.ctx = ctx
         self.volumes = volumes
+        self.templates = templates
 
     async def events_since(self, tenant: Tenant, after_id: int) -> list[Event]:
         """The tenant's events after `after_id`, oldest first, a page at a time."""
@@ -102,7 +104,7 @@ class Tenants:
         return await store.search(self.ctx.db, query)
 
     async def create(self, who: Principal, payload: object) -> Tenant:
-        spec = parse_tenant(payload, self.ctx.settings)
+        spec = parse_tenant(self.templates.apply(payload), self.ctx.settings)
         for index, service in enumerate(spec.services):
             if service.image_url:
                 # a new tenant has built nothing yet
