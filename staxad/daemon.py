@@ -18,7 +18,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 
-from staxad.adapters import proc, systemd, webhook_http
+from staxad.adapters import proc, registry_http, systemd, webhook_http
 from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy
 from staxad.adapters.dns import DnsResolver
 from staxad.adapters.hostinfo import detect_server_ip, host_addresses
@@ -62,6 +62,7 @@ class Daemon:
             self.ctx.detected_server_ip = detect_server_ip()
         self.ctx.host_addresses = host_addresses
         self.ctx.resolve_host = webhook_http.resolve
+        self.ctx.registry_api = registry_http.Registries()
         self.platform = Platform(self.ctx)
         self.webhooks = WebhookSender(self.platform)
         runtime = settings.runtime.enabled

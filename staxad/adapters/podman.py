@@ -268,12 +268,16 @@ class Podman:
 
     # images
 
-    async def ensure_image(self, ref: str, tls_verify: bool = True) -> bool:
-        """Pull `ref` unless present; True when this call pulled it."""
-        if await self._call(self.client.images.exists, ref):
+    async def ensure_image(self, ref: str, tls_verify: bool = True, auth: tuple[str, str] | None = None) -> bool:
+        """Pull `ref` unless present; True when this call pulled it. With `auth` it is always
+        pulled (the registry checks the credential each time; cached layers are not fetched
+        again). The credential goes to the podman service in the request's X-Registry-Auth
+        header: never on disk, in a log or in `podman inspect`."""
+        if auth is None and await self._call(self.client.images.exists, ref):
             return False
+        extra: dict[str, Any] = {"auth_config": {"username": auth[0], "password": auth[1]}} if auth else {}
         try:
-            await self._call(self.client.images.pull, ref, tls_verify=tls_verify)
+            await self._call(self.client.images.pull, ref, tls_verify=tls_verify, **extra)
         except (ImageNotFound, NotFound, TemporaryError) as exc:
             raise PermanentError(f"image {ref} could not be pulled: {exc}") from exc
         if not await self._call(self.client.images.exists, ref):

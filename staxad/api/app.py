@@ -21,6 +21,7 @@ from staxad.api import (
     lifecycle,
     netrules,
     openapi,
+    registries,
     services,
     streams,
     templates,
@@ -49,6 +50,7 @@ GROUPS = (
     streams.routes,
     webhooks.routes,
     templates.routes,
+    registries.routes,
 )
 
 meta = Routes()

@@ -20,6 +20,11 @@ ERROR_CODES = {
 }
 
 
+def shown_path(path: str) -> str:
+    """A route's path as documents show it: `{repo:path}` (Starlette's convertor) is `{repo}`."""
+    return re.sub(r"{(\w+):\w+}", r"{\1}", path)
+
+
 def document(endpoints: list[Endpoint], base: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for ep in endpoints:
@@ -28,7 +33,7 @@ def document(endpoints: list[Endpoint], base: str) -> dict[str, Any]:
             "summary": ep.summary,
             "parameters": [
                 {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-                for name in re.findall(r"{(\w+)}", ep.path)
+                for name in re.findall(r"{(\w+)(?::\w+)?}", ep.path)
             ]
             + [{"name": param.name, "in": "query", "schema": param.schema()} for param in ep.query],
             "responses": _responses(ep),
@@ -43,7 +48,7 @@ def document(endpoints: list[Endpoint], base: str) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": ep.body}},
             }
-        paths.setdefault(base + ep.path, {})[ep.method.lower()] = operation
+        paths.setdefault(base + shown_path(ep.path), {})[ep.method.lower()] = operation
     return {
         "openapi": "3.1.0",
         "info": {

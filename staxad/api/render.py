@@ -48,6 +48,7 @@ def service(s: Service) -> dict[str, Any]:
         "image_url": s.image_url,
         "status": s.status,
         "desired_state": s.desired_state,
+        "registry_id": s.registry_id,
         "is_primary": s.is_primary,
         "is_routable": s.is_routable,
         "port": s.port,

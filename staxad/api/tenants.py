@@ -37,7 +37,10 @@ SERVICE_VOLUME = {
     "additionalProperties": False,
     "properties": VOLUME_FIELDS,
 }
-_SOURCE_AND_VOLUMES = {"volumes": {"type": "array", "items": SERVICE_VOLUME}}
+_SOURCE_AND_VOLUMES = {
+    "volumes": {"type": "array", "items": SERVICE_VOLUME},
+    "registry_id": {"type": "string", "description": "The registry credential to pull image_url with."},
+}
 SERVICE_BODY: dict[str, Any] = {
     "type": "object",
     "required": ["name", "source_type"],

@@ -11,6 +11,7 @@ from staxad.core.domains import Domains
 from staxad.core.env import Env
 from staxad.core.netrules import NetworkRules
 from staxad.core.reads import Reads
+from staxad.core.registries import Registries
 from staxad.core.runstate import RunState
 from staxad.core.services import Services
 from staxad.core.templates import Templates
@@ -28,8 +29,9 @@ class Platform:
         self.volumes = Volumes(ctx, self.deployments)
         self.backups = Backups(ctx, self.volumes)
         self.templates = Templates(ctx.settings)
-        self.tenants = Tenants(ctx, self.volumes, self.templates)
-        self.services = Services(ctx, self.deployments, self.volumes)
+        self.registries = Registries(ctx)
+        self.tenants = Tenants(ctx, self.volumes, self.templates, self.registries)
+        self.services = Services(ctx, self.deployments, self.volumes, self.registries)
         self.env = Env(ctx, self.deployments)
         self.domains = Domains(ctx)
         self.netrules = NetworkRules(ctx)

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
+from staxad.core.registries import Registries
 from staxad.core.specs import parse_service
 from staxad.core.volumes import Volumes
 from staxad.model import envmask, validation
@@ -23,10 +24,11 @@ MASK = envmask.MASK
 
 
 class Services:
-    def __init__(self, ctx: Context, deployments: Deployments, volumes: Volumes) -> None:
+    def __init__(self, ctx: Context, deployments: Deployments, volumes: Volumes, registries: Registries) -> None:
         self.ctx = ctx
         self.deployments = deployments
         self.volumes = volumes
+        self.registries = registries
 
     @staticmethod
     def find(tenant: Tenant, name: str) -> Service:
@@ -42,6 +44,7 @@ class Services:
                 validation.image_of_own(spec.image_url, await image_store.built_by(self.ctx.db, tenant.id))
             except ValueError as exc:
                 validation.raise_field("image_url", str(exc))
+        await self.registries.require_own(tenant.provider_id, "registry_id", spec.registry_id)
         if spec.is_primary:
             raise ValidationError(
                 "A new service cannot replace the primary one.", {"fields": {"is_primary": "must be false"}}

@@ -32,6 +32,7 @@ SERVICE_FIELDS = (
     "is_primary",
     "resource_size",
     "volumes",
+    "registry_id",
 )
 TENANT_FIELDS = (
     "name",
@@ -47,6 +48,7 @@ TENANT_FIELDS = (
     "services",
     "env",
     "volumes",
+    "registry_id",
 )
 PATCH_FIELDS = ("display_name", "branch", "resource_size", "app_port", "egress_mode")
 
@@ -63,6 +65,7 @@ class ServiceSpec:
     is_primary: bool
     resource_size: str
     volumes: tuple[VolumeSpec, ...] = ()
+    registry_id: str | None = None
 
     def to_service(self, tenant_id: str, priority: int, now: str) -> Service:
         return Service(
@@ -81,6 +84,7 @@ class ServiceSpec:
             status=ServiceStatus.PENDING,
             created_at=now,
             updated_at=now,
+            registry_id=self.registry_id,
         )
 
 
@@ -135,10 +139,14 @@ def parse_service(payload: object, settings: Settings, where: str = "", default_
     primary = body.boolean("is_primary")
     size = body.choice("resource_size", v.RESOURCE_SIZES)
     volumes = parse_service_volumes(body, settings)
+    registry = body.string("registry_id", max_len=64)
+    if registry is not None and source_type != "image":
+        body.fail("registry_id", 'is only for source_type "image"')
     body.done()
     assert name is not None and source_type is not None
     return ServiceSpec(
         volumes=volumes,
+        registry_id=registry,
         name=name,
         source_type=source_type,
         repo_url=repo,

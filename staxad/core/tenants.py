@@ -16,6 +16,7 @@ from typing import Any
 
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
+from staxad.core.registries import Registries
 from staxad.core.specs import TenantSpec, parse_patch, parse_tenant
 from staxad.core.templates import Templates
 from staxad.core.volumes import Volumes
@@ -73,10 +74,11 @@ def inheriting(tenant: Tenant, changes: dict[str, Any], key: str) -> list[Servic
 
 
 class Tenants:
-    def __init__(self, ctx: Context, volumes: Volumes, templates: Templates) -> None:
+    def __init__(self, ctx: Context, volumes: Volumes, templates: Templates, registries: Registries) -> None:
         self.ctx = ctx
         self.volumes = volumes
         self.templates = templates
+        self.registries = registries
 
     async def events_since(self, tenant: Tenant, after_id: int) -> list[Event]:
         """The tenant's events after `after_id`, oldest first, a page at a time."""
@@ -113,6 +115,8 @@ class Tenants:
                     validation.image_of_own(service.image_url, ())
                 except ValueError as exc:
                     validation.raise_field(field, str(exc))
+            prefix = "" if len(spec.services) == 1 else f"services[{index}]."
+            await self.registries.require_own(who.provider_id, f"{prefix}registry_id", service.registry_id)
         now = self.ctx.now()
         tenant_id = new_id("ten")
         services = tuple(s.to_service(tenant_id, index, now) for index, s in enumerate(spec.services))

@@ -16,3 +16,16 @@ class LogReader(Protocol):
 
 class Resolver(Protocol):
     async def lookup(self, name: str, rdtype: str) -> Lookup: ...
+
+
+class RegistryApi(Protocol):
+    """A registry's v2 API, logged in as `login` = (base URL, username, password, verify TLS).
+    Raises ValueError with what went wrong."""
+
+    async def check(self, login: tuple[str, str, str, bool]) -> None: ...
+
+    async def repositories(
+        self, login: tuple[str, str, str, bool], query: str, limit: int
+    ) -> list[tuple[str, int]]: ...
+
+    async def tags(self, login: tuple[str, str, str, bool], repo: str) -> list[tuple[str, str | None, int | None]]: ...

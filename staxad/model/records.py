@@ -62,6 +62,7 @@ class Service:
     updated_at: str
     desired_state: str = "running"  # 'stopped' after POST .../stop, until a start or a deploy
     restart_requested_at: str | None = None
+    registry_id: str | None = None  # the credential its image is pulled with
 
 
 @dataclass(frozen=True, slots=True)

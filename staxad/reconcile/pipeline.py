@@ -20,6 +20,7 @@ from staxad.model import envvars, names
 from staxad.model.errors import PermanentError
 from staxad.model.lifecycle import CANCELLED, DeploymentStatus, ServiceStatus
 from staxad.model.records import Deployment, Service, Tenant
+from staxad.model.registries import image_host
 from staxad.reconcile import snapshot
 from staxad.reconcile.build import Builder
 from staxad.reconcile.volumejobs import VolumeJobs
@@ -278,10 +279,17 @@ class DeployPipeline:
             return await self.builder.build(tenant, service, d, progress)
         ref = d.image_ref or service.image_url
         assert ref is not None
-        registry = ref.split("/", 1)[0]
-        if await self.podman.ensure_image(ref, tls_verify=registry not in self.settings.runtime.insecure_registries):
+        registry = image_host(ref)
+        auth = await self.platform.registries.pull_login(tenant.provider_id, service.registry_id, registry)
+        if auth is None and await image_store.private_to_another(self.platform.ctx.db, ref, tenant.provider_id):
+            raise PermanentError(
+                f"the image {ref} is private; add a registry credential for {registry} (POST /api/v1/registries)"
+            )
+        tls = registry not in self.settings.runtime.insecure_registries
+        if await self.podman.ensure_image(ref, tls_verify=tls, auth=auth):
             async with self.platform.ctx.db.transaction() as tx:
-                await image_store.record(tx, tenant.id, ref, "pulled", service.id, self.platform.ctx.now())
+                now = self.platform.ctx.now()
+                await image_store.record(tx, tenant.id, ref, "pulled", service.id, now, private=auth is not None)
         return ref
 
     async def _service_status(self, service: Service, status: str) -> None:

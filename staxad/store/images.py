@@ -5,11 +5,25 @@ from __future__ import annotations
 from staxad.store.db import Database, Transaction
 
 
-async def record(tx: Transaction, tenant_id: str, ref: str, origin: str, service_id: str | None, now: str) -> None:
+async def record(
+    tx: Transaction, tenant_id: str, ref: str, origin: str, service_id: str | None, now: str, private: bool = False
+) -> None:
     await tx.execute(
-        "INSERT OR IGNORE INTO images (tenant_id, ref, origin, service_id, created_at) VALUES (?, ?, ?, ?, ?)",
-        (tenant_id, ref, origin, service_id, now),
+        "INSERT INTO images (tenant_id, ref, origin, service_id, created_at, private) VALUES (?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (tenant_id, ref) DO UPDATE SET private = max(private, excluded.private)",
+        (tenant_id, ref, origin, service_id, now, int(private)),
     )
+
+
+async def private_to_another(db: Database, ref: str, provider_id: str) -> bool:
+    """Whether another provider pulled this image with a credential: its local copy is
+    theirs, and this provider may use it only by pulling with a credential of its own."""
+    row = await db.fetch_one(
+        "SELECT 1 FROM images i JOIN tenants t ON t.id = i.tenant_id WHERE i.ref = ? AND i.private = 1"
+        " AND t.provider_id != ?",
+        (ref, provider_id),
+    )
+    return row is not None
 
 
 async def only_this_tenant_uses(db: Database, tenant_id: str) -> list[str]:

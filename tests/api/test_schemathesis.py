@@ -118,8 +118,9 @@ def admin(served: Served) -> dict[str, str]:
 
 def operations() -> list[str]:
     from staxad.api.app import BASE, all_endpoints
+    from staxad.api.openapi import shown_path
 
-    return [f"{ep.method} {BASE}{ep.path}" for ep in all_endpoints()]
+    return [f"{ep.method} {BASE}{shown_path(ep.path)}" for ep in all_endpoints()]
 
 
 @pytest.mark.parametrize("operation", operations())
