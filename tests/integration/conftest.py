@@ -52,6 +52,35 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+@pytest.fixture(scope="session")
+def private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
+    """A loopback registry that requires a login (htpasswd, bcrypt): (host:port, user, password)."""
+    import bcrypt
+
+    folder = tmp_path_factory.mktemp("private-registry")
+    user, password = "team", secrets.token_urlsafe(12)
+    (folder / "htpasswd").write_text(f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()}\n")
+    address = f"127.0.0.1:{free_port()}"
+    config = folder / "config.yml"
+    config.write_text(
+        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {folder / 'data'}\n"
+        f"http:\n  addr: {address}\nauth:\n  htpasswd:\n    realm: staxa-test\n    path: {folder / 'htpasswd'}\n"
+    )
+    process = subprocess.Popen(
+        ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(address.split(":"), timeout=0.2):  # type: ignore[arg-type]
+                break
+            time.sleep(0.05)
+        yield address, user, password
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.fixture
 def repos() -> Iterator[Path]:
     """A folder for test repositories that the service user can read (git runs as that

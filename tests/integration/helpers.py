@@ -51,10 +51,15 @@ class Live:
     task: asyncio.Task[None]
 
     async def wait_status(self, tenant_id: str, want: str, timeout: float = 60) -> dict[str, Any]:
+        return await self.wait_status_as(tenant_id, want, self.auth, timeout)
+
+    async def wait_status_as(
+        self, tenant_id: str, want: str, auth: dict[str, str], timeout: float = 60
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         data: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            response = await self.client.get(f"/tenants/{tenant_id}", headers=self.auth)
+            response = await self.client.get(f"/tenants/{tenant_id}", headers=auth)
             if response.status_code == 404 and want == "gone":
                 return {}
             data = response.json().get("data", {})
