@@ -27,15 +27,14 @@ def web_image() -> str:
     return build_web_images()
 
 
-@pytest.fixture(scope="session")
-def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A plain-HTTP image registry on loopback (Debian's docker-registry), as host:port."""
-    folder = tmp_path_factory.mktemp("registry")
+@contextlib.contextmanager
+def _registry(folder: Path, auth: str = "") -> Iterator[str]:
+    """Debian's docker-registry on a free loopback port, stopped afterwards; its host:port."""
     address = f"127.0.0.1:{free_port()}"
     config = folder / "config.yml"
     config.write_text(
         f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {folder / 'data'}\n"
-        f"http:\n  addr: {address}\n"
+        f"http:\n  addr: {address}\n{auth}"
     )
     process = subprocess.Popen(
         ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -53,6 +52,13 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A plain-HTTP image registry on loopback, as host:port."""
+    with _registry(tmp_path_factory.mktemp("registry")) as address:
+        yield address
+
+
+@pytest.fixture(scope="session")
 def private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
     """A loopback registry that requires a login (htpasswd, bcrypt): (host:port, user, password)."""
     import bcrypt
@@ -60,25 +66,9 @@ def private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple
     folder = tmp_path_factory.mktemp("private-registry")
     user, password = "team", secrets.token_urlsafe(12)
     (folder / "htpasswd").write_text(f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=4)).decode()}\n")
-    address = f"127.0.0.1:{free_port()}"
-    config = folder / "config.yml"
-    config.write_text(
-        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {folder / 'data'}\n"
-        f"http:\n  addr: {address}\nauth:\n  htpasswd:\n    realm: staxa-test\n    path: {folder / 'htpasswd'}\n"
-    )
-    process = subprocess.Popen(
-        ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(address.split(":"), timeout=0.2):  # type: ignore[arg-type]
-                break
-            time.sleep(0.05)
+    auth = f"auth:\n  htpasswd:\n    realm: staxa-test\n    path: {folder / 'htpasswd'}\n"
+    with _registry(folder, auth) as address:
         yield address, user, password
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ import asyncio
 import os
 import signal
 import ssl
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from tests.integration.helpers import (
     settled,
     until,
 )
+from tests.served import serve, wait_api
 
 
 async def ready_tenant(live: Live, name: str, image: str, **extra: Any) -> dict[str, Any]:
@@ -124,25 +123,6 @@ async def test_caddy_killed_is_restarted_and_refilled(live: Live, web_image: str
     assert live.daemon.managed_caddy.process.restarts >= 1
 
 
-def _serve(environ: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "staxad", "serve"], env={**os.environ, **environ}, stdout=output, stderr=output
-        )
-
-
-async def _wait_api(port: int, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            assert process.poll() is None, "staxad exited"
-            try:
-                await client.get(f"http://127.0.0.1:{port}/api/v1/openapi.json")
-                return
-            except httpx.HTTPError:
-                await asyncio.sleep(0.1)
-    raise AssertionError("staxad did not start")
-
-
 @pytest.mark.usefixtures("web_image")
 async def test_kill_9_mid_deploy_recovers_to_a_true_state(tmp_path: Path, instance: str) -> None:
     environ = environ_for(tmp_path, instance)
@@ -156,9 +136,9 @@ async def test_kill_9_mid_deploy_recovers_to_a_true_state(tmp_path: Path, instan
     auth = {"Authorization": f"Bearer {raw}"}
     base = f"http://127.0.0.1:{settings.server.port}/api/v1"
     log = tmp_path / "staxad.log"
-    process = _serve(environ, log)
+    process = serve(environ, log)
     try:
-        await _wait_api(settings.server.port, process)
+        await wait_api(settings.server.port, process)
         async with httpx.AsyncClient(base_url=base, headers=auth, timeout=30) as client:
             body = {
                 "name": "lazarus",
@@ -178,8 +158,8 @@ async def test_kill_9_mid_deploy_recovers_to_a_true_state(tmp_path: Path, instan
             process.wait(10)
             await asyncio.sleep(1.0)  # the supervised children get SIGTERM from the kernel
 
-            process = _serve(environ, log)
-            await _wait_api(settings.server.port, process)
+            process = serve(environ, log)
+            await wait_api(settings.server.port, process)
             for _ in range(300):
                 data = (await client.get(f"/tenants/{tenant['id']}")).json()["data"]
                 if data["status"] == "ready":

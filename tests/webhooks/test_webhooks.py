@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ from staxad.model.clock import FrozenClock
 from staxad.model.webhooks import verify
 from tests.api.helpers import assert_error, assert_resource, create_tenant
 from tests.conftest import Keys, make_settings, offline_resolve
+from tests.served import serve, wait_api
 from tests.webhooks.receiver import Receiver
 
 
@@ -147,25 +145,6 @@ async def test_deliveries_are_signed_in_order_and_retried_until_the_receiver_ans
     assert (await hclient.delete(f"/webhooks/{made['id']}", headers=auth)).status_code == 204
 
 
-def _serve(environ: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as output:
-        return subprocess.Popen(
-            [sys.executable, "-m", "staxad", "serve"], env={**os.environ, **environ}, stdout=output, stderr=output
-        )
-
-
-async def _wait_api(base: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            assert process.poll() is None, "staxad exited"
-            try:
-                await client.get(f"{base}/openapi.json")
-                return
-            except httpx.HTTPError:
-                await asyncio.sleep(0.1)
-    raise AssertionError("staxad did not start")
-
-
 async def test_a_kill_9_loses_no_delivery(tmp_path: Path, receiver: Receiver) -> None:
     """The outbox is written with the events: a daemon killed while the receiver is down
     delivers everything, in order, once both are back."""
@@ -189,9 +168,9 @@ async def test_a_kill_9_loses_no_delivery(tmp_path: Path, receiver: Receiver) ->
     raw = (await _create_key(settings, Args()))[-1]  # type: ignore[arg-type]
     base = f"http://127.0.0.1:{port}/api/v1"
     receiver.status = 500
-    process = _serve(environ, tmp_path / "staxad.log")
+    process = serve(environ, tmp_path / "staxad.log")
     try:
-        await _wait_api(base, process)
+        await wait_api(port, process)
         async with httpx.AsyncClient(base_url=base, headers={"Authorization": f"Bearer {raw}"}, timeout=30) as c:
             made = (await c.post("/webhooks", json={"url": receiver.url, "events": ["tenant.created"]})).json()["data"]
             names = ["one", "two", "three"]
@@ -203,8 +182,8 @@ async def test_a_kill_9_loses_no_delivery(tmp_path: Path, receiver: Receiver) ->
             process.send_signal(signal.SIGKILL)
             process.wait(10)
             receiver.status = 200
-            process = _serve(environ, tmp_path / "staxad.log")
-            await _wait_api(base, process)
+            process = serve(environ, tmp_path / "staxad.log")
+            await wait_api(port, process)
             # the first delivery waits out its back-off (10 s) before it is tried again
             got = await delivered(receiver, 3, timeout=30)
             created = [p["tenant_id"] for p in got if p["event"] == "tenant.created"]
