@@ -23,6 +23,7 @@ from staxad.api import responses
 from staxad.api.ratelimit import RateLimiter
 from staxad.config import Settings
 from staxad.core.platform import Platform
+from staxad.core.tenants import parse_page
 from staxad.model import scopes
 from staxad.model.errors import ApiError, Forbidden, RateLimited, ValidationError
 from staxad.model.query import BoolParam, IntParam, QueryParam, TextParam
@@ -47,6 +48,14 @@ class Call:
 
     def query(self) -> dict[str, str]:
         return dict(self.request.query_params)
+
+    def page(self) -> tuple[int, int]:
+        """`limit` and `offset`, or a 400 naming the bad one."""
+        errors: dict[str, str] = {}
+        limit, offset = parse_page(self.query(), errors)
+        if errors:
+            raise ValidationError("Invalid query parameters.", {"fields": errors})
+        return limit, offset
 
     def read(self, param: IntParam | BoolParam | TextParam) -> Any:
         """One query parameter, or a 400 naming it."""

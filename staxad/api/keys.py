@@ -6,8 +6,6 @@ from starlette.responses import Response
 
 from staxad.api import render
 from staxad.api.endpoint import Call, Routes
-from staxad.core.tenants import parse_page
-from staxad.model.errors import ValidationError
 from staxad.model.query import PAGE
 
 routes = Routes()
@@ -37,10 +35,7 @@ KEY_BODY = {
     summary="List the provider's API keys (prefix only, never the key).",
 )
 async def list_keys(call: Call) -> Response:
-    errors: dict[str, str] = {}
-    limit, offset = parse_page(call.query(), errors)
-    if errors:
-        raise ValidationError("Invalid query parameters.", {"fields": errors})
+    limit, offset = call.page()
     keys, total = await call.platform.keys.page(call.who, limit, offset)
     return call.listing([render.api_key(k) for k in keys], total, limit, offset)
 

@@ -7,21 +7,11 @@ from starlette.responses import Response
 from staxad.api import render
 from staxad.api.endpoint import Call, Routes
 from staxad.api.tenants import SERVICE_BODY
-from staxad.core.tenants import parse_page
-from staxad.model.errors import ValidationError
 from staxad.model.lifecycle import TenantStatus
 from staxad.model.query import PAGE
 from staxad.model.validation import BRANCH, COMMIT_SHA
 
 routes = Routes()
-
-
-def _page(call: Call) -> tuple[int, int]:
-    errors: dict[str, str] = {}
-    limit, offset = parse_page(call.query(), errors)
-    if errors:
-        raise ValidationError("Invalid query parameters.", {"fields": errors})
-    return limit, offset
 
 
 @routes.add("GET", "/tenants/{tenant_id}/services", scope="tenants:read", summary="The tenant's services.")
@@ -85,7 +75,7 @@ async def deploy_service(call: Call) -> Response:
 async def list_service_deployments(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     service = call.platform.services.find(tenant, call.param("service_name"))
-    limit, offset = _page(call)
+    limit, offset = call.page()
     found, total = await call.platform.deployments.page(tenant, limit, offset, service)
     return call.listing([render.deployment(d, tenant.id) for d in found], total, limit, offset)
 
@@ -122,7 +112,7 @@ async def deploy_all(call: Call) -> Response:
 )
 async def list_deployments(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
-    limit, offset = _page(call)
+    limit, offset = call.page()
     found, total = await call.platform.deployments.page(tenant, limit, offset)
     return call.listing([render.deployment(d, tenant.id) for d in found], total, limit, offset)
 

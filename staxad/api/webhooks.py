@@ -7,8 +7,6 @@ from typing import Any
 from starlette.responses import Response
 
 from staxad.api.endpoint import Call, Routes
-from staxad.core.tenants import parse_page
-from staxad.model.errors import ValidationError
 from staxad.model.query import PAGE
 from staxad.model.webhooks import GROUPS, Delivery, Webhook
 
@@ -123,10 +121,7 @@ async def rotate_secret(call: Call) -> Response:
     summary="Deliveries, newest first: status, response code, duration, attempts.",
 )
 async def list_deliveries(call: Call) -> Response:
-    errors: dict[str, str] = {}
-    limit, offset = parse_page(call.query(), errors)
-    if errors:
-        raise ValidationError("Invalid query parameters.", {"fields": errors})
+    limit, offset = call.page()
     found, total = await call.platform.webhooks.deliveries(call.who, call.param("webhook_id"), limit, offset)
     return call.listing([delivery(d) for d in found], total, limit, offset)
 
