@@ -152,6 +152,14 @@ class TemplateSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    postgres_image: str = "docker.io/library/postgres:16"
+    redis_image: str = "docker.io/library/redis:7"
+    size_mb: int = 1024  # the data volume's size_mb unless asked
+    backup_schedule: str = "daily@03:00"  # a new database's backups (UTC); "" for manual only
+
+
+@dataclass(frozen=True)
 class CaddySettings:
     mode: str = "managed"
     admin: str = ""
@@ -179,6 +187,7 @@ class Settings:
     volumes: VolumeSettings = field(default_factory=VolumeSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     templates: TemplateSettings = field(default_factory=TemplateSettings)
+    databases: DatabaseSettings = field(default_factory=DatabaseSettings)
     source: str = "defaults"
 
     @property

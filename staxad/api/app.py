@@ -15,6 +15,7 @@ from starlette.routing import Match, Route
 
 from staxad.api import (
     accounts,
+    databases,
     domains,
     env,
     keys,
@@ -47,6 +48,7 @@ GROUPS = (
     domains.routes,
     netrules.routes,
     volumes.routes,
+    databases.routes,
     streams.routes,
     webhooks.routes,
     templates.routes,

@@ -6,6 +6,7 @@ from staxad.core.accounts import Accounts
 from staxad.core.apikeys import ApiKeys
 from staxad.core.backups import Backups
 from staxad.core.context import Context
+from staxad.core.databases import Databases
 from staxad.core.deployments import Deployments
 from staxad.core.domains import Domains
 from staxad.core.env import Env
@@ -28,6 +29,7 @@ class Platform:
         self.deployments = Deployments(ctx)
         self.volumes = Volumes(ctx, self.deployments)
         self.backups = Backups(ctx, self.volumes)
+        self.databases = Databases(ctx, self.deployments, self.volumes)
         self.templates = Templates(ctx.settings)
         self.registries = Registries(ctx)
         self.tenants = Tenants(ctx, self.volumes, self.templates, self.registries)

@@ -78,9 +78,9 @@ class DeployPipeline:
             image = await self._network_and_image(tenant, service, d)
             env = await env_store.read(self.platform.ctx.db, self.platform.ctx.box, tenant.id)
             mounts = await self.jobs.mounts(tenant, service.id)
-            spec = snapshot.container_spec(
-                self.settings.instance, tenant, service, d.id, image, envvars.for_service(env, service.name), mounts
-            )
+            extra, command = await self.platform.databases.container_env(service)
+            pairs = [*envvars.for_service(env, service.name), *extra.items()]
+            spec = snapshot.container_spec(self.settings.instance, tenant, service, d.id, image, pairs, mounts, command)
             # The name (and the whole spec, for repairs) is stored before the container
             # exists, so a crash in between leaves nothing that recovery does not know.
             await self._record(

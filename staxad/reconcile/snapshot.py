@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from staxad.adapters.podman import ContainerSpec
 from staxad.model import names
@@ -26,6 +26,7 @@ def container_spec(
     image: str,
     env: Iterable[tuple[str, str]],
     volumes: dict[str, str] | None = None,
+    command: Sequence[str] | None = None,
 ) -> ContainerSpec:
     """How staxad runs a deployment's container; the app also gets its port as $PORT.
     `volumes`: podman volume name -> where it is mounted."""
@@ -39,6 +40,7 @@ def container_spec(
         labels=names.labels(instance, tenant.id, service.name, deployment_id),
         resource_size=service.resource_size,
         volumes=dict(volumes or {}),
+        command=list(command) if command else None,
     )
 
 

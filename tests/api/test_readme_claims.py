@@ -196,6 +196,8 @@ async def test_another_providers_anything_is_a_404_on_every_tenant_route(
         "volume_id": volume["id"],
         "backup_id": "bak_000000000000",
         "restore_id": "rst_000000000000",
+        "database_id": "db_000000000000",
+        "connection_id": "con_000000000000",
     }
 
     def url(path: str, tenant: dict[str, Any]) -> str:
