@@ -125,7 +125,7 @@ class Databases:
             "volume_id": d.volume_id,
             "username": d.username if d.engine == "postgres" else None,
             "password": password,
-            "url": model.url(engine, d.name, d.username, password, d.name),
+            "url": model.url(engine, d.name, d.username, password, d.name).replace(_quoted(MASKED), MASKED),
             "connections": [
                 {"id": c.id, "service": _name(tenant, c.service_id), "env_key": c.env_key} for c in connected
             ],
@@ -206,6 +206,10 @@ class Databases:
                     ENGINES[target.engine], target.name, target.username, secret, target.name
                 )
         return extra, command
+
+
+def _quoted(text: str) -> str:
+    return "".join(f"%{ord(c):02X}" for c in text)
 
 
 def _version(value: str) -> str:

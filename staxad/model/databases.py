@@ -65,7 +65,7 @@ def url(engine: Engine, host: str, username: str, password: str, database: str) 
     secret = quote(password, safe="")
     if engine.name == "postgres":
         return f"postgresql://{quote(username, safe='')}:{secret}@{host}:{engine.port}/{quote(database, safe='')}"
-    return f"redis://:{secret}@{host}:{engine.port}/0"
+    return f"redis://default:{secret}@{host}:{engine.port}/0"  # redis-cli 7.0 fails an empty user
 
 
 def image(configured: str, version: str | None) -> str:
