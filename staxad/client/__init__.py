@@ -1,0 +1,1 @@
+"""`staxa`: a command-line client of the staxad API (HTTP only, no private shortcuts)."""
