@@ -53,11 +53,13 @@ def test_stop_ends_the_server_and_its_children() -> None:
     assert server not in harness.STARTED
 
 
+# The server's own output goes nowhere: sharing the script's stdout, its `echo` could land
+# in the middle of the pid line the test reads.
 SCRIPT = """
-import os, sys, time
+import os, subprocess, sys, time
 sys.path.insert(0, {root!r})
 from bench import harness
-server = harness.spawn({server!r})
+server = harness.spawn({server!r}, stdout=subprocess.DEVNULL)
 print(server.pid, flush=True)
 if sys.argv[1] == "crash":
     raise RuntimeError("the benchmark failed")
