@@ -225,6 +225,11 @@ async def _kill_group(process: asyncio.subprocess.Process) -> None:
     except TimeoutError:
         log.warning("process %d was killed but its output stays open; leaving it", process.pid)
     LIVE_GROUPS.discard(process.pid)
+    # Close the pipes now: a transport left to the garbage collector closes them on
+    # whatever loop it was made on, which may be gone by then.
+    transport = getattr(process, "_transport", None)
+    if transport is not None:
+        transport.close()
 
 
 _libc = ctypes.CDLL(None, use_errno=True)
