@@ -130,7 +130,8 @@ def print_event(state: State, event: dict[str, Any]) -> None:
     elif event["type"] in (FAILED, "deployment.failed", "deployment.cancelled"):
         state.say("[red]✘ {}[/red]", event["message"])
     else:
-        state.say("  [bold]{}[/bold] {:<9} {}", event.get("service") or "", event.get("stage") or "", event["message"])
+        stage = "queued" if event["type"] == "deployment.queued" else event.get("stage") or ""
+        state.say("  [bold]{}[/bold] {:<9} {}", event.get("service") or "", stage, event["message"])
 
 
 @click.command()
