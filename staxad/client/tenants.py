@@ -41,6 +41,13 @@ def tenants_list(state: State, status: str | None, limit: int) -> None:
 @click.option("--port", type=int, default=None, help="The port the app listens on (default 3000).")
 @click.option("--template", default=None, help="A template id (GET /templates lists them).")
 @click.option("--size", "resource_size", default=None, help="small, medium, large, ...")
+@click.option(
+    "--egress",
+    "egress_mode",
+    type=click.Choice(["open", "restricted"]),
+    default=None,
+    help="restricted: out only where outbound rules allow (default open).",
+)
 @pass_state
 def tenants_create(
     state: State,
@@ -51,6 +58,7 @@ def tenants_create(
     port: int | None,
     template: str | None,
     resource_size: str | None,
+    egress_mode: str | None,
 ) -> None:
     """Create a tenant from an image, a git repository or a template; its first deploy starts."""
     body: dict[str, Any] = {"name": name}
@@ -58,8 +66,14 @@ def tenants_create(
         body |= {"source_type": "image", "image_url": image}
     if repo:
         body |= {"source_type": "github", "repo_url": repo}
-    optional = (("branch", branch), ("port", port), ("template_id", template), ("resource_size", resource_size))
-    body |= {k: v for k, v in optional if v is not None}
+    optional = {
+        "branch": branch,
+        "port": port,
+        "template_id": template,
+        "resource_size": resource_size,
+        "egress_mode": egress_mode,
+    }
+    body |= {k: v for k, v in optional.items() if v is not None}
     data = state.api.call("POST", "/tenants", body)
     state.show(data, SUMMARY)
     state.say("Deploying; follow it with: staxa deploy {}", data["id"])
