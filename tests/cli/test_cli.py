@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from staxad.daemon import Daemon
+from staxad.store import deployments as deployment_store
 from tests.cli.conftest import Staxa
 
 
@@ -129,3 +132,33 @@ async def test_every_json_output_parses(staxa: Staxa) -> None:
         assert result.exit_code == 0, (args, result.output)
         json.loads(result.stdout)
     assert [k["name"] for k in json.loads((await staxa("--json", "keys", "list")).stdout)] == ["test"]
+
+
+class FakeLogs:
+    """Container output by container name, as podman would give it (the runtime is off)."""
+
+    def __init__(self, output: dict[str, bytes]) -> None:
+        self.output = output
+
+    async def logs(self, name: str, lines: int) -> bytes:
+        return self.output[name]
+
+    async def follow(self, name: str, lines: int) -> AsyncIterator[bytes]:
+        for line in self.output[name].splitlines(keepends=True):
+            yield line
+
+
+async def test_logs_print_the_output_as_written_and_follow_it(staxa: Staxa, daemon: Daemon) -> None:
+    tenant = await make_tenant(staxa)
+    [deployment] = json.loads((await staxa("--json", "deployments", "list", "shop")).stdout)
+    async with daemon.db.transaction() as tx:  # a live container, as a finished deploy leaves it
+        await deployment_store.update(tx, deployment["id"], status="succeeded", container_id="c-web")
+        await deployment_store.set_live(tx, tenant["services"][0]["id"], deployment["id"])
+    daemon.ctx.logs = FakeLogs({"c-web": b"GET / 200\n[red]not markup\n"})
+
+    result = await staxa("logs", "shop")
+    assert result.exit_code == 0 and result.stdout == "GET / 200\n[red]not markup\n"
+    result = await staxa("logs", "-f", "shop")  # the fake's stream ends after its lines
+    assert result.exit_code == 0 and result.stdout == "GET / 200\n[red]not markup\n"
+    result = await staxa("--json", "logs", "shop")
+    assert json.loads(result.stdout) == ["GET / 200", "[red]not markup"]
