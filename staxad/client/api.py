@@ -7,7 +7,7 @@ stream is read line by line, so a follower sees each event as it is sent.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import httpx
@@ -91,7 +91,7 @@ class Api:
     def text(self, path: str, params: dict[str, str] | None = None) -> str:
         return self._send("GET", path, params=params).text
 
-    def stream(self, path: str, params: dict[str, str] | None = None) -> Iterator[tuple[str, str] | None]:
+    def stream(self, path: str, params: dict[str, str] | None = None) -> Generator[tuple[str, str] | None, None, None]:
         """The events of an SSE endpoint as they come; an `error` event (the key stopped
         working mid-stream) raises ApiFailure."""
         try:

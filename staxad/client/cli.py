@@ -43,7 +43,7 @@ class Staxa(click.Group):
         except ApiFailure as failure:
             report(failure)
             ctx.exit(API_ERROR)
-        except ValueError as exc:  # a config file that does not parse
+        except config.ConfigError as exc:
             raise click.ClickException(str(exc)) from None
 
 

@@ -17,6 +17,10 @@ from pathlib import Path
 DEFAULT_URL = "http://127.0.0.1:7070"
 
 
+class ConfigError(Exception):
+    """The config file cannot be read as profiles."""
+
+
 @dataclass(frozen=True)
 class Target:
     url: str
@@ -34,7 +38,7 @@ def profiles() -> dict[str, dict[str, str]]:
     except FileNotFoundError:
         return {}
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path()} is not valid TOML ({exc}); fix it or run staxa login again") from None
+        raise ConfigError(f"{path()} is not valid TOML ({exc}); fix it or run staxa login again") from None
     return {name: {k: str(v) for k, v in values.items()} for name, values in data.items() if isinstance(values, dict)}
 
 

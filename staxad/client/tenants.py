@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
+from contextlib import closing
 from typing import Any
 
 import click
@@ -115,8 +117,13 @@ def deploy(ctx: click.Context, state: State, tenant: str, timeout: int) -> None:
 
 
 def follow(state: State, tenant_id: str, mine: set[str], deadline: float) -> int:
+    with closing(state.api.stream(f"/tenants/{tenant_id}/events")) as events:  # hangs up on return
+        return _until_outcome(state, events, mine, deadline)
+
+
+def _until_outcome(state: State, events: Iterable[tuple[str, str] | None], mine: set[str], deadline: float) -> int:
     seen_ours = False
-    for event in state.api.stream(f"/tenants/{tenant_id}/events"):
+    for event in events:
         if time.monotonic() > deadline:
             state.err.print("[red]Gave up waiting[/red]; the deploy goes on (staxa deployments list).")
             return 1
