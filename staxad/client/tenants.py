@@ -1,8 +1,7 @@
 """Tenants, deploys followed stage by stage, and container logs.
 
-A deploy is followed on the tenant's event stream (replayed from its start): the stages
-of the deployments this command queued are printed, and the first `tenant.ready` or
-`tenant.failed` after one of them decides the exit code (0 or 1).
+A deploy is followed on the tenant's event stream (replayed from its start); which
+events count and what decides the exit code is staxad/client/progress.py's to say.
 """
 
 from __future__ import annotations
@@ -15,10 +14,10 @@ from typing import Any
 
 import click
 
+from staxad.client.progress import FAILED, READY, View, Watch
 from staxad.client.state import State, pass_state
 
 SUMMARY = ("id", "name", "status", "url")
-READY, FAILED = "tenant.ready", "tenant.failed"
 
 
 @click.group()
@@ -108,51 +107,52 @@ def tenants_delete(state: State, tenant: str) -> None:
 @click.pass_context
 def deploy(ctx: click.Context, state: State, tenant: str, timeout: int) -> None:
     """Deploy every service and follow the stages until the tenant is ready (exit 0) or
-    failed (exit 1). With --json, each event is printed as one line of JSON."""
+    a deployment or the tenant failed (exit 1). With --json, each event is printed as one
+    line of JSON."""
     tenant_id = state.tenant_id(tenant)
     queued = state.api.call("POST", f"/tenants/{tenant_id}/deploy")
-    mine = {d["id"] for d in queued["deployments"]}
     state.say("Deploying {} ({})", tenant_id, ", ".join(queued["services"]))
-    ctx.exit(follow(state, tenant_id, mine, time.monotonic() + timeout))
+    ctx.exit(follow(state, tenant_id, Watch(queued["deployments"]), time.monotonic() + timeout))
 
 
-def follow(state: State, tenant_id: str, mine: set[str], deadline: float) -> int:
-    with closing(state.api.stream(f"/tenants/{tenant_id}/events")) as events:  # hangs up on return
-        return _until_outcome(state, events, mine, deadline)
+def follow(state: State, tenant_id: str, watch: Watch, deadline: float) -> int:
+    """Show the deploy's events until its outcome is known: 0 ready, 1 failed or given up."""
+    stream = closing(state.api.stream(f"/tenants/{tenant_id}/events"))  # hangs up on return
+    with stream as events, View(state, watch) as view:
+        outcome = _until_outcome(state, tenant_id, watch, view, events, deadline)
+    if outcome is None:
+        state.err.print("[red]Gave up waiting[/red]; the deploy goes on (staxa deployments list).")
+    return 0 if outcome == READY else 1
 
 
-def _until_outcome(state: State, events: Iterable[tuple[str, str] | None], mine: set[str], deadline: float) -> int:
-    seen_ours = False
+def _until_outcome(
+    state: State,
+    tenant_id: str,
+    watch: Watch,
+    view: View,
+    events: Iterable[tuple[str, str] | None],
+    deadline: float,
+) -> str | None:
     for event in events:
         if time.monotonic() > deadline:
-            state.err.print("[red]Gave up waiting[/red]; the deploy goes on (staxa deployments list).")
-            return 1
-        if event is None:
-            continue  # a keep-alive: only a chance to look at the clock
-        payload = json.loads(event[1])
-        ours = payload.get("deployment_id") in mine
-        seen_ours = seen_ours or ours
-        ends = seen_ours and payload["type"] in (READY, FAILED)
-        if ours or ends:
-            print_event(state, payload)
-        if ends:
-            return 0 if payload["type"] == READY else 1
-        if payload["type"] == "tenant.deleted":
-            state.err.print("[red]The tenant was deleted.[/red]")
-            return 1
-    return 1
+            return None
+        if event is not None:
+            payload = json.loads(event[1])
+            if watch.feed(payload):
+                view.show(payload)
+        elif watch.ended:  # a quiet stream: the tenant may have no status change left to tell
+            found = state.api.call("GET", f"/tenants/{tenant_id}")
+            watch.settle(found["status"])
+            if watch.outcome:
+                state.say("[green]✔ {}[/green]" if watch.outcome == READY else "[red]✘ {}[/red]", _said(found))
+        if watch.outcome:
+            return watch.outcome
+    return FAILED  # the stream ended (the tenant went) before any outcome
 
 
-def print_event(state: State, event: dict[str, Any]) -> None:
-    if state.as_json:
-        click.echo(json.dumps(event))
-    elif event["type"] == READY:
-        state.say("[green]✔ {}[/green]", event["message"])
-    elif event["type"] in (FAILED, "deployment.failed", "deployment.cancelled"):
-        state.say("[red]✘ {}[/red]", event["message"])
-    else:
-        stage = "queued" if event["type"] == "deployment.queued" else event.get("stage") or ""
-        state.say("  [bold]{}[/bold] {:<9} {}", event.get("service") or "", stage, event["message"])
+def _said(tenant: dict[str, Any]) -> str:
+    reason = tenant.get("status_reason")
+    return f"Tenant is {tenant['status']}" + (f": {reason}" if reason else "")
 
 
 @click.command()
