@@ -1,9 +1,13 @@
-"""The HTTP side of the CLI: requests in the contract's envelope, errors as ApiFailure."""
+"""The HTTP side of the CLI: requests in the contract's envelope, errors as ApiFailure.
+
+The transport is injected (tests pass one that runs the daemon's app in-process); a
+stream is read line by line, so a follower sees each event as it is sent.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import httpx
@@ -14,9 +18,46 @@ from staxad.client.config import Target
 class ApiFailure(Exception):
     """The API's error envelope (or why there was none): what the CLI prints."""
 
-    def __init__(self, status: int, message: str, fields: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, message: str, details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.status, self.message, self.fields = status, message, fields or {}
+        self.status, self.message, self.details = status, message, details or {}
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        fields = self.details.get("fields")
+        return fields if isinstance(fields, dict) else {}
+
+
+def failure(response: httpx.Response) -> ApiFailure:
+    """What an error response says, from its envelope when it has one."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return ApiFailure(response.status_code, response.text[:500] or f"HTTP {response.status_code}")
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return ApiFailure(response.status_code, response.text[:500])
+    details = error.get("details")
+    return ApiFailure(
+        response.status_code, str(error.get("message", "")), details if isinstance(details, dict) else None
+    )
+
+
+def sse(lines: Iterator[str]) -> Iterator[tuple[str, str] | None]:
+    """(event name, data) for each Server-Sent Event, None for each comment (keep-alive)."""
+    data: list[str]
+    name, data = "message", []
+    for line in lines:
+        if not line:
+            if data:
+                yield name, "\n".join(data)
+            name, data = "message", []
+        elif line.startswith(":"):
+            yield None
+        elif line.startswith("event:"):
+            name = line[6:].strip()
+        elif line.startswith("data:"):
+            data.append(line[5:].removeprefix(" "))
 
 
 class Api:
@@ -24,44 +65,44 @@ class Api:
         headers = {"Authorization": f"Bearer {target.key}"} if target.key else {}
         self.client = httpx.Client(base_url=f"{target.url}/api/v1", headers=headers, timeout=60, transport=transport)
 
-    def call(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> Any:
+    def close(self) -> None:
+        self.client.close()
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = self.client.request(method, path, json=body, params=params)
+            response = self.client.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             raise ApiFailure(0, f"cannot reach {self.client.base_url}: {exc}") from None
-        if response.status_code < 300 and not response.content:
+        if response.status_code >= 400:
+            raise failure(response)
+        return response
+
+    def call(self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None) -> Any:
+        """The `data` of the answer; None for an empty one (204)."""
+        response = self._send(method, path, json=body, params=params)
+        if not response.content:
             return None
         try:
             payload = response.json()
         except ValueError:
-            raise ApiFailure(response.status_code, response.text[:500] or f"HTTP {response.status_code}") from None
-        if response.status_code >= 400:
-            error = payload.get("error", {}) if isinstance(payload, dict) else {}
-            fields = (error.get("details") or {}).get("fields") if isinstance(error, dict) else None
-            raise ApiFailure(response.status_code, str(error.get("message", response.text[:500])), fields)
+            raise ApiFailure(response.status_code, f"not JSON: {response.text[:200]}") from None
         return payload.get("data") if isinstance(payload, dict) else payload
 
     def text(self, path: str, params: dict[str, str] | None = None) -> str:
-        response = self.client.get(path, params=params)
-        if response.status_code >= 400:
-            self.call("GET", path, params=params)  # raises with the envelope
-        return response.text
+        return self._send("GET", path, params=params).text
 
-    def events(self, path: str, params: dict[str, str] | None = None) -> Iterator[dict[str, Any] | None]:
-        """An SSE stream's events as they come, and None for each keep-alive (so a caller
-        waiting for something can look at its clock)."""
-        with self.client.stream("GET", path, params=params, timeout=None) as response:
-            if response.status_code >= 400:
-                response.read()
-                self.call("GET", path, params=params)
-            for line in response.iter_lines():
-                if line.startswith("data: "):
-                    yield json.loads(line[6:])
-                elif line.startswith(":"):
-                    yield None
-
-    def lines(self, path: str, params: dict[str, str]) -> Iterator[str]:
-        with self.client.stream("GET", path, params=params, timeout=None) as response:
-            for line in response.iter_lines():
-                if line.startswith("data: "):
-                    yield line[6:]
+    def stream(self, path: str, params: dict[str, str] | None = None) -> Generator[tuple[str, str] | None, None, None]:
+        """The events of an SSE endpoint as they come; an `error` event (the key stopped
+        working mid-stream) raises ApiFailure."""
+        try:
+            with self.client.stream("GET", path, params=params, timeout=httpx.Timeout(60, read=None)) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise failure(response)
+                for event in sse(response.iter_lines()):
+                    if event is not None and event[0] == "error":
+                        error = json.loads(event[1])
+                        raise ApiFailure(0, f"the stream ended: {error.get('message', event[1])}")
+                    yield event
+        except httpx.HTTPError as exc:
+            raise ApiFailure(0, f"lost {self.client.base_url}: {exc}") from None
