@@ -119,12 +119,9 @@ def due(cron: str, last: datetime | None, created: datetime, now: datetime) -> b
     return fire is not None and fire <= now
 
 
-def to_prune(backups: Sequence[Backup], keep_last: int) -> list[Backup]:
+def to_prune(newest_first: Sequence[Backup], keep_last: int) -> list[Backup]:
     """Succeeded, unpinned backups beyond the newest `keep_last` of them; pinned ones and
-    failed attempts are never counted or pruned here."""
-    kept = sorted(
-        (b for b in backups if b.status == JobStatus.SUCCEEDED and not b.pinned),
-        key=lambda b: (b.created_at, b.id),
-        reverse=True,
-    )
+    failed attempts are never counted or pruned here. The order is the store's (the order
+    they were made in: two backups can share a created_at second)."""
+    kept = [b for b in newest_first if b.status == JobStatus.SUCCEEDED and not b.pinned]
     return kept[keep_last:]

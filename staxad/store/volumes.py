@@ -149,9 +149,7 @@ async def delete_backup(tx: Transaction, backup_id: str) -> None:
 
 
 async def backups_of(db: Database | Transaction, volume_id: str) -> list[Backup]:
-    rows = await db.fetch_all(
-        "SELECT * FROM backups WHERE volume_id = ? ORDER BY created_at DESC, id DESC", (volume_id,)
-    )
+    rows = await db.fetch_all("SELECT * FROM backups WHERE volume_id = ? ORDER BY rowid DESC", (volume_id,))
     return [_backup(r) for r in rows]
 
 
@@ -190,11 +188,11 @@ async def pending_jobs(db: Database | Transaction, tenant_id: str) -> tuple[list
     """The tenant's backups and restores that are queued or running, oldest first."""
     marks = ", ".join("?" for _ in PENDING)
     backups = await db.fetch_all(
-        f"SELECT * FROM backups WHERE tenant_id = ? AND status IN ({marks}) ORDER BY created_at, id",  # noqa: S608
+        f"SELECT * FROM backups WHERE tenant_id = ? AND status IN ({marks}) ORDER BY rowid",  # noqa: S608
         (tenant_id, *PENDING),
     )
     restores = await db.fetch_all(
-        f"SELECT * FROM restores WHERE tenant_id = ? AND status IN ({marks}) ORDER BY created_at, id",  # noqa: S608
+        f"SELECT * FROM restores WHERE tenant_id = ? AND status IN ({marks}) ORDER BY rowid",  # noqa: S608
         (tenant_id, *PENDING),
     )
     return [_backup(r) for r in backups], [_restore(r) for r in restores]

@@ -84,6 +84,6 @@ def backup(n: int, status: str = "succeeded", pinned: bool = False) -> Backup:
 
 
 def test_pruning_keeps_the_newest_and_every_pinned_one() -> None:
-    backups = [backup(1, pinned=True), backup(2), backup(3, status="failed"), backup(4), backup(5)]
+    backups = [backup(5), backup(4), backup(3, status="failed"), backup(2), backup(1, pinned=True)]  # newest first
     assert [b.id for b in to_prune(backups, 2)] == ["bak_2"]
     assert to_prune(backups, 5) == []
