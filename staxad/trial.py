@@ -48,6 +48,12 @@ FIXES: tuple[tuple[tuple[str, ...], str, str], ...] = (
         "catatonit is missing: podman cannot start a container with --init",
         "apt-get install catatonit",
     ),
+    (
+        # netavark 1.4 drives iptables; without it every network set-up ends in EACCES.
+        ("netavark: permission denied", "iptables"),
+        "iptables is missing: netavark sets up each tenant network's NAT with it",
+        "apt-get install iptables",
+    ),
     (("aardvark",), "aardvark-dns is missing: tenant networks get no DNS", "apt-get install aardvark-dns"),
     (
         ("netavark",),

@@ -36,6 +36,7 @@ from staxad.api.sse import StreamSlots
 from staxad.config import Settings
 from staxad.core.platform import Platform
 from staxad.model.errors import MethodNotAllowed, NotFound
+from staxad.web import pages
 
 BASE = "/api/v1"
 GROUPS = (
@@ -100,6 +101,7 @@ def build_app(
         return Response(None, 200 if await platform.domains.serves(domain) else 403)
 
     routes.append(Route("/internal/tls/ask", ask, methods=["GET"]))
+    routes.extend(pages.routes())
     fallback_endpoint = Endpoint("ANY", "/{path:path}", fallback, None, "default", "fallback", 404)
     everything = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     routes.append(Route("/{path:path}", pipeline.wrap(fallback_endpoint), methods=everything))

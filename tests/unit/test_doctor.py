@@ -49,6 +49,9 @@ def test_podman_errors_are_mapped_to_the_package_or_setting_that_fixes_them() ->
     assert diagnose("creating a network", "netavark: executable file not found").fix.startswith(
         "apt-get install netavark"
     )
+    # Found on a fresh Debian 12: netavark 1.4 without iptables (only Suggested by podman).
+    nat = diagnose("starting a container", "podman: netavark: Permission denied (os error 13)")
+    assert nat.what.startswith("iptables is missing") and nat.fix == "apt-get install iptables"
     assert diagnose("podman info", "cannot find newuidmap: exec: not found").fix.startswith("apt-get install uidmap")
     unknown = diagnose("starting a container", "something new went wrong")
     assert "something new went wrong" in unknown.what and "podman info" in unknown.fix

@@ -1,0 +1,1 @@
+"""The dashboard: pages served at / on the API listener, a client of the public API."""
