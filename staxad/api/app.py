@@ -18,6 +18,7 @@ from staxad.api import (
     databases,
     domains,
     env,
+    github,
     keys,
     lifecycle,
     netrules,
@@ -53,6 +54,7 @@ GROUPS = (
     webhooks.routes,
     templates.routes,
     registries.routes,
+    github.routes,
 )
 
 meta = Routes()
