@@ -147,6 +147,21 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True)
+class GitHubSettings:
+    app_id: int = 0  # 0: no GitHub App; the /github endpoints say what to configure
+    private_key_file: str = ""  # the app's RSA private key (PEM), root's alone
+    webhook_secret: str = ""
+    webhook_secret_file: str = ""  # read at start; wins over webhook_secret
+    api_url: str = "https://api.github.com"
+    web_url: str = "https://github.com"  # where repositories are cloned from: the only host given a token
+    ca_file: str = ""  # extra CA bundle (PEM) for the API and clones; a GitHub Enterprise or test stand-in
+
+    @property
+    def configured(self) -> bool:
+        return self.app_id > 0 and bool(self.private_key_file)
+
+
+@dataclass(frozen=True)
 class TemplateSettings:
     dir: str = "/etc/staxad/templates.d"  # the operator's own templates, beside the shipped ones
 
@@ -186,6 +201,7 @@ class Settings:
     events: EventSettings = field(default_factory=EventSettings)
     volumes: VolumeSettings = field(default_factory=VolumeSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    github: GitHubSettings = field(default_factory=GitHubSettings)
     templates: TemplateSettings = field(default_factory=TemplateSettings)
     databases: DatabaseSettings = field(default_factory=DatabaseSettings)
     source: str = "defaults"
@@ -365,6 +381,13 @@ def _check(settings: Settings) -> None:
         raise ConfigError("Config 'server.shutdown_timeout' must be at least 2 (seconds).")
     if not 1 <= settings.server.port <= 65535:
         raise ConfigError("Config 'server.port' must be between 1 and 65535.")
+    github = settings.github
+    if not github.api_url.startswith("https://"):
+        raise ConfigError(f"Config 'github.api_url' must be an https:// URL, not {github.api_url!r}.")
+    if not github.web_url.startswith("https://") or github.web_url.rstrip("/").count("/") != 2:
+        raise ConfigError(f"Config 'github.web_url' must be https://<host> without a path, not {github.web_url!r}.")
+    if github.app_id < 0:
+        raise ConfigError("Config 'github.app_id' must be the app's numeric id (0 for none).")
 
 
 def settings_keys() -> list[str]:

@@ -18,7 +18,7 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from starlette.applications import Starlette
 
-from staxad.adapters import proc, registry_http, systemd, webhook_http
+from staxad.adapters import github_http, proc, registry_http, systemd, webhook_http
 from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy
 from staxad.adapters.dns import DnsResolver
 from staxad.adapters.hostinfo import detect_server_ip, host_addresses
@@ -63,6 +63,9 @@ class Daemon:
         self.ctx.host_addresses = host_addresses
         self.ctx.resolve_host = webhook_http.resolve
         self.ctx.registry_api = registry_http.Registries()
+        gh = settings.github
+        if gh.configured:
+            self.ctx.github_api = github_http.GitHubApp(gh.api_url, gh.app_id, gh.private_key_file, gh.ca_file)
         self.platform = Platform(self.ctx)
         self.webhooks = WebhookSender(self.platform)
         runtime = settings.runtime.enabled

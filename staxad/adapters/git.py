@@ -14,8 +14,9 @@ reaches the disk.
 
 from __future__ import annotations
 
+import base64
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from staxad.adapters import proc
@@ -47,6 +48,33 @@ def environment(global_config: str) -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class HostToken:
+    """A token git sends to one host only (`site`, as https://host[:port]): a GitHub App
+    installation token. It reaches git through GIT_CONFIG_* variables, never argv (which
+    every local user can read in /proc), scoped by git's own URL matching to `site`, with
+    redirects off so no other host can be handed it."""
+
+    site: str
+    token: str = field(repr=False)
+    ca_file: str = ""
+
+    def config(self) -> dict[str, str]:
+        basic = base64.b64encode(f"x-access-token:{self.token}".encode()).decode()
+        site = self.site.rstrip("/") + "/"
+        pairs = [(f"http.{site}.extraHeader", f"Authorization: Basic {basic}"), ("http.followRedirects", "false")]
+        if self.ca_file:
+            pairs.append((f"http.{site}.sslCAInfo", self.ca_file))
+        env = {"GIT_CONFIG_COUNT": str(len(pairs))}
+        for index, (key, value) in enumerate(pairs):
+            env[f"GIT_CONFIG_KEY_{index}"] = key
+            env[f"GIT_CONFIG_VALUE_{index}"] = value
+        return env
+
+    def covers(self, url: str) -> bool:
+        return url.startswith(self.site.rstrip("/") + "/")
+
+
 # Local repositories (operator-allowed only) belong to someone else than the service user;
 # git refuses to serve them unless this is in its global config.
 LOCAL_CONFIG = "[safe]\n\tdirectory = *\n"
@@ -65,14 +93,23 @@ class Git:
         self.allow_local = allow_local
         self.env = environment(str(local_config) if allow_local and local_config else "/dev/null")
 
-    async def clone(self, url: str, branch: str, commit: str | None, dest: Path, limits: Limits) -> Commit:
+    async def clone(
+        self, url: str, branch: str, commit: str | None, dest: Path, limits: Limits, token: HostToken | None = None
+    ) -> Commit:
         """Clone into `dest` (an empty folder the service user owns), check the tree against
-        the limits, check it out and drop `.git`."""
+        the limits, check it out and drop `.git`. `token` is used only if it covers `url`."""
+        # Only the clone itself talks to the host: the token is in its environment alone.
+        env = {**self.env, **(token.config() if token and token.covers(url) else {})}
+        return await self._clone(url, branch, commit, dest, limits, env)
+
+    async def _clone(
+        self, url: str, branch: str, commit: str | None, dest: Path, limits: Limits, env: dict[str, str]
+    ) -> Commit:
         git = [*self.prefix, *_git(self.allow_local)]
         # A pinned commit needs the branch's history; the head needs one commit only.
         depth = [] if commit else ["--depth", "1"]
         argv = [*git, "clone", "--quiet", "--no-checkout", "--single-branch", "--no-tags", *depth, "--branch", branch]
-        await self._run([*argv, "--", url, str(dest)], limits, f"cloning {url} (branch {branch})")
+        await self._run([*argv, "--", url, str(dest)], limits, f"cloning {url} (branch {branch})", env)
         target = commit or "HEAD"
         if commit:
             found = await self._output([*git, "-C", str(dest), "cat-file", "-t", commit], limits)
@@ -87,17 +124,15 @@ class Git:
         return Commit(sha.strip(), message.strip()[:500])
 
     async def _output(self, argv: list[str], limits: Limits) -> bytes:
-        result = await self._exec(argv, limits, "reading the repository")
+        result = await self._exec(argv, limits, "reading the repository", self.env)
         return result.stdout
 
-    async def _run(self, argv: list[str], limits: Limits, doing: str) -> None:
-        await self._exec(argv, limits, doing)
+    async def _run(self, argv: list[str], limits: Limits, doing: str, env: dict[str, str] | None = None) -> None:
+        await self._exec(argv, limits, doing, env or self.env)
 
-    async def _exec(self, argv: list[str], limits: Limits, doing: str) -> proc.Completed:
+    async def _exec(self, argv: list[str], limits: Limits, doing: str, env: dict[str, str]) -> proc.Completed:
         try:
-            result = await proc.run(
-                argv, env=self.env, timeout=limits.timeout, cwd="/", max_file_bytes=limits.max_bytes
-            )
+            result = await proc.run(argv, env=env, timeout=limits.timeout, cwd="/", max_file_bytes=limits.max_bytes)
         except TimeoutError:
             raise PermanentError(f"{doing} took longer than {limits.timeout:.0f} s") from None
         stderr = result.stderr.decode(errors="replace")

@@ -18,6 +18,7 @@ from staxad.api import (
     databases,
     domains,
     env,
+    github,
     keys,
     lifecycle,
     netrules,
@@ -54,6 +55,7 @@ GROUPS = (
     webhooks.routes,
     templates.routes,
     registries.routes,
+    github.routes,
 )
 
 meta = Routes()

@@ -131,6 +131,24 @@ class Routes:
 
 
 async def read_json(request: Request, max_bytes: int, optional: bool = False) -> object:
+    raw = await read_bytes(request, max_bytes)
+    if not raw.strip():
+        if optional:
+            return {}
+        raise ValidationError("The request body is empty; send a JSON object.")
+    return parse_json(raw)
+
+
+def parse_json(raw: bytes) -> object:
+    try:
+        return json.loads(raw, parse_int=_bounded_int)
+    except ValueError as exc:  # bad JSON, bad UTF-8, or a number _bounded_int refused
+        raise ValidationError(f"The request body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise ValidationError("The request body is nested too deeply.") from None
+
+
+async def read_bytes(request: Request, max_bytes: int) -> bytes:
     declared = request.headers.get("content-length")
     size_declared = None if declared is None else ascii_int(declared.strip())
     if declared is not None and (size_declared is None or size_declared > max_bytes):
@@ -142,17 +160,7 @@ async def read_json(request: Request, max_bytes: int, optional: bool = False) ->
         if size > max_bytes:
             raise _too_large(max_bytes)
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        if optional:
-            return {}
-        raise ValidationError("The request body is empty; send a JSON object.")
-    try:
-        return json.loads(raw, parse_int=_bounded_int)
-    except ValueError as exc:  # bad JSON, bad UTF-8, or a number _bounded_int refused
-        raise ValidationError(f"The request body is not valid JSON: {exc}.") from None
-    except RecursionError:
-        raise ValidationError("The request body is nested too deeply.") from None
+    return b"".join(chunks)
 
 
 def _bounded_int(text: str) -> int:

@@ -110,6 +110,7 @@ def document(endpoints: list[Endpoint], base: str) -> dict[str, Any]:
 ERROR_CODES_BY_CHOICE = {
     409: "Conflicts with the current state (a name or port taken, a tenant being deleted)",
     422: "Not possible in the current state (a limit reached, a tenant not deployable)",
+    401: "Not signed, or signed with another secret (endpoints authenticated by a signature, not a key)",
 }
 
 

@@ -49,6 +49,7 @@ def service(s: Service) -> dict[str, Any]:
         "status": s.status,
         "desired_state": s.desired_state,
         "registry_id": s.registry_id,
+        "auto_deploy": s.auto_deploy,
         "is_primary": s.is_primary,
         "is_routable": s.is_routable,
         "port": s.port,

@@ -40,6 +40,7 @@ SERVICE_VOLUME = {
 _SOURCE_AND_VOLUMES = {
     "volumes": {"type": "array", "items": SERVICE_VOLUME},
     "registry_id": {"type": "string", "description": "The registry credential to pull image_url with."},
+    "auto_deploy": {"type": "boolean", "description": "Deploy on a push to the branch (GitHub App). Default true."},
 }
 SERVICE_BODY: dict[str, Any] = {
     "type": "object",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from staxad.config import Settings
 from staxad.metrics import Metrics
 from staxad.model.clock import Clock, iso
-from staxad.model.ports import LogReader, RegistryApi, Resolver
+from staxad.model.ports import GitHubApi, LogReader, RegistryApi, Resolver
 from staxad.store.db import Database
 from staxad.store.secretbox import SecretBox
 
@@ -38,6 +38,7 @@ class Context:
     host_addresses: Callable[[], Awaitable[list[str]]] | None = None  # this host's own IPv4 addresses
     resolve_host: Callable[[str], Awaitable[list[str]]] | None = None  # a name's A and AAAA addresses
     registry_api: RegistryApi | None = None
+    github_api: GitHubApi | None = None  # None: no GitHub App configured
     metrics: Metrics = field(default_factory=Metrics)
 
     def now(self) -> str:

@@ -10,6 +10,7 @@ from staxad.core.databases import Databases
 from staxad.core.deployments import Deployments
 from staxad.core.domains import Domains
 from staxad.core.env import Env
+from staxad.core.github import GitHub
 from staxad.core.netrules import NetworkRules
 from staxad.core.reads import Reads
 from staxad.core.registries import Registries
@@ -40,3 +41,4 @@ class Platform:
         self.reads = Reads(ctx.db)
         self.webhooks = Webhooks(ctx)
         self.runstate = RunState(ctx)
+        self.github = GitHub(ctx, self.deployments)

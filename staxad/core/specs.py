@@ -33,6 +33,7 @@ SERVICE_FIELDS = (
     "resource_size",
     "volumes",
     "registry_id",
+    "auto_deploy",
 )
 TENANT_FIELDS = (
     "name",
@@ -49,6 +50,7 @@ TENANT_FIELDS = (
     "env",
     "volumes",
     "registry_id",
+    "auto_deploy",
 )
 PATCH_FIELDS = ("display_name", "branch", "resource_size", "app_port", "egress_mode")
 
@@ -66,6 +68,7 @@ class ServiceSpec:
     resource_size: str
     volumes: tuple[VolumeSpec, ...] = ()
     registry_id: str | None = None
+    auto_deploy: bool = True
 
     def to_service(self, tenant_id: str, priority: int, now: str) -> Service:
         return Service(
@@ -85,6 +88,7 @@ class ServiceSpec:
             created_at=now,
             updated_at=now,
             registry_id=self.registry_id,
+            auto_deploy=self.auto_deploy,
         )
 
 
@@ -142,11 +146,13 @@ def parse_service(payload: object, settings: Settings, where: str = "", default_
     registry = body.string("registry_id", max_len=64)
     if registry is not None and source_type != "image":
         body.fail("registry_id", 'is only for source_type "image"')
+    auto_deploy = body.boolean("auto_deploy")
     body.done()
     assert name is not None and source_type is not None
     return ServiceSpec(
         volumes=volumes,
         registry_id=registry,
+        auto_deploy=auto_deploy is not False,
         name=name,
         source_type=source_type,
         repo_url=repo,

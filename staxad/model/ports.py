@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Any, Protocol
 
 from staxad.model.ownership import Lookup
 
@@ -29,3 +29,18 @@ class RegistryApi(Protocol):
     ) -> list[tuple[str, int]]: ...
 
     async def tags(self, login: tuple[str, str, str, bool], repo: str) -> list[tuple[str, str | None, int | None]]: ...
+
+
+class GitHubApi(Protocol):
+    """GitHub's REST API as the operator's GitHub App. Raises LookupError when GitHub does not
+    know the installation or repository, ValueError for any other failure."""
+
+    async def installation_account(self, installation_id: int) -> str: ...
+
+    async def token(self, installation_id: int) -> str: ...
+
+    def forget(self, installation_id: int) -> None: ...
+
+    async def repositories(self, installation_id: int) -> list[dict[str, Any]]: ...
+
+    async def branches(self, installation_id: int, owner: str, repo: str) -> list[dict[str, Any]]: ...

@@ -63,6 +63,7 @@ class Service:
     desired_state: str = "running"  # 'stopped' after POST .../stop, until a start or a deploy
     restart_requested_at: str | None = None
     registry_id: str | None = None  # the credential its image is pulled with
+    auto_deploy: bool = True  # a push to its branch deploys it (a github service of an installation)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ SCOPES: dict[str, str] = {
     "domains": "add, verify and delete custom domains",
     "network": "create and delete network rules",
     "registries": "save, verify and browse private registry credentials",
+    "github": "register the GitHub App installation and list its repositories and branches",
     "webhooks": "register, change and delete webhook endpoints and see their deliveries",
     "secrets:read": "reveal secret env values with reveal=true (never included in '*')",
     "admin": "register providers on this host (never included in '*')",

@@ -117,7 +117,9 @@ class Builder:
             log.write(f"==> cloning {service.repo_url} (branch {branch}{pinned})")
             await progress(f"Cloning {service.repo_url} ({branch})")
             limits = git.Limits(build.max_repo_mb << 20, build.max_files, self.settings.git.clone_timeout_seconds)
-            commit = await self.git.clone(service.repo_url, branch, d.commit_sha, repo, limits)
+            commit = await self.git.clone(
+                service.repo_url, branch, d.commit_sha, repo, limits, await self._token(tenant, service.repo_url)
+            )
             log.write(f"==> commit {commit.sha}: {commit.message}")
             plan = await asyncio.to_thread(detect, Checkout(repo), self._base_images())
             await self._check_containerfile(plan.containerfile, tenant, progress)
@@ -161,6 +163,14 @@ class Builder:
                 refused += trigger_refusals(image, await self.podman.onbuild_triggers(image))
         if refused:
             raise PermanentError("the Containerfile cannot be built here: " + "; ".join(refused))
+
+    async def _token(self, tenant: Tenant, repo_url: str) -> git.HostToken | None:
+        """The provider's GitHub installation token, for a repository on the GitHub host only."""
+        token = await self.platform.github.clone_token(tenant.provider_id, repo_url)
+        if token is None:
+            return None
+        github = self.settings.github
+        return git.HostToken(github.web_url, token, github.ca_file)
 
     def _write_git_config(self) -> None:
         path = self.settings.work_root / "gitconfig"

@@ -41,6 +41,7 @@ def _service(row: Row | dict[str, Any]) -> Service:
         desired_state=row["desired_state"],
         restart_requested_at=row["restart_requested_at"],
         registry_id=row["registry_id"],
+        auto_deploy=bool(row["auto_deploy"]),
     )
 
 
@@ -85,7 +86,8 @@ _SERVICES_JSON = """(SELECT json_group_array(json_object(
     'branch', branch, 'image_url', image_url, 'port', port, 'is_primary', is_primary,
     'is_routable', is_routable, 'resource_size', resource_size, 'priority', priority, 'status', status,
     'created_at', created_at, 'updated_at', updated_at, 'desired_state', desired_state,
-    'restart_requested_at', restart_requested_at, 'registry_id', registry_id))
+    'restart_requested_at', restart_requested_at, 'registry_id', registry_id,
+    'auto_deploy', auto_deploy))
   FROM (SELECT * FROM services WHERE tenant_id = tenants.id ORDER BY priority, created_at, name)) AS services_json"""
 
 
@@ -181,8 +183,8 @@ async def insert(tx: Transaction, tenant: Tenant) -> None:
 async def insert_service(tx: Transaction, service: Service) -> None:
     await tx.execute(
         "INSERT INTO services (id, tenant_id, name, source_type, repo_url, branch, image_url,"
-        " port, is_primary, is_routable, resource_size, priority, status, created_at, updated_at, registry_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " port, is_primary, is_routable, resource_size, priority, status, created_at, updated_at, registry_id,"
+        " auto_deploy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             service.id,
             service.tenant_id,
@@ -200,6 +202,7 @@ async def insert_service(tx: Transaction, service: Service) -> None:
             service.created_at,
             service.updated_at,
             service.registry_id,
+            int(service.auto_deploy),
         ),
     )
 

@@ -1,0 +1,176 @@
+"""A provider's GitHub App installation: registered once, used to list repositories and
+branches, to clone private repositories, and to deploy on push.
+
+Invariants: a provider has at most one installation and an installation belongs to at
+most one provider. Installation tokens live only in the adapter's memory; the core hands
+one to a clone only for a repository on the configured GitHub host (`github.web_url`).
+A webhook delivery does anything only with a valid X-Hub-Signature-256, and only once
+per X-GitHub-Delivery id: the id is recorded in the same transaction as the deployments
+it queues.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from staxad.core.context import Context
+from staxad.core.deployments import Deployments
+from staxad.model import validation as v
+from staxad.model.clock import iso
+from staxad.model.errors import AlreadyExists, Conflict, NotFound, PermanentError, Unauthorized, Unprocessable
+from staxad.model.errors import ValidationError as BadRequest
+from staxad.model.github import DELIVERY, Installation, parse_push, repo_path, valid_name, valid_signature
+from staxad.model.lifecycle import DEPLOYABLE
+from staxad.model.ports import GitHubApi
+from staxad.model.records import Principal
+from staxad.store import github as store
+from staxad.store import tenants as tenant_store
+
+KEEP_DELIVERIES = timedelta(days=30)
+NOT_CONFIGURED = (
+    "No GitHub App is configured on this host: the operator sets github.app_id and "
+    "github.private_key_file in the [github] section of the staxad config."
+)
+
+
+class GitHub:
+    def __init__(self, ctx: Context, deployments: Deployments) -> None:
+        self.ctx = ctx
+        self.deployments = deployments
+        self.settings = ctx.settings.github
+
+    def _api(self) -> GitHubApi:
+        if self.ctx.github_api is None:
+            raise Unprocessable(NOT_CONFIGURED)
+        return self.ctx.github_api
+
+    async def get(self, who: Principal) -> Installation:
+        found = await store.get(self.ctx.db, who.provider_id)
+        if found is None:
+            raise NotFound("No GitHub installation is registered; POST /api/v1/github/installation registers one.")
+        return found
+
+    async def register(self, who: Principal, payload: object) -> Installation:
+        body = v.Body(payload, ("installation_id",))
+        installation_id = body.integer("installation_id", 1, 2**53, required=True)
+        body.done()
+        assert installation_id is not None
+        api = self._api()
+        if await store.get(self.ctx.db, who.provider_id) is not None:
+            raise Conflict("A GitHub installation is registered already; DELETE it first to register another.")
+        try:
+            account = await api.installation_account(installation_id)
+        except LookupError:
+            raise Unprocessable(f"GitHub knows no installation {installation_id} of this host's app.") from None
+        except ValueError as exc:
+            raise Unprocessable(f"GitHub could not confirm installation {installation_id}: {exc}") from None
+        found = Installation(who.provider_id, installation_id, account[:100], "active", self.ctx.now())
+        try:
+            async with self.ctx.db.transaction() as tx:
+                await store.insert(tx, found)
+        except AlreadyExists:
+            raise Conflict(f"Installation {installation_id} is registered already.") from None
+        return found
+
+    async def delete(self, who: Principal) -> None:
+        found = await self.get(who)
+        async with self.ctx.db.transaction() as tx:
+            await store.delete(tx, who.provider_id)
+        if self.ctx.github_api is not None:
+            self.ctx.github_api.forget(found.installation_id)
+
+    async def repositories(self, who: Principal) -> list[dict[str, Any]]:
+        api = self._api()
+        found = await self.get(who)
+        items = await _asking(api.repositories(found.installation_id), "list the installation's repositories")
+        return [
+            {
+                "full_name": str(r.get("full_name", "")),
+                "private": bool(r.get("private")),
+                "default_branch": str(r.get("default_branch", "")),
+                "language": r["language"] if isinstance(r.get("language"), str) else None,
+            }
+            for r in items
+        ]
+
+    async def branches(self, who: Principal, owner: str, repo: str) -> list[dict[str, Any]]:
+        if not valid_name(owner, repo):
+            raise BadRequest("Invalid repository.", {"fields": {"repo": "must be owner/name as GitHub spells it"}})
+        api = self._api()
+        found = await self.get(who)
+        items = await _asking(api.branches(found.installation_id, owner, repo), f"list the branches of {owner}/{repo}")
+        return [{"name": str(b.get("name", "")), "protected": bool(b.get("protected"))} for b in items]
+
+    async def clone_token(self, provider_id: str, repo_url: str) -> str | None:
+        """The installation token a clone of `repo_url` may use: only for a repository on the
+        configured GitHub host, only the provider's own installation's."""
+        api = self.ctx.github_api
+        if api is None or repo_path(repo_url, self.settings.web_url) is None:
+            return None
+        found = await store.get(self.ctx.db, provider_id)
+        if found is None:
+            return None
+        try:
+            return await api.token(found.installation_id)
+        except (LookupError, ValueError) as exc:
+            raise PermanentError(f"no GitHub installation token for the clone: {exc}") from None
+
+    def _secret(self) -> str:
+        if self.settings.webhook_secret_file:
+            try:
+                return Path(self.settings.webhook_secret_file).read_text().strip()
+            except OSError:
+                return ""
+        return self.settings.webhook_secret
+
+    async def webhook(self, headers: dict[str, str], raw: bytes, payload: object) -> dict[str, Any]:
+        """Handle one signed delivery; `payload` is `raw` parsed (None when not JSON)."""
+        secret = self._secret()
+        if not secret:
+            raise Unauthorized("No github.webhook_secret is configured on this host; every delivery is refused.")
+        if not valid_signature(secret, raw, headers.get("x-hub-signature-256")):
+            raise Unauthorized("The X-Hub-Signature-256 header is missing or does not match the body.")
+        delivery = headers.get("x-github-delivery", "")
+        event = headers.get("x-github-event", "")[:64]
+        if not DELIVERY.match(delivery):
+            raise BadRequest("The X-GitHub-Delivery header is missing or not a delivery id.")
+        push = parse_push(payload) if event == "push" else None
+        queued: dict[str, list[str]] = {}
+        async with self.ctx.db.transaction() as tx:
+            now = self.ctx.clock.now()
+            if not await store.remember_delivery(tx, delivery, event, iso(now)):
+                return {"status": "duplicate", "deployments": []}
+            await store.forget_deliveries_before(tx, iso(now - KEEP_DELIVERIES))
+            if push is not None:
+                targets: dict[tuple[str, str], list[str]] = defaultdict(list)
+                for provider_id, tenant_id, service_id, url in await store.push_targets(
+                    tx, push.installation_id, push.branch
+                ):
+                    if repo_path(url, self.settings.web_url) == push.repo:
+                        targets[(provider_id, tenant_id)].append(service_id)
+                for (provider_id, tenant_id), service_ids in targets.items():
+                    tenant = await tenant_store.get(tx, provider_id, tenant_id)
+                    if tenant is None or tenant.status not in DEPLOYABLE:
+                        continue
+                    services = [s for s in tenant.services if s.id in service_ids]
+                    why = f"push of {push.sha[:12]} to {push.repo}@{push.branch}"
+                    made = await self.deployments.queue(tx, tenant, services, why, commit=push.sha)
+                    queued[tenant_id] = [d.id for d in made]
+        for tenant_id in queued:
+            self.ctx.changed(tenant_id)
+        if push is None:
+            return {"status": "ignored", "deployments": []}
+        return {"status": "accepted", "deployments": [d for ids in queued.values() for d in ids]}
+
+
+async def _asking(call: Any, doing: str) -> list[dict[str, Any]]:
+    try:
+        found: list[dict[str, Any]] = await call
+    except LookupError:
+        raise NotFound(f"GitHub could not {doing}: the installation cannot see it.") from None
+    except ValueError as exc:
+        raise Unprocessable(f"GitHub could not {doing}: {exc}") from None
+    return found

@@ -1,0 +1,99 @@
+"""A real smart-HTTP git server on loopback: `git http-backend` as CGI behind a small
+HTTPS server, serving bare repositories under `root` only to Basic auth
+`x-access-token:<token>` for a token in `tokens` (as GitHub serves a private repository
+to an installation token). Every request's Authorization header is recorded."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from tests.github.tls import tls_context
+
+
+@dataclass
+class GitServer:
+    root: Path
+    tokens: set[str] = field(default_factory=set)
+    seen_auth: list[str] = field(default_factory=list)
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def allowed(self, header: str) -> bool:
+        if not header.startswith("Basic "):
+            return False
+        user, _, password = base64.b64decode(header[6:]).decode(errors="replace").partition(":")
+        return user == "x-access-token" and password in self.tokens
+
+    def start(self, cert: Path, key: Path) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _cgi(self, method: str) -> None:
+                auth = self.headers.get("Authorization", "")
+                owner.seen_auth.append(auth)
+                if not owner.allowed(auth):
+                    self.send_response(401)
+                    self.send_header("WWW-Authenticate", 'Basic realm="GitHub"')
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0"))) if method == "POST" else b""
+                path, _, query = self.path.partition("?")
+                env = {
+                    "PATH": "/usr/bin:/bin",
+                    "GIT_PROJECT_ROOT": str(owner.root),
+                    "GIT_HTTP_EXPORT_ALL": "1",
+                    "GIT_CONFIG_GLOBAL": "/dev/null",
+                    "REQUEST_METHOD": method,
+                    "PATH_INFO": path,
+                    "QUERY_STRING": query,
+                    "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+                    "CONTENT_LENGTH": str(len(body)),
+                    "REMOTE_USER": "x-access-token",
+                    "REMOTE_ADDR": "127.0.0.1",
+                    "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+                    "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+                }
+                done = subprocess.run(
+                    ["git", "http-backend"], input=body, env=env, capture_output=True, check=False, timeout=60
+                )
+                head, _, payload = done.stdout.partition(b"\r\n\r\n")
+                status, headers = 200, []
+                for line in head.decode(errors="replace").split("\r\n"):
+                    name, _, value = line.partition(": ")
+                    if name.lower() == "status":
+                        status = int(value.split()[0])
+                    elif name:
+                        headers.append((name, value))
+                self.send_response(status)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:
+                self._cgi("GET")
+
+            def do_POST(self) -> None:
+                self._cgi("POST")
+
+            def log_message(self, *_: object) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.socket = tls_context(cert, key).wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,146 @@
+"""A loopback HTTPS stand-in for the few GitHub REST endpoints staxad uses, since GitHub
+itself is unreachable here. It checks the app JWT as GitHub does (RS256 against the app's
+public key, iss = app id, not expired, at most 10 minutes long) and answers with the
+documented shapes only; every request is recorded."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.github.tls import tls_context
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def jwt_error(token: str, public: rsa.RSAPublicKey, app_id: int) -> str | None:
+    """Why GitHub would refuse this app JWT, or None."""
+    try:
+        header, claims, signature = token.split(".")
+        public.verify(_unb64(signature), f"{header}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256())
+        head, body = json.loads(_unb64(header)), json.loads(_unb64(claims))
+    except (ValueError, InvalidSignature):
+        return "A JSON web token could not be decoded"
+    now = time.time()
+    if head.get("alg") != "RS256" or str(body.get("iss")) != str(app_id):
+        return "'Issuer' claim ('iss') must be an Integer"
+    if not body.get("exp") or body["exp"] < now or body["exp"] - body.get("iat", 0) > 600:
+        return "'Expiration time' claim ('exp') is too far in the future or expired"
+    if body.get("iat", now + 1) > now + 1:
+        return "'Issued at' claim ('iat') must be an Integer representing a time in the past"
+    return None
+
+
+@dataclass
+class Repo:
+    full_name: str
+    private: bool = True
+    default_branch: str = "main"
+    language: str | None = "TypeScript"
+    branches: dict[str, bool] = field(default_factory=lambda: {"main": True, "develop": False})
+
+
+@dataclass
+class GitHubStandIn:
+    folder: Path
+    public_key: rsa.RSAPublicKey
+    app_id: int
+    installations: dict[int, str] = field(default_factory=dict)  # id -> account login
+    repos: dict[int, list[Repo]] = field(default_factory=dict)  # installation id -> repositories
+    tokens: dict[str, int] = field(default_factory=dict)  # token -> installation id
+    requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, authorization
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def minted(self) -> int:
+        return sum(1 for method, path, _ in self.requests if method == "POST" and path.endswith("/access_tokens"))
+
+    def start(self, cert: Path, key: Path) -> None:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self, status: int, body: Any) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _route(self, method: str) -> None:
+                path, _, query = self.path.partition("?")
+                auth = self.headers.get("Authorization", "")
+                owner.requests.append((method, path, auth))
+                if match := re.fullmatch(r"/app/installations/(\d+)(/access_tokens)?", path):
+                    return self._app(method, int(match[1]), bool(match[2]), auth)
+                installation = owner.tokens.get(auth.removeprefix("token "))
+                if not auth.startswith("token ") or installation is None:
+                    return self._answer(401, {"message": "Bad credentials"})
+                page = int(dict(p.split("=") for p in query.split("&") if "=" in p).get("page", "1"))
+                repos = owner.repos.get(installation, [])
+                if method == "GET" and path == "/installation/repositories":
+                    shown = [vars(r) | {"branches": None} for r in repos] if page == 1 else []
+                    listed = [{k: v for k, v in r.items() if k != "branches"} for r in shown]
+                    return self._answer(200, {"total_count": len(repos), "repositories": listed})
+                if method == "GET" and (match := re.fullmatch(r"/repos/([^/]+)/([^/]+)/branches", path)):
+                    repo = next((r for r in repos if r.full_name == f"{match[1]}/{match[2]}"), None)
+                    if repo is None:
+                        return self._answer(404, {"message": "Not Found"})
+                    items = [{"name": n, "protected": p, "commit": {"sha": "0" * 40}} for n, p in repo.branches.items()]
+                    return self._answer(200, items if page == 1 else [])
+                return self._answer(404, {"message": "Not Found"})
+
+            def _app(self, method: str, installation: int, tokens: bool, auth: str) -> None:
+                error = jwt_error(auth.removeprefix("Bearer "), owner.public_key, owner.app_id)
+                if not auth.startswith("Bearer ") or error:
+                    return self._answer(401, {"message": error or "Bearer token required"})
+                if installation not in owner.installations:
+                    return self._answer(404, {"message": "Not Found"})
+                if tokens and method == "POST":
+                    token = "ghs_" + secrets.token_urlsafe(27)
+                    owner.tokens[token] = installation
+                    expires = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    return self._answer(
+                        201, {"token": token, "expires_at": expires, "permissions": {"contents": "read"}}
+                    )
+                if not tokens and method == "GET":
+                    login = owner.installations[installation]
+                    return self._answer(200, {"id": installation, "account": {"login": login, "type": "Organization"}})
+                return self._answer(404, {"message": "Not Found"})
+
+            def do_GET(self) -> None:
+                self._route("GET")
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self._route("POST")
+
+            def log_message(self, *_: object) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.socket = tls_context(cert, key).wrap_socket(self._server.socket, server_side=True)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
