@@ -172,7 +172,6 @@ class GitHubApp:
     async def branches(self, installation_id: int, owner: str, repo: str) -> list[dict[str, Any]]:
         return await self._pages(installation_id, f"/repos/{owner}/{repo}/branches", None)
 
-
     async def user_installations(self, code: str) -> set[int]:
         """Ids of the app's installations the user who was given `code` can access."""
         items = await self._listing(f"Bearer {await self._user_token(code)}", "/user/installations", "installations")

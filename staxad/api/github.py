@@ -26,9 +26,9 @@ REGISTER_BODY: dict[str, Any] = {
             "maxLength": 100,
             "pattern": f"^{OAUTH_CODE.pattern}$",
             "description": (
-                "The OAuth code GitHub adds to the setup URL beside installation_id (single use, ten minutes). "
-                "Required when the host has the app's OAuth client (github.client_id): its GitHub user must "
-                "be able to access the installation, else 403."
+                "The OAuth code GitHub adds to the app's callback URL beside installation_id (single use, "
+                "ten minutes). Required when the host has the app's OAuth client (github.client_id): its "
+                "GitHub user must be able to access the installation, else 403."
             ),
         },
     },

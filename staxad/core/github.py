@@ -5,8 +5,8 @@ Invariants: a provider has at most one installation and an installation belongs 
 most one provider. A claim is registered only when `claim_proof` allows it: with the
 app's OAuth client configured, the claim's code must buy a user token (inside the
 adapter; the core never sees it) whose user can access the installation; without one,
-only on a host whose operator trusts every claim. Installation tokens live only in the adapter's memory; the core hands
-one to a clone only for a repository on the configured GitHub host (`github.web_url`).
+only on a host whose operator trusts every claim. Installation tokens live only in the
+adapter's memory; the core hands one to a clone only for a repository on the configured GitHub host (`github.web_url`).
 A webhook delivery does anything only with a valid X-Hub-Signature-256, and only once
 per X-GitHub-Delivery id: the id is recorded in the same transaction as the deployments
 it queues.
@@ -18,6 +18,7 @@ from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
@@ -86,12 +87,12 @@ class GitHub:
             self.settings.client_configured, self.settings.trust_installation_claims, code is not None
         )
         if proof in REFUSED:
-            raise Forbidden(REFUSED[proof])
+            raise Forbidden(REFUSED[proof], self._authorize())
         if await store.get(self.ctx.db, who.provider_id) is not None:
             raise Conflict("A GitHub installation is registered already; DELETE it first to register another.")
         if proof is Proof.CODE:
             assert code is not None
-            await _prove_access(api, code, installation_id)
+            await _prove_access(api, code, installation_id, self._authorize())
         try:
             account = await api.installation_account(installation_id)
         except LookupError:
@@ -105,6 +106,13 @@ class GitHub:
         except AlreadyExists:
             raise Conflict(f"Installation {installation_id} is registered already.") from None
         return found
+
+    def _authorize(self) -> dict[str, str]:
+        """Where a user gets a fresh code: GitHub's authorize page for the app's (public) client id."""
+        if not self.settings.client_configured:
+            return {}
+        query = urlencode({"client_id": self.settings.client_id})
+        return {"authorize_url": f"{self.settings.web_url.rstrip('/')}/login/oauth/authorize?{query}"}
 
     async def delete(self, who: Principal) -> None:
         found = await self.get(who)
@@ -197,20 +205,22 @@ class GitHub:
         return {"status": "accepted", "deployments": [d for ids in queued.values() for d in ids]}
 
 
-async def _prove_access(api: GitHubApi, code: str, installation_id: int) -> None:
+async def _prove_access(api: GitHubApi, code: str, installation_id: int, fresh: dict[str, str]) -> None:
     try:
         reachable = await api.user_installations(code)
     except PermissionError as exc:
         raise Forbidden(
-            f"GitHub refused the code ({exc}). A code works once, for ten minutes: open the app's "
-            "installation on GitHub again (Configure) for a fresh one."
+            f"GitHub refused the code ({exc}). A code works once, for ten minutes: authorize the app "
+            "again at authorize_url for a fresh one.",
+            fresh,
         ) from None
     except (LookupError, ValueError) as exc:
         raise Unprocessable(f"GitHub could not check the code: {exc}") from None
     if installation_id not in reachable:
         raise Forbidden(
             f"The GitHub user who authorized this code cannot access installation {installation_id}: "
-            "register an installation of an account you administer, with the code from its own setup."
+            "register an installation of an account you administer, with a code of your own.",
+            fresh,
         )
 
 

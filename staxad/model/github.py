@@ -37,9 +37,9 @@ class Proof(Enum):
 
 REFUSED = {
     Proof.MISSING_CODE: (
-        "Registering an installation needs proof that you can use it: install the app (or "
-        "open its installation's Configure page) with GitHub, and send the 'code' GitHub "
-        "adds to the setup URL, with the installation_id, within ten minutes."
+        "Registering an installation needs proof that you can use it: send the 'code' GitHub "
+        "adds to the app's callback URL, beside the installation_id, when you install the app "
+        "(or when you authorize it again at authorize_url), within ten minutes."
     ),
     Proof.UNPROVABLE: (
         "This host cannot check who may use an installation, so it registers none. The "
@@ -77,7 +77,7 @@ def claim_proof(client_configured: bool, trust_claims: bool, has_code: bool) -> 
 
 def oauth_code(value: str) -> str:
     if not OAUTH_CODE.fullmatch(value):  # not match() with '$', which passes a trailing newline
-        raise ValueError("must be the code GitHub put in the setup URL: up to 100 letters, digits, '_', '.' or '-'")
+        raise ValueError("must be the code GitHub put in the callback URL: up to 100 letters, digits, '_', '.' or '-'")
     return value
 
 

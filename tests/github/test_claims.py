@@ -21,7 +21,7 @@ from tests.api.helpers import assert_error, assert_resource
 from tests.conftest import Keys, make_settings, offline_resolve
 from tests.github.conftest import INSTALLATION, OTHER_INSTALLATION, Certs, github_settings, register
 from tests.github.gitserver import GitServer
-from tests.github.standin import CLIENT_SECRET, GitHubStandIn
+from tests.github.standin import CLIENT_ID, CLIENT_SECRET, GitHubStandIn
 
 Host = Callable[..., AbstractAsyncContextManager[tuple[httpx.AsyncClient, Keys, Daemon]]]
 
@@ -85,8 +85,9 @@ async def test_a_code_works_once(
     # a code seen once (in a log, a browser history) proves nothing for anyone after
     for who in (auth, await keys.make("replayer@example.com")):
         again = await client.post("/github/installation", headers=who, json=claim(INSTALLATION, code))
-        message = assert_error(again, 403, "forbidden")["message"]
-        assert "bad_verification_code" in message and "incorrect or expired" in message
+        error = assert_error(again, 403, "forbidden")
+        assert "bad_verification_code" in error["message"] and "incorrect or expired" in error["message"]
+        assert "/login/oauth/authorize?client_id=" in error["details"]["authorize_url"]
     assert await stored(daemon) == []
 
 
@@ -95,7 +96,9 @@ async def test_without_a_code_a_host_with_a_client_refuses_and_says_how(
 ) -> None:
     for body in (claim(INSTALLATION), {"installation_id": INSTALLATION, "code": None}):
         refused = assert_error(await client.post("/github/installation", headers=auth, json=body), 403, "forbidden")
-        assert "'code'" in refused["message"] and "setup URL" in refused["message"]
+        assert "'code'" in refused["message"] and "callback URL" in refused["message"]
+        authorize = refused["details"]["authorize_url"]
+        assert authorize == f"{daemon.settings.github.web_url}/login/oauth/authorize?client_id={CLIENT_ID}"
     assert await stored(daemon) == []
     assert not any(p == "/login/oauth/access_token" for _, p, _ in standin.requests)
 

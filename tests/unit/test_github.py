@@ -55,7 +55,7 @@ def test_codes_in_github_s_alphabet_pass(code: str) -> None:
 
 @pytest.mark.parametrize("code", ["", "x" * 101, "a b", "a&client_id=x", "a\n", "a/b", "é"])
 def test_other_codes_are_refused(code: str) -> None:
-    with pytest.raises(ValueError, match="setup URL"):
+    with pytest.raises(ValueError, match="callback URL"):
         oauth_code(code)
 
 
