@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 import types
 import typing
@@ -18,6 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from staxad.model.validation import IMAGE_REF
+
+# GitHub's client ids are "Iv1." plus hex or "Iv23" plus base62; the set is kept loose
+# for GitHub Enterprise, yet it goes into a form body so nothing else is let in.
+CLIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class ConfigError(Exception):
@@ -155,10 +160,18 @@ class GitHubSettings:
     api_url: str = "https://api.github.com"
     web_url: str = "https://github.com"  # where repositories are cloned from: the only host given a token
     ca_file: str = ""  # extra CA bundle (PEM) for the API and clones; a GitHub Enterprise or test stand-in
+    client_id: str = ""  # the app's OAuth client: with a secret, a claim of an installation needs a code
+    client_secret: str = ""
+    client_secret_file: str = ""  # read at each use; wins over client_secret
+    trust_installation_claims: bool = False  # without a client: accept unproven claims (one team only)
 
     @property
     def configured(self) -> bool:
         return self.app_id > 0 and bool(self.private_key_file)
+
+    @property
+    def client_configured(self) -> bool:
+        return bool(self.client_id) and bool(self.client_secret or self.client_secret_file)
 
 
 @dataclass(frozen=True)
@@ -388,6 +401,30 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"Config 'github.web_url' must be https://<host> without a path, not {github.web_url!r}.")
     if github.app_id < 0:
         raise ConfigError("Config 'github.app_id' must be the app's numeric id (0 for none).")
+    _check_github_client(github)
+
+
+def _check_github_client(github: GitHubSettings) -> None:
+    if github.client_id and not CLIENT_ID.fullmatch(github.client_id):
+        raise ConfigError("Config 'github.client_id' must be the app's Client ID (letters, digits, '.', '_', '-').")
+    if bool(github.client_id) != bool(github.client_secret or github.client_secret_file):
+        raise ConfigError(
+            "Config 'github.client_id' and 'github.client_secret' (or 'github.client_secret_file') go together: "
+            "set both, from the app's settings page, or neither."
+        )
+    if github.client_secret_file:
+        try:
+            readable = bool(Path(github.client_secret_file).read_text().strip())
+        except (OSError, UnicodeDecodeError):
+            readable = False
+        if not readable:
+            where = github.client_secret_file
+            raise ConfigError(f"Config 'github.client_secret_file' ({where}) cannot be read or is empty.")
+    if github.client_id and github.trust_installation_claims:
+        raise ConfigError(
+            "Config 'github.trust_installation_claims' is for a host without github.client_id; with a client, "
+            "every claim is proven by a code, so remove one of the two."
+        )
 
 
 def settings_keys() -> list[str]:

@@ -65,7 +65,14 @@ class Daemon:
         self.ctx.registry_api = registry_http.Registries()
         gh = settings.github
         if gh.configured:
-            self.ctx.github_api = github_http.GitHubApp(gh.api_url, gh.app_id, gh.private_key_file, gh.ca_file)
+            oauth = (
+                github_http.OAuthClient(gh.web_url, gh.client_id, gh.client_secret, gh.client_secret_file)
+                if gh.client_configured
+                else None
+            )
+            self.ctx.github_api = github_http.GitHubApp(
+                gh.api_url, gh.app_id, gh.private_key_file, gh.ca_file, oauth=oauth
+            )
         self.platform = Platform(self.ctx)
         self.webhooks = WebhookSender(self.platform)
         runtime = settings.runtime.enabled

@@ -1,12 +1,15 @@
 """GitHub's REST API as a GitHub App: the app's JWT, installation tokens, repositories
-and branches.
+and branches, and the installations an OAuth code's user can access.
 
 The JWT is RS256 over {iat: now - 60 s (GitHub's clocks may lag), exp: now + 9 min
 (GitHub refuses more than 10), iss: app id}, signed with `cryptography`. Installation
 tokens (an hour's life) are cached in memory, per installation, until five minutes
 before they expire; they are never written anywhere. Failures are ValueError with what
 GitHub said (never a token), LookupError when GitHub does not know the installation or
-repository.
+repository, PermissionError when GitHub refuses an OAuth code.
+
+The user access token an OAuth code buys lives in one call's locals: it lists the user's
+installations of the app and is dropped, never cached, logged or put in an exception.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import json
 import ssl
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,16 +54,41 @@ def load_key(path: str) -> rsa.RSAPrivateKey:
     return key
 
 
+@dataclass(frozen=True)
+class OAuthClient:
+    """The app's OAuth client, for the code GitHub gives whoever installs the app."""
+
+    web_url: str  # GitHub's web host: codes are exchanged there, not on the API
+    client_id: str
+    client_secret: str = field(default="", repr=False)
+    client_secret_file: str = ""  # read at each exchange, so a rotated secret needs no restart
+
+    def secret(self) -> str:
+        if not self.client_secret_file:
+            return self.client_secret
+        try:
+            return Path(self.client_secret_file).read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            raise ValueError(f"github.client_secret_file ({self.client_secret_file}) cannot be read") from None
+
+
 class GitHubApp:
     """staxad.model.ports.GitHubApi over httpx."""
 
     def __init__(
-        self, api_url: str, app_id: int, key_file: str, ca_file: str = "", clock: Callable[[], float] = time.time
+        self,
+        api_url: str,
+        app_id: int,
+        key_file: str,
+        ca_file: str = "",
+        clock: Callable[[], float] = time.time,
+        oauth: OAuthClient | None = None,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self.app_id = app_id
         self.key_file = key_file
         self.clock = clock
+        self.oauth = oauth
         self._key: rsa.RSAPrivateKey | None = None
         self._tokens: dict[int, tuple[str, float]] = {}  # installation id -> (token, expires at)
         self._verify: ssl.SSLContext | bool = True
@@ -75,18 +104,17 @@ class GitHubApp:
             self._key = load_key(self.key_file)
         return app_jwt(self.app_id, self._key, self.clock())
 
-    async def _request(self, method: str, path: str, auth: str, params: dict[str, Any] | None = None) -> Any:
-        headers = {
-            "Authorization": auth,
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": "2022-11-28",
-            "User-Agent": "staxad",
-        }
+    async def _send(self, method: str, url: str, headers: dict[str, str], **extra: Any) -> httpx.Response:
         try:
             async with self._client() as client:
-                response = await client.request(method, self.api_url + path, headers=headers, params=params)
+                return await client.request(method, url, headers={"User-Agent": "staxad", **headers}, **extra)
         except httpx.HTTPError as exc:
-            raise ValueError(f"GitHub's API did not answer ({type(exc).__name__})") from None
+            # only the class: an httpx error can carry the request, and with it a secret
+            raise ValueError(f"GitHub did not answer ({type(exc).__name__})") from None
+
+    async def _request(self, method: str, path: str, auth: str, params: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": auth, "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+        response = await self._send(method, self.api_url + path, headers, params=params)
         if response.status_code == 404:
             raise LookupError("GitHub does not know it (or the app may not see it)")
         if response.status_code >= 300:
@@ -124,7 +152,9 @@ class GitHubApp:
         self._tokens.pop(installation_id, None)
 
     async def _pages(self, installation_id: int, path: str, key: str | None) -> list[dict[str, Any]]:
-        auth = f"token {await self.token(installation_id)}"
+        return await self._listing(f"token {await self.token(installation_id)}", path, key)
+
+    async def _listing(self, auth: str, path: str, key: str | None) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
         for page in range(1, MAX_PAGES + 1):
             body = await self._request("GET", path, auth, {"per_page": PAGE, "page": page})
@@ -141,6 +171,33 @@ class GitHubApp:
 
     async def branches(self, installation_id: int, owner: str, repo: str) -> list[dict[str, Any]]:
         return await self._pages(installation_id, f"/repos/{owner}/{repo}/branches", None)
+
+    async def user_installations(self, code: str) -> set[int]:
+        """Ids of the app's installations the user who was given `code` can access."""
+        items = await self._listing(f"Bearer {await self._user_token(code)}", "/user/installations", "installations")
+        return {i["id"] for i in items if isinstance(i.get("id"), int) and not isinstance(i["id"], bool)}
+
+    async def _user_token(self, code: str) -> str:
+        if self.oauth is None:
+            raise ValueError("no github.client_id is configured to exchange the code with")
+        form = {"client_id": self.oauth.client_id, "client_secret": self.oauth.secret(), "code": code}
+        url = self.oauth.web_url.rstrip("/") + "/login/oauth/access_token"
+        # the code goes in the body, never the URL, which httpx logs
+        response = await self._send("POST", url, {"Accept": "application/json"}, data=form)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if response.status_code >= 300 or not isinstance(answer, dict):
+            raise ValueError(f"GitHub's code exchange answered {response.status_code}: {_message(response)}")
+        token = answer.get("access_token")
+        if isinstance(token, str) and token and answer.get("error") is None:
+            return token
+        error, why = str(answer.get("error") or "no access_token")[:64], str(answer.get("error_description") or "")
+        reason = f"{error}: {why[:200]}" if why else error
+        if error == "bad_verification_code":  # expired, used already, or never GitHub's
+            raise PermissionError(reason)
+        raise ValueError(f"GitHub refused the code exchange ({reason})")
 
 
 def _message(response: httpx.Response) -> str:

@@ -9,7 +9,7 @@ from starlette.responses import Response
 
 from staxad.api.endpoint import Call, Routes, parse_json, read_bytes
 from staxad.model.errors import ValidationError
-from staxad.model.github import Installation
+from staxad.model.github import OAUTH_CODE, Installation
 
 routes = Routes()
 # GitHub's push payloads carry every commit's metadata; 25 MB is GitHub's own cap, a push
@@ -20,7 +20,17 @@ REGISTER_BODY: dict[str, Any] = {
     "required": ["installation_id"],
     "additionalProperties": False,
     "properties": {
-        "installation_id": {"type": "integer", "minimum": 1, "description": "From the app's installation callback."}
+        "installation_id": {"type": "integer", "minimum": 1, "description": "From the app's installation callback."},
+        "code": {
+            "type": "string",
+            "maxLength": 100,
+            "pattern": f"^{OAUTH_CODE.pattern}$",
+            "description": (
+                "The OAuth code GitHub adds to the app's callback URL beside installation_id (single use, "
+                "ten minutes). Required when the host has the app's OAuth client (github.client_id): its "
+                "GitHub user must be able to access the installation, else 403."
+            ),
+        },
     },
 }
 
@@ -46,7 +56,8 @@ async def get_installation(call: Call) -> Response:
     status=201,
     body=REGISTER_BODY,
     errors=(409, 422),
-    summary="Register the provider's GitHub App installation; its account is read from GitHub.",
+    summary="Register the provider's GitHub App installation, proven by the install's OAuth code; "
+    "its account is read from GitHub.",
 )
 async def register_installation(call: Call) -> Response:
     return call.ok(installation(await call.platform.github.register(call.who, await call.body())), 201)

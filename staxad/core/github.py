@@ -2,8 +2,11 @@
 branches, to clone private repositories, and to deploy on push.
 
 Invariants: a provider has at most one installation and an installation belongs to at
-most one provider. Installation tokens live only in the adapter's memory; the core hands
-one to a clone only for a repository on the configured GitHub host (`github.web_url`).
+most one provider. A claim is registered only when `claim_proof` allows it: with the
+app's OAuth client configured, the claim's code must buy a user token (inside the
+adapter; the core never sees it) whose user can access the installation; without one,
+only on a host whose operator trusts every claim. Installation tokens live only in the
+adapter's memory; the core hands one to a clone only for a repository on the configured GitHub host (`github.web_url`).
 A webhook delivery does anything only with a valid X-Hub-Signature-256, and only once
 per X-GitHub-Delivery id: the id is recorded in the same transaction as the deployments
 it queues.
@@ -15,14 +18,34 @@ from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
 from staxad.model import validation as v
 from staxad.model.clock import iso
-from staxad.model.errors import AlreadyExists, Conflict, NotFound, PermanentError, Unauthorized, Unprocessable
+from staxad.model.errors import (
+    AlreadyExists,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PermanentError,
+    Unauthorized,
+    Unprocessable,
+)
 from staxad.model.errors import ValidationError as BadRequest
-from staxad.model.github import DELIVERY, Installation, parse_push, repo_path, valid_name, valid_signature
+from staxad.model.github import (
+    DELIVERY,
+    REFUSED,
+    Installation,
+    Proof,
+    claim_proof,
+    oauth_code,
+    parse_push,
+    repo_path,
+    valid_name,
+    valid_signature,
+)
 from staxad.model.lifecycle import DEPLOYABLE
 from staxad.model.ports import GitHubApi
 from staxad.model.records import Principal
@@ -54,13 +77,22 @@ class GitHub:
         return found
 
     async def register(self, who: Principal, payload: object) -> Installation:
-        body = v.Body(payload, ("installation_id",))
+        body = v.Body(payload, ("installation_id", "code"))
         installation_id = body.integer("installation_id", 1, 2**53, required=True)
+        code: str | None = body.check("code", body.string("code", max_len=100), oauth_code)
         body.done()
         assert installation_id is not None
         api = self._api()
+        proof = claim_proof(
+            self.settings.client_configured, self.settings.trust_installation_claims, code is not None
+        )
+        if proof in REFUSED:
+            raise Forbidden(REFUSED[proof], self._authorize())
         if await store.get(self.ctx.db, who.provider_id) is not None:
             raise Conflict("A GitHub installation is registered already; DELETE it first to register another.")
+        if proof is Proof.CODE:
+            assert code is not None
+            await _prove_access(api, code, installation_id, self._authorize())
         try:
             account = await api.installation_account(installation_id)
         except LookupError:
@@ -74,6 +106,13 @@ class GitHub:
         except AlreadyExists:
             raise Conflict(f"Installation {installation_id} is registered already.") from None
         return found
+
+    def _authorize(self) -> dict[str, str]:
+        """Where a user gets a fresh code: GitHub's authorize page for the app's (public) client id."""
+        if not self.settings.client_configured:
+            return {}
+        query = urlencode({"client_id": self.settings.client_id})
+        return {"authorize_url": f"{self.settings.web_url.rstrip('/')}/login/oauth/authorize?{query}"}
 
     async def delete(self, who: Principal) -> None:
         found = await self.get(who)
@@ -164,6 +203,25 @@ class GitHub:
         if push is None:
             return {"status": "ignored", "deployments": []}
         return {"status": "accepted", "deployments": [d for ids in queued.values() for d in ids]}
+
+
+async def _prove_access(api: GitHubApi, code: str, installation_id: int, fresh: dict[str, str]) -> None:
+    try:
+        reachable = await api.user_installations(code)
+    except PermissionError as exc:
+        raise Forbidden(
+            f"GitHub refused the code ({exc}). A code works once, for ten minutes: authorize the app "
+            "again at authorize_url for a fresh one.",
+            fresh,
+        ) from None
+    except (LookupError, ValueError) as exc:
+        raise Unprocessable(f"GitHub could not check the code: {exc}") from None
+    if installation_id not in reachable:
+        raise Forbidden(
+            f"The GitHub user who authorized this code cannot access installation {installation_id}: "
+            "register an installation of an account you administer, with a code of your own.",
+            fresh,
+        )
 
 
 async def _asking(call: Any, doing: str) -> list[dict[str, Any]]:

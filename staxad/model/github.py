@@ -1,6 +1,10 @@
-"""GitHub App facts that need no network: the installation record, which repository a
-URL names on the configured GitHub host, webhook signatures and push payloads. Pure.
+"""GitHub App facts that need no network: the installation record, what proof a claim
+of an installation needs, which repository a URL names on the configured GitHub host,
+webhook signatures and push payloads. Pure.
 
+`claim_proof` is the ownership boundary: installation ids are small guessable integers,
+so a claim is accepted only with an OAuth code whose GitHub user can access the
+installation, unless the operator declared the host single-team.
 `repo_path` is the token boundary: a clone gets an installation token only when its URL
 is https on exactly the configured host (and port), with no credentials in it.
 """
@@ -11,6 +15,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from enum import Enum
 from urllib.parse import urlsplit
 
 OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
@@ -18,6 +23,32 @@ REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 SHA = re.compile(r"^[0-9a-f]{40}$")
 DELIVERY = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 NO_COMMIT = "0" * 40  # a push that deleted the branch
+# GitHub's codes are 20 hex digits today; the wider set leaves room for a format change
+# while keeping anything that could smuggle syntax into a form body out.
+OAUTH_CODE = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
+class Proof(Enum):
+    CODE = "code"  # exchange the code; the installation must be among its user's
+    TRUSTED = "trusted"  # the operator vouches for every provider: a single-team host
+    MISSING_CODE = "missing_code"  # refused
+    UNPROVABLE = "unprovable"  # refused
+
+
+REFUSED = {
+    Proof.MISSING_CODE: (
+        "Registering an installation needs proof that you can use it: send the 'code' GitHub "
+        "adds to the app's callback URL, beside the installation_id, when you install the app "
+        "(or when you authorize it again at authorize_url), within ten minutes."
+    ),
+    Proof.UNPROVABLE: (
+        "This host cannot check who may use an installation, so it registers none. The "
+        "operator either sets github.client_id and github.client_secret (the app's OAuth "
+        "credentials, with 'Request user authorization (OAuth) during installation' on), "
+        "after which a 'code' from the install proves access, or, on a host with a single "
+        "team only, sets github.trust_installation_claims = true."
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +66,19 @@ class Push:
     repo: str  # owner/name, lower case
     branch: str
     sha: str
+
+
+def claim_proof(client_configured: bool, trust_claims: bool, has_code: bool) -> Proof:
+    """What a claim of an installation must show on this host; a refusal is in REFUSED."""
+    if client_configured:
+        return Proof.CODE if has_code else Proof.MISSING_CODE
+    return Proof.TRUSTED if trust_claims else Proof.UNPROVABLE
+
+
+def oauth_code(value: str) -> str:
+    if not OAUTH_CODE.fullmatch(value):  # not match() with '$', which passes a trailing newline
+        raise ValueError("must be the code GitHub put in the callback URL: up to 100 letters, digits, '_', '.' or '-'")
+    return value
 
 
 def valid_name(owner: str, repo: str) -> bool:

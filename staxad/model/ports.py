@@ -33,7 +33,8 @@ class RegistryApi(Protocol):
 
 class GitHubApi(Protocol):
     """GitHub's REST API as the operator's GitHub App. Raises LookupError when GitHub does not
-    know the installation or repository, ValueError for any other failure."""
+    know the installation or repository, PermissionError when it refuses an OAuth code
+    (expired, used, or not its own), ValueError for any other failure."""
 
     async def installation_account(self, installation_id: int) -> str: ...
 
@@ -44,3 +45,5 @@ class GitHubApi(Protocol):
     async def repositories(self, installation_id: int) -> list[dict[str, Any]]: ...
 
     async def branches(self, installation_id: int, owner: str, repo: str) -> list[dict[str, Any]]: ...
+
+    async def user_installations(self, code: str) -> set[int]: ...

@@ -1,5 +1,7 @@
 """A daemon wired to a GitHub App whose API is the loopback stand-in and whose git host
-is the loopback http-backend server, both over TLS trusted through github.ca_file."""
+is the loopback http-backend server, both over TLS trusted through github.ca_file. The
+app has its OAuth client configured, so registering an installation needs a code:
+`register` gets one from the stand-in for a user who can access the installation."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -18,7 +21,7 @@ from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
 from tests.conftest import make_settings, offline_resolve
 from tests.github.gitserver import GitServer
-from tests.github.standin import GitHubStandIn, Repo
+from tests.github.standin import CLIENT_ID, CLIENT_SECRET, GitHubStandIn, Repo
 from tests.github.tls import make_cert
 from tests.gitrepos import ENV, commit
 
@@ -79,7 +82,7 @@ def standin(certs: Certs, app_key: rsa.RSAPrivateKey) -> Iterator[GitHubStandIn]
 
 
 @pytest.fixture
-def gitserver(certs: Certs, tmp_path: Path) -> Iterator[GitServer]:
+def gitserver(certs: Certs, tmp_path: Path, standin: GitHubStandIn) -> Iterator[GitServer]:
     work = tmp_path / "webapp"
     commit(work, {"index.html": "<h1>private</h1>\n"}, "first page")
     root = certs.folder / "git"
@@ -87,7 +90,7 @@ def gitserver(certs: Certs, tmp_path: Path) -> Iterator[GitServer]:
     subprocess.run(
         ["git", "clone", "--quiet", "--bare", str(work), str(root / "acme-org" / "webapp.git")], env=ENV, check=True
     )
-    server = GitServer(root)
+    server = GitServer(root, login=standin.exchange)
     server.start(certs.cert, certs.key)
     yield server
     server.stop()
@@ -101,8 +104,19 @@ def github_settings(tmp_path: Path, certs: Certs, key_file: Path, api: str, web:
         "STAXAD_GITHUB_API_URL": api,
         "STAXAD_GITHUB_WEB_URL": web,
         "STAXAD_GITHUB_CA_FILE": str(certs.cert),
+        "STAXAD_GITHUB_CLIENT_ID": CLIENT_ID,
+        "STAXAD_GITHUB_CLIENT_SECRET": CLIENT_SECRET,
         **extra,
     }
+
+
+async def register(
+    client: httpx.AsyncClient, auth: dict[str, str], standin: GitHubStandIn, installation: int = INSTALLATION
+) -> httpx.Response:
+    """Register `installation` as its admin would after installing the app: with the code
+    GitHub hands that admin."""
+    code = standin.grant(f"admin-of-{installation}", installation)
+    return await client.post("/github/installation", headers=auth, json={"installation_id": installation, "code": code})
 
 
 @pytest.fixture

@@ -1,16 +1,22 @@
 """A real smart-HTTP git server on loopback: `git http-backend` as CGI behind a small
 HTTPS server, serving bare repositories under `root` only to Basic auth
 `x-access-token:<token>` for a token in `tokens` (as GitHub serves a private repository
-to an installation token). Every request's Authorization header is recorded."""
+to an installation token). Every request's Authorization header is recorded.
+
+It stands for GitHub's web host, which also exchanges OAuth codes: POST
+/login/oauth/access_token goes to `login` (the API stand-in's `exchange`) when set."""
 
 from __future__ import annotations
 
 import base64
+import json
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from tests.github.tls import tls_context
 
@@ -20,6 +26,7 @@ class GitServer:
     root: Path
     tokens: set[str] = field(default_factory=set)
     seen_auth: list[str] = field(default_factory=list)
+    login: Callable[[bytes], tuple[int, dict[str, Any]]] | None = None
     port: int = 0
 
     @property
@@ -36,7 +43,19 @@ class GitServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            def _login(self) -> None:
+                assert owner.login is not None
+                status, answer = owner.login(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def _cgi(self, method: str) -> None:
+                if method == "POST" and owner.login and self.path.partition("?")[0] == "/login/oauth/access_token":
+                    return self._login()
                 auth = self.headers.get("Authorization", "")
                 owner.seen_auth.append(auth)
                 if not owner.allowed(auth):

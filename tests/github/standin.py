@@ -1,7 +1,13 @@
 """A loopback HTTPS stand-in for the few GitHub REST endpoints staxad uses, since GitHub
 itself is unreachable here. It checks the app JWT as GitHub does (RS256 against the app's
 public key, iss = app id, not expired, at most 10 minutes long) and answers with the
-documented shapes only; every request is recorded."""
+documented shapes only; every request is recorded.
+
+It is also GitHub's OAuth side: `grant` gives a user (and the installations that user can
+access) a single-use code, `exchange` trades it for a user token as
+`{web_url}/login/oauth/access_token` does (the git server, which stands for the web host,
+forwards that path here), and `/user/installations` lists what the token's user can
+access, paginated."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -55,6 +62,23 @@ class Repo:
     branches: dict[str, bool] = field(default_factory=lambda: {"main": True, "develop": False})
 
 
+CLIENT_ID = "Iv1.5ea0d1e5c11e47"
+CLIENT_SECRET = "standin-client-secret-0123456789abcdef"
+BAD_CODE = {
+    "error": "bad_verification_code",
+    "error_description": "The code passed is incorrect or expired.",
+    "error_uri": "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code",
+}
+BAD_CLIENT = {
+    "error": "incorrect_client_credentials",
+    "error_description": "The client_id and/or client_secret passed are incorrect.",
+}
+
+
+def _query(query: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(query).items()}
+
+
 @dataclass
 class GitHubStandIn:
     folder: Path
@@ -64,6 +88,11 @@ class GitHubStandIn:
     repos: dict[int, list[Repo]] = field(default_factory=dict)  # installation id -> repositories
     tokens: dict[str, int] = field(default_factory=dict)  # token -> installation id
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, authorization
+    client_id: str = CLIENT_ID
+    client_secret: str = CLIENT_SECRET
+    users: dict[str, set[int]] = field(default_factory=dict)  # login -> installations the user can access
+    codes: dict[str, str] = field(default_factory=dict)  # unspent code -> login
+    user_tokens: dict[str, str] = field(default_factory=dict)  # user access token -> login
     port: int = 0
 
     @property
@@ -72,6 +101,40 @@ class GitHubStandIn:
 
     def minted(self) -> int:
         return sum(1 for method, path, _ in self.requests if method == "POST" and path.endswith("/access_tokens"))
+
+    def grant(self, login: str, *installations: int) -> str:
+        """A fresh code for `login`, who can access `installations` (and what it could before)."""
+        self.users.setdefault(login, set()).update(installations)
+        code = secrets.token_hex(10)
+        self.codes[code] = login
+        return code
+
+    def exchange(self, body: bytes) -> tuple[int, dict[str, Any]]:
+        """POST /login/oauth/access_token: a form (or JSON) body, a JSON answer; GitHub
+        reports a refused code with 200 and an `error`, not with a 4xx."""
+        try:
+            form = json.loads(body) if body.lstrip().startswith(b"{") else _query(body.decode())
+        except (ValueError, UnicodeDecodeError):
+            return 400, {"error": "bad_request"}
+        if form.get("client_id") != self.client_id or form.get("client_secret") != self.client_secret:
+            return 200, BAD_CLIENT
+        login = self.codes.pop(str(form.get("code", "")), None)  # spent even when refused later
+        if login is None:
+            return 200, BAD_CODE
+        token = "ghu_" + secrets.token_urlsafe(27)
+        self.user_tokens[token] = login
+        return 200, {"access_token": token, "token_type": "bearer", "scope": ""}
+
+    def user_installations(self, auth: str, query: str) -> tuple[int, dict[str, Any]]:
+        login = self.user_tokens.get(auth.removeprefix("Bearer ").removeprefix("token "))
+        if login is None or not auth.startswith(("Bearer ", "token ")):
+            return 401, {"message": "Bad credentials"}
+        params = _query(query)
+        per_page, page = min(int(params.get("per_page", "30")), 100), int(params.get("page", "1"))
+        ids = sorted(i for i in self.users.get(login, set()) if i in self.installations)
+        shown = ids[(page - 1) * per_page : page * per_page]
+        items = [{"id": i, "account": {"login": self.installations[i], "type": "Organization"}} for i in shown]
+        return 200, {"total_count": len(ids), "installations": items}
 
     def start(self, cert: Path, key: Path) -> None:
         owner = self
@@ -89,6 +152,10 @@ class GitHubStandIn:
                 path, _, query = self.path.partition("?")
                 auth = self.headers.get("Authorization", "")
                 owner.requests.append((method, path, auth))
+                if method == "POST" and path == "/login/oauth/access_token":
+                    return self._answer(*owner.exchange(self.body))
+                if method == "GET" and path == "/user/installations":
+                    return self._answer(*owner.user_installations(auth, query))
                 if match := re.fullmatch(r"/app/installations/(\d+)(/access_tokens)?", path):
                     return self._app(method, int(match[1]), bool(match[2]), auth)
                 installation = owner.tokens.get(auth.removeprefix("token "))
@@ -126,11 +193,13 @@ class GitHubStandIn:
                     return self._answer(200, {"id": installation, "account": {"login": login, "type": "Organization"}})
                 return self._answer(404, {"message": "Not Found"})
 
+            body = b""
+
             def do_GET(self) -> None:
                 self._route("GET")
 
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 self._route("POST")
 
             def log_message(self, *_: object) -> None:

@@ -1,5 +1,6 @@
 """The /github endpoints against the loopback GitHub stand-in: installation, repositories,
-branches, another provider's installation, and a host without a GitHub App."""
+branches, another provider's installation, and a host without a GitHub App. Who may
+claim an installation is tested in test_claims.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
 from tests.api.helpers import assert_error, assert_resource
 from tests.conftest import Keys, make_settings
-from tests.github.conftest import APP_ID, INSTALLATION, OTHER_INSTALLATION, Certs
+from tests.github.conftest import APP_ID, INSTALLATION, OTHER_INSTALLATION, Certs, register
 from tests.github.standin import GitHubStandIn, jwt_error
 
 
@@ -23,9 +24,7 @@ async def test_an_installation_is_registered_read_and_deleted(
     client: httpx.AsyncClient, auth: dict[str, str], standin: GitHubStandIn
 ) -> None:
     assert_error(await client.get("/github/installation", headers=auth), 404, "not_found")
-    made = assert_resource(
-        await client.post("/github/installation", headers=auth, json={"installation_id": INSTALLATION}), 201
-    )
+    made = assert_resource(await register(client, auth, standin), 201)
     assert made == {
         "installation_id": INSTALLATION,
         "account": "acme-org",
@@ -34,26 +33,42 @@ async def test_an_installation_is_registered_read_and_deleted(
     }
     assert made["created_at"].endswith("Z")
     assert assert_resource(await client.get("/github/installation", headers=auth)) == made
-    again = await client.post("/github/installation", headers=auth, json={"installation_id": INSTALLATION})
-    assert_error(again, 409, "conflict")
+    assert_error(await register(client, auth, standin), 409, "conflict")
     deleted = await client.delete("/github/installation", headers=auth)
     assert deleted.status_code == 204 and not deleted.content
     assert_error(await client.get("/github/installation", headers=auth), 404, "not_found")
     assert_error(await client.delete("/github/installation", headers=auth), 404, "not_found")
 
 
-async def test_bad_installation_ids_are_4xx_never_500(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
-    for body in ({}, {"installation_id": "12"}, {"installation_id": 0}, {"installation_id": True}, {"x": 1}):
-        assert_error(await client.post("/github/installation", headers=auth, json=body), 400, "validation_error")
-    unknown = await client.post("/github/installation", headers=auth, json={"installation_id": 999})
-    assert "999" in assert_error(unknown, 422, "unprocessable_entity")["message"]
+async def test_bad_installation_ids_and_codes_are_4xx_never_500(
+    client: httpx.AsyncClient, auth: dict[str, str], standin: GitHubStandIn
+) -> None:
+    code = standin.grant("someone", INSTALLATION)
+    for body in (
+        {},
+        {"installation_id": "12"},
+        {"installation_id": 0},
+        {"installation_id": True},
+        {"x": 1},
+        {"installation_id": INSTALLATION, "code": 12},
+        {"installation_id": INSTALLATION, "code": ""},
+        {"installation_id": INSTALLATION, "code": "x" * 101},
+        {"installation_id": INSTALLATION, "code": "a&client_id=evil"},
+        {"installation_id": INSTALLATION, "code": code + "\n"},
+    ):
+        refused = await client.post("/github/installation", headers=auth, json=body)
+        assert code not in str(assert_error(refused, 400, "validation_error"))
+    assert code in standin.codes  # nothing was sent to GitHub
+    # an id GitHub does not know is among nobody's installations
+    unknown = await client.post("/github/installation", headers=auth, json={"installation_id": 999, "code": code})
+    assert "999" in assert_error(unknown, 403, "forbidden")["message"]
 
 
 async def test_repos_and_branches_come_from_the_installation(
     client: httpx.AsyncClient, auth: dict[str, str], standin: GitHubStandIn
 ) -> None:
     assert_error(await client.get("/github/repos", headers=auth), 404, "not_found")  # nothing registered yet
-    await client.post("/github/installation", headers=auth, json={"installation_id": INSTALLATION})
+    assert_resource(await register(client, auth, standin), 201)
     repos = assert_resource(await client.get("/github/repos", headers=auth))
     assert repos == [
         {"full_name": "acme-org/webapp", "private": True, "default_branch": "main", "language": "TypeScript"},
@@ -66,21 +81,22 @@ async def test_repos_and_branches_come_from_the_installation(
     assert_error(await client.get("/github/repos/a/../branches", headers=auth), 404, "not_found")
     # one token served every listing: it is cached until shortly before it expires
     assert standin.minted() == 1
-    assert all(a.startswith("token ghs_") for m, p, a in standin.requests if not p.startswith("/app/"))
+    listings = [a for m, p, a in standin.requests if p.startswith(("/installation/", "/repos/"))]
+    assert listings and all(a.startswith("token ghs_") for a in listings)
 
 
 async def test_another_provider_can_neither_see_nor_delete_nor_share_an_installation(
-    client: httpx.AsyncClient, auth: dict[str, str], keys: Keys
+    client: httpx.AsyncClient, auth: dict[str, str], keys: Keys, standin: GitHubStandIn
 ) -> None:
-    await client.post("/github/installation", headers=auth, json={"installation_id": INSTALLATION})
+    assert_resource(await register(client, auth, standin), 201)
     other = await keys.make("other@example.com")
     assert_error(await client.get("/github/installation", headers=other), 404, "not_found")
     assert_error(await client.delete("/github/installation", headers=other), 404, "not_found")
     assert_error(await client.get("/github/repos", headers=other), 404, "not_found")
-    taken = await client.post("/github/installation", headers=other, json={"installation_id": INSTALLATION})
-    assert_error(taken, 409, "conflict")
+    # even a GitHub user who can access it (an admin of both teams) cannot share it
+    assert_error(await register(client, other, standin), 409, "conflict")
     assert assert_resource(await client.get("/github/installation", headers=auth))["installation_id"] == INSTALLATION
-    mine = await client.post("/github/installation", headers=other, json={"installation_id": OTHER_INSTALLATION})
+    mine = await register(client, other, standin, OTHER_INSTALLATION)
     assert assert_resource(mine, 201)["account"] == "other-org"
     assert [r["full_name"] for r in assert_resource(await client.get("/github/repos", headers=other))] == [
         "other-org/secret"

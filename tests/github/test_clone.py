@@ -22,8 +22,9 @@ import pytest
 from staxad.adapters.git import Git, HostToken, Limits
 from staxad.daemon import Daemon
 from staxad.model.errors import PermanentError
-from tests.github.conftest import INSTALLATION, Certs
+from tests.github.conftest import Certs, register
 from tests.github.gitserver import GitServer
+from tests.github.standin import GitHubStandIn
 
 CLONE_USER = "nobody"
 LIMITS = Limits(max_bytes=50 << 20, max_files=1000, timeout=60)
@@ -98,6 +99,7 @@ async def test_the_build_gets_a_token_only_for_the_github_host_and_keeps_it_nowh
     auth: dict[str, str],
     daemon: Daemon,
     gitserver: GitServer,
+    standin: GitHubStandIn,
     certs: Certs,
     dest: Path,
     caplog: pytest.LogCaptureFixture,
@@ -105,7 +107,7 @@ async def test_the_build_gets_a_token_only_for_the_github_host_and_keeps_it_nowh
     """The core's clone_token, then the clone as the build makes it; afterwards the token is
     in no event, log line, deployment or database byte."""
     caplog.set_level(logging.DEBUG)
-    await client.post("/github/installation", headers=auth, json={"installation_id": INSTALLATION})
+    assert (await register(client, auth, standin)).status_code == 201
     provider = auth["X-Provider-Id"]
     github = daemon.platform.github
     url = f"{gitserver.url}/acme-org/webapp.git"
@@ -138,5 +140,7 @@ async def test_the_build_gets_a_token_only_for_the_github_host_and_keeps_it_nowh
         if path.is_file() and path.name.startswith("staxad.db")
     )
     assert token.encode() not in raw and b"ghs_" not in raw
+    assert standin.user_tokens and b"ghu_" not in raw  # nor the user token registration bought
+    assert not any(user_token in caplog.text for user_token in standin.user_tokens)
     events = await daemon.db.fetch_all("SELECT * FROM events")
     assert token not in str([tuple(e) for e in events])

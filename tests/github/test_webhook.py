@@ -13,8 +13,9 @@ from staxad.daemon import Daemon
 from staxad.model.github import signature
 from tests.api.helpers import assert_error, assert_resource
 from tests.conftest import Keys
-from tests.github.conftest import INSTALLATION, OTHER_INSTALLATION, SECRET
+from tests.github.conftest import INSTALLATION, OTHER_INSTALLATION, SECRET, register
 from tests.github.gitserver import GitServer
+from tests.github.standin import GitHubStandIn
 
 SHA = "a" * 40
 
@@ -60,9 +61,9 @@ async def pushed(client: httpx.AsyncClient, auth: dict[str, str], tenant: dict[s
 
 
 async def test_a_signed_push_deploys_matching_services_at_the_commit_once(
-    client: httpx.AsyncClient, auth: dict[str, str], gitserver: GitServer, daemon: Daemon
+    client: httpx.AsyncClient, auth: dict[str, str], gitserver: GitServer, daemon: Daemon, standin: GitHubStandIn
 ) -> None:
-    await client.post("/github/installation", headers=auth, json={"installation_id": INSTALLATION})
+    assert (await register(client, auth, standin)).status_code == 201
     web = await git_tenant(client, auth, "webapp", f"{gitserver.url}/acme-org/webapp.git")
     assert web["services"][0]["auto_deploy"] is True
     same = await git_tenant(client, auth, "webapp-two", f"{gitserver.url}/Acme-Org/webapp")
@@ -83,9 +84,9 @@ async def test_a_signed_push_deploys_matching_services_at_the_commit_once(
 
 
 async def test_pushes_that_name_nothing_of_ours_deploy_nothing(
-    client: httpx.AsyncClient, auth: dict[str, str], gitserver: GitServer
+    client: httpx.AsyncClient, auth: dict[str, str], gitserver: GitServer, standin: GitHubStandIn
 ) -> None:
-    await client.post("/github/installation", headers=auth, json={"installation_id": INSTALLATION})
+    assert (await register(client, auth, standin)).status_code == 201
     web = await git_tenant(client, auth, "webapp", f"{gitserver.url}/acme-org/webapp")
     for payload in (
         push(branch="develop"),
@@ -102,9 +103,9 @@ async def test_pushes_that_name_nothing_of_ours_deploy_nothing(
 
 
 async def test_bad_or_missing_signatures_are_401_and_do_nothing(
-    client: httpx.AsyncClient, auth: dict[str, str], gitserver: GitServer, daemon: Daemon
+    client: httpx.AsyncClient, auth: dict[str, str], gitserver: GitServer, daemon: Daemon, standin: GitHubStandIn
 ) -> None:
-    await client.post("/github/installation", headers=auth, json={"installation_id": INSTALLATION})
+    assert (await register(client, auth, standin)).status_code == 201
     web = await git_tenant(client, auth, "webapp", f"{gitserver.url}/acme-org/webapp")
     body = json.dumps(push()).encode()
     delivery = str(uuid.uuid4())
@@ -137,13 +138,13 @@ async def test_bad_or_missing_signatures_are_401_and_do_nothing(
 
 
 async def test_a_push_never_deploys_another_providers_services(
-    client: httpx.AsyncClient, auth: dict[str, str], keys: Keys, gitserver: GitServer
+    client: httpx.AsyncClient, auth: dict[str, str], keys: Keys, gitserver: GitServer, standin: GitHubStandIn
 ) -> None:
     """Provider B names A's repository; only A's installation's pushes reach A's services,
     and B's installation's pushes reach only B's."""
-    await client.post("/github/installation", headers=auth, json={"installation_id": INSTALLATION})
+    assert (await register(client, auth, standin)).status_code == 201
     other = await keys.make("other@example.com")
-    await client.post("/github/installation", headers=other, json={"installation_id": OTHER_INSTALLATION})
+    assert (await register(client, other, standin, OTHER_INSTALLATION)).status_code == 201
     mine = await git_tenant(client, auth, "mine", f"{gitserver.url}/acme-org/webapp")
     theirs = await git_tenant(client, other, "theirs", f"{gitserver.url}/acme-org/webapp")
     assert len(assert_resource(await deliver(client, push(installation=OTHER_INSTALLATION)), 202)["deployments"]) == 1

@@ -37,6 +37,15 @@ def test_env_overrides_file(tmp_path: Path) -> None:
         ("[server\n", {}, "not valid TOML"),
         ("", {"STAXAD_GIT_ALLOW_LOCAL_REPOS": "maybe"}, "must be true or false"),
         ("", {"STAXAD_STORE_SYNCHRONOUS": "OFF"}, "store.synchronous"),
+        ("[github]\nclient_id = 'Iv1.abc'\n", {}, "'github.client_id' and 'github.client_secret'"),
+        ("[github]\nclient_secret = 's'\n", {}, "'github.client_id' and 'github.client_secret'"),
+        ("[github]\nclient_id = 'Iv1 abc'\nclient_secret = 's'\n", {}, "the app's Client ID"),
+        ("[github]\nclient_id = 'a'\nclient_secret_file = '/nonexistent/s'\n", {}, "cannot be read or is empty"),
+        (
+            "[github]\nclient_id = 'a'\nclient_secret = 's'\ntrust_installation_claims = true\n",
+            {},
+            "github.trust_installation_claims' is for a host without github.client_id",
+        ),
     ],
 )
 def test_errors_name_the_key(tmp_path: Path, text: str, env: dict[str, str], message: str) -> None:
@@ -44,6 +53,16 @@ def test_errors_name_the_key(tmp_path: Path, text: str, env: dict[str, str], mes
     path.write_text(text)
     with pytest.raises(ConfigError, match=re.escape(message)):
         load(path, env)
+
+
+def test_a_github_client_is_configured_with_its_secret_inline_or_in_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "client-secret"
+    secret.write_text("s3cret\n")
+    by_file = load(None, {"STAXAD_GITHUB_CLIENT_ID": "Iv1.0a", "STAXAD_GITHUB_CLIENT_SECRET_FILE": str(secret)})
+    assert by_file.github.client_configured and not by_file.github.trust_installation_claims
+    assert not load(None, {}).github.client_configured
+    trusting = load(None, {"STAXAD_GITHUB_TRUST_INSTALLATION_CLAIMS": "true"})
+    assert trusting.github.trust_installation_claims and not trusting.github.client_configured
 
 
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,13 +1,62 @@
-"""The pure GitHub App rules: which URLs are repositories on the GitHub host (the token
-boundary), webhook signatures, and which push payloads deploy."""
+"""The pure GitHub App rules: what proof a claim of an installation needs (the ownership
+boundary), which URLs are repositories on the GitHub host (the token boundary), webhook
+signatures, and which push payloads deploy."""
 
 from __future__ import annotations
 
 import pytest
 
-from staxad.model.github import Push, parse_push, repo_path, signature, valid_signature
+from staxad.model.github import (
+    REFUSED,
+    Proof,
+    Push,
+    claim_proof,
+    oauth_code,
+    parse_push,
+    repo_path,
+    signature,
+    valid_signature,
+)
 
 WEB = "https://github.com"
+
+
+@pytest.mark.parametrize(
+    ("client", "trust", "code", "proof"),
+    [
+        (True, False, True, Proof.CODE),
+        (True, False, False, Proof.MISSING_CODE),
+        (True, True, True, Proof.CODE),  # a host that can check always checks
+        (True, True, False, Proof.MISSING_CODE),
+        (False, False, True, Proof.UNPROVABLE),  # a code nobody can check proves nothing
+        (False, False, False, Proof.UNPROVABLE),
+        (False, True, True, Proof.TRUSTED),
+        (False, True, False, Proof.TRUSTED),
+    ],
+)
+def test_a_claim_needs_a_code_unless_the_operator_trusts_every_claim(
+    client: bool, trust: bool, code: bool, proof: Proof
+) -> None:
+    assert claim_proof(client, trust, code) is proof
+
+
+def test_each_refusal_says_what_to_do() -> None:
+    assert set(REFUSED) == {Proof.MISSING_CODE, Proof.UNPROVABLE}
+    assert "'code'" in REFUSED[Proof.MISSING_CODE] and "installation_id" in REFUSED[Proof.MISSING_CODE]
+    unprovable = REFUSED[Proof.UNPROVABLE]
+    assert "github.client_id" in unprovable and "github.client_secret" in unprovable
+    assert "github.trust_installation_claims = true" in unprovable and "single team" in unprovable
+
+
+@pytest.mark.parametrize("code", ["0123456789abcdef0123", "a", "A_b.c-d", "x" * 100])
+def test_codes_in_github_s_alphabet_pass(code: str) -> None:
+    assert oauth_code(code) == code
+
+
+@pytest.mark.parametrize("code", ["", "x" * 101, "a b", "a&client_id=x", "a\n", "a/b", "é"])
+def test_other_codes_are_refused(code: str) -> None:
+    with pytest.raises(ValueError, match="callback URL"):
+        oauth_code(code)
 
 
 @pytest.mark.parametrize(
