@@ -11,14 +11,13 @@ from __future__ import annotations
 import base64
 import json
 import subprocess
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.github.tls import tls_context
+from tests.github.tls import TlsServer
 
 
 @dataclass
@@ -108,11 +107,8 @@ class GitServer:
             def log_message(self, *_: object) -> None:
                 return None
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.socket = tls_context(cert, key).wrap_socket(self._server.socket, server_side=True)
-        self.port = self._server.server_address[1]
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        self._server = TlsServer(Handler, cert, key)
+        self.port = self._server.port
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
