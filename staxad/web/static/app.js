@@ -9,6 +9,8 @@ const KEY = "staxa.key";
 const STAGES = ["provision", "build", "deploy", "route", "health", "ready"];
 const RUNNING = new Set(["queued", "building", "deploying", "cancelling"]);
 const MAX_LINES = 500;
+// Which section of the tenant page an event's kind (the part before the dot) changes.
+const EVENT_PARTS = { env: "env", domain: "domains", network_rule: "rules" };
 
 // ---- DOM -------------------------------------------------------------------------
 
@@ -342,9 +344,10 @@ class TenantPage {
     return h("section", {}, h("h2", {}, title), id ? h("p", { id }, "Loading…") : null, ...extra);
   }
 
-  async act(method, path) {
-    await api(method, this.base + path);
-    this.soon();
+  // An action on the tenant; `part` is the section it changes besides the tenant itself.
+  async act(method, path, body, part) {
+    await api(method, this.base + path, body);
+    this.soon(part);
   }
 
   confirmDelete() {
@@ -371,27 +374,40 @@ class TenantPage {
     ));
   }
 
-  // Many events arrive in bursts: one refresh for a burst.
-  soon() {
+  // Events come in bursts: one refresh per burst, of the tenant and its deployments and of
+  // only the sections the burst touched (each request counts against the key's rate limit).
+  soon(part) {
+    this.wanted = this.wanted || new Set();
+    if (part) this.wanted.add(part);
     clearTimeout(this.pending);
-    this.pending = setTimeout(() => this.refresh().catch((error) => notice(error.message)), 300);
+    this.pending = setTimeout(() => {
+      const parts = this.wanted;
+      this.wanted = new Set();
+      this.refresh(parts).catch((error) => notice(error.message));
+    }, 300);
   }
 
-  async refresh() {
-    const [tenant, deployments, env, domains, rules] = await Promise.all([
+  async refresh(parts = new Set(Object.keys(this.sections()))) {
+    const sections = this.sections();
+    const wanted = [...parts].filter((part) => part in sections);
+    const [tenant, deployments, ...answers] = await Promise.all([
       api("GET", this.base),
       api("GET", `${this.base}/deployments?limit=20`),
-      api("GET", `${this.base}/env`),
-      api("GET", `${this.base}/domains`),
-      api("GET", `${this.base}/network-rules`),
+      ...wanted.map((part) => api("GET", this.base + sections[part].path)),
     ]);
     this.tenant = tenant.data;
     this.showSummary();
     this.showServices(this.tenant.services);
     this.showDeployments(deployments.data);
-    this.showEnv(env.data);
-    this.showDomains(domains.data.domains || []);
-    this.showRules(rules.data);
+    wanted.forEach((part, index) => sections[part].show(answers[index].data));
+  }
+
+  sections() {
+    return {
+      env: { path: "/env", show: (data) => this.showEnv(data) },
+      domains: { path: "/domains", show: (data) => this.showDomains(data.domains || []) },
+      rules: { path: "/network-rules", show: (data) => this.showRules(data) },
+    };
   }
 
   showServices(services) {
@@ -432,7 +448,7 @@ class TenantPage {
     replace("env", table("env", [
       ["Key", (v) => h("code", {}, v.key)],
       ["Value", (v) => h("code", {}, v.value)],
-      ["", (v) => button("Remove", () => this.act("DELETE", `/env/${encodeURIComponent(v.key)}`))],
+      ["", (v) => button("Remove", () => this.act("DELETE", `/env/${encodeURIComponent(v.key)}`, undefined, "env"))],
     ], variables, "No variables."));
   }
 
@@ -444,7 +460,7 @@ class TenantPage {
     ], "Set (applies on the next deploy)", async (values, el) => {
       const body = { value: values.value || "" };
       if (values.is_secret) body.is_secret = true;
-      await this.actWith("PUT", `/env/${encodeURIComponent(values.key)}`, body);
+      await this.act("PUT", `/env/${encodeURIComponent(values.key)}`, body, "env");
       el.reset();
     });
   }
@@ -455,15 +471,15 @@ class TenantPage {
       ["Verified", (d) => records(this.id, d)],
       ["TLS", (d) => badge(d.ssl_status)],
       ["", (d) => [
-        d.verified ? null : button("Verify", () => this.act("POST", `/domains/${encodeURIComponent(d.id)}/verify`)),
-        button("Remove", () => this.act("DELETE", `/domains/${encodeURIComponent(d.id)}`)),
+        d.verified ? null : button("Verify", () => this.act("POST", `/domains/${encodeURIComponent(d.id)}/verify`, undefined, "domains")),
+        button("Remove", () => this.act("DELETE", `/domains/${encodeURIComponent(d.id)}`, undefined, "domains")),
       ]],
     ], domains, "No custom domains."));
   }
 
   domainForm() {
     return form("domain-form", [field("Domain", h("input", { name: "domain", required: true, placeholder: "app.example.com" }))], "Add domain", async (values, el) => {
-      await this.actWith("POST", "/domains", { domain: values.domain });
+      await this.act("POST", "/domains", { domain: values.domain }, "domains");
       el.reset();
     });
   }
@@ -475,7 +491,7 @@ class TenantPage {
       ["Where", (r) => (r.direction === "inbound"
         ? `${(r.source_cidrs || []).join(", ")} → ${r.target_service || ""}:${r.target_port || ""}${r.allocated_port ? ` (host port ${r.allocated_port})` : ""}`
         : `→ ${(r.destination_cidrs || []).join(", ")}${r.destination_port ? `:${r.destination_port}` : ""}`)],
-      ["", (r) => button("Remove", () => this.act("DELETE", `/network-rules/${encodeURIComponent(r.id)}`))],
+      ["", (r) => button("Remove", () => this.act("DELETE", `/network-rules/${encodeURIComponent(r.id)}`, undefined, "rules"))],
     ], rules, "No network rules."));
   }
 
@@ -495,14 +511,9 @@ class TenantPage {
       const body = values.direction === "inbound"
         ? { direction: "inbound", protocol: values.protocol, target_service: values.service, source_cidrs: cidrs, target_port: port }
         : { direction: "outbound", protocol: values.protocol, destination_cidrs: cidrs, destination_port: port };
-      await this.actWith("POST", "/network-rules", body);
+      await this.act("POST", "/network-rules", body, "rules");
       el.reset();
     });
-  }
-
-  async actWith(method, path, body) {
-    await api(method, this.base + path, body);
-    this.soon();
   }
 
   async followEvents(signal) {
@@ -520,7 +531,7 @@ class TenantPage {
         this.events.abort();
         return;
       }
-      this.soon();
+      this.soon(EVENT_PARTS[payload.type.split(".")[0]]);
     }, signal);
   }
 
