@@ -40,6 +40,10 @@ from staxad.store.db import Database
 from staxad.store.secretbox import SecretBox
 
 log = logging.getLogger("staxad")
+# Every job runs one instance at a time by design (max_instances=1): a run skipped because
+# the last one is still going is expected under load, not worth a warning every interval
+# (500 tenants deploying at once wrote one per 15 s). Job errors are still logged.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 # Container events after which the host may differ from the store.
 REPAIR_TRIGGERS = frozenset({"died", "stop", "remove", "cleanup"})
