@@ -33,6 +33,7 @@ from staxad.api import (
 )
 from staxad.api.endpoint import Call, Endpoint, Pipeline, Routes
 from staxad.api.ratelimit import RateLimiter
+from staxad.api.routing import IndexedRouter
 from staxad.api.sse import StreamSlots
 from staxad.config import Settings
 from staxad.core.platform import Platform
@@ -109,6 +110,7 @@ def build_app(
     routes.append(Route("/{path:path}", pipeline.wrap(fallback_endpoint), methods=everything))
 
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.router = IndexedRouter(routes=routes, lifespan=lifespan)
     app.state.platform = platform
     app.state.limiter = limiter
     app.state.stream_slots = StreamSlots(settings.limits.streams_per_provider, settings.limits.streams_total)

@@ -17,7 +17,7 @@ from staxad.model.clock import Clock
 CLASSES = ("create_tenant", "deploy", "list_tenants", "get_tenant", "events", "create_key", "default")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field, per request
 class Decision:
     allowed: bool
     limit: int

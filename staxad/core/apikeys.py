@@ -21,7 +21,7 @@ class ApiKeys:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self._cache: dict[str, tuple[ApiKey, float]] = {}
+        self._cache: dict[str, tuple[ApiKey, Principal, float]] = {}
 
     async def authenticate(self, authorization: str | None) -> Principal:
         if not authorization:
@@ -32,26 +32,30 @@ class ApiKeys:
         raw = raw.strip()
         if scheme.lower() != "bearer" or apikeys.mode_of(raw) is None:
             raise Unauthorized("Malformed Authorization header: expected 'Bearer sk_live_...' or 'Bearer sk_test_...'.")
-        key = await self._lookup(apikeys.digest(raw))
-        if key is None:
+        found = await self._lookup(apikeys.digest(raw))
+        if found is None:
             raise Unauthorized("Invalid API key: it does not exist or was revoked.")
+        key, who = found
         if key.expires_at and parse_iso(key.expires_at) <= self.ctx.clock.now():
             raise Unauthorized(f"API key expired at {key.expires_at}; create a new one.")
-        return Principal(key.provider_id, key.id, key.mode, key.scopes, key.expires_at)
+        return who
 
-    async def _lookup(self, digest: str) -> ApiKey | None:
+    async def _lookup(self, digest: str) -> tuple[ApiKey, Principal] | None:
+        """The key and the caller it makes, kept CACHE_SECONDS: one Principal per key, not
+        one per request."""
         now = self.ctx.clock.monotonic()
         cached = self._cache.get(digest)
-        if cached and now - cached[1] < self.CACHE_SECONDS:
-            return cached[0]
+        if cached and now - cached[2] < self.CACHE_SECONDS:
+            return cached[0], cached[1]
         key = await store.by_digest(self.ctx.db, digest)
         if len(self._cache) >= self.CACHE_SIZE:
             self._cache.clear()
-        if key is not None:
-            self._cache[digest] = (key, now)
-        else:
+        if key is None:
             self._cache.pop(digest, None)
-        return key
+            return None
+        who = Principal(key.provider_id, key.id, key.mode, key.scopes, key.expires_at)
+        self._cache[digest] = (key, who, now)
+        return key, who
 
     async def page(self, who: Principal, limit: int, offset: int) -> tuple[list[ApiKey], int]:
         return await store.list_for(self.ctx.db, who.provider_id, limit, offset, _visible_modes(who))
