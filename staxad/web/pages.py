@@ -87,4 +87,12 @@ def routes() -> list[Route]:
         headers = {**SECURITY, "Cache-Control": "public, max-age=31536000, immutable"}
         return Response(asset.body, media_type=asset.media_type, headers=headers)
 
-    return [*(page(path, name) for path, name in PAGES.items()), Route("/static/{name}", static, methods=["GET"])]
+    async def no_icon(request: Request) -> Response:
+        # Browsers ask for one on every site; an empty answer keeps their consoles clean.
+        return Response(None, 204, {**SECURITY, "Cache-Control": "public, max-age=86400"})
+
+    return [
+        *(page(path, name) for path, name in PAGES.items()),
+        Route("/static/{name}", static, methods=["GET"]),
+        Route("/favicon.ico", no_icon, methods=["GET"]),
+    ]

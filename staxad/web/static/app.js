@@ -99,6 +99,15 @@ async function api(method, path, body) {
   return payload;
 }
 
+async function text(path) {
+  const response = await fetch(`/api/v1${path}`, { headers: authorization(), cache: "no-store" });
+  if (!response.ok) {
+    const payload = await response.json().catch(() => ({}));
+    throw new ApiError(response.status, payload.error || {});
+  }
+  return response.text();
+}
+
 // An SSE stream read with fetch (EventSource cannot send a header). Calls onEvent for
 // each event until the stream ends or `signal` aborts it.
 async function stream(path, headers, onEvent, signal) {
@@ -327,7 +336,7 @@ class TenantPage {
       ),
       h("div", { id: "confirm" }),
       this.section("Services", "services"),
-      this.section("Deployments", "deployments"),
+      this.section("Deployments", "deployments", h("div", { id: "build-log" })),
       this.section("Logs", null, h("p", { class: "hint", id: "logs-state" }), h("pre", { id: "logs", class: "logs" })),
       this.section("Events", null, h("p", { class: "hint", id: "events-state" }), h("ol", { id: "events", class: "events" })),
       this.section("Environment", "env", this.envForm()),
@@ -437,11 +446,19 @@ class TenantPage {
         d.status === "succeeded" && !live.has(d.id)
           ? button("Roll back to this", () => this.act("POST", `/deployments/${encodeURIComponent(d.id)}/rollback`), { class: "rollback" })
           : null,
+        d.commit_sha ? button("Build log", () => this.showBuildLog(d), { class: "build-log" }) : null,
         RUNNING.has(d.status) && d.status !== "cancelling"
           ? button("Cancel", () => this.act("POST", `/deployments/${encodeURIComponent(d.id)}/cancel`))
           : null,
       ]],
     ], deployments, "No deployments yet."));
+  }
+
+  async showBuildLog(d) {
+    const log = await text(`${this.base}/deployments/${encodeURIComponent(d.id)}/logs`);
+    replace("build-log", h("div", { id: "build-log" },
+      h("h3", {}, `Build log of ${d.service_name} at ${d.commit_sha.slice(0, 10)}`),
+      h("pre", { class: "logs" }, log || "(empty)")));
   }
 
   showEnv(variables) {
