@@ -69,7 +69,8 @@ class OAuthClient:
         try:
             return Path(self.client_secret_file).read_text().strip()
         except (OSError, UnicodeDecodeError):
-            raise ValueError(f"github.client_secret_file ({self.client_secret_file}) cannot be read") from None
+            # no path: the message reaches the provider whose registration needed the secret
+            raise ValueError("the host cannot read its github.client_secret_file; the operator must fix it") from None
 
 
 class GitHubApp:

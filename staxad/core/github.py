@@ -15,6 +15,7 @@ it queues.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ from staxad.model.github import (
     REFUSED,
     Installation,
     Proof,
+    Push,
+    body_key,
     claim_proof,
     oauth_code,
     parse_push,
@@ -51,6 +54,7 @@ from staxad.model.ports import GitHubApi
 from staxad.model.records import Principal
 from staxad.store import github as store
 from staxad.store import tenants as tenant_store
+from staxad.store.db import Transaction
 
 KEEP_DELIVERIES = timedelta(days=30)
 NOT_CONFIGURED = (
@@ -77,15 +81,14 @@ class GitHub:
         return found
 
     async def register(self, who: Principal, payload: object) -> Installation:
+        _live_only(who)
         body = v.Body(payload, ("installation_id", "code"))
         installation_id = body.integer("installation_id", 1, 2**53, required=True)
         code: str | None = body.check("code", body.string("code", max_len=100), oauth_code)
         body.done()
         assert installation_id is not None
         api = self._api()
-        proof = claim_proof(
-            self.settings.client_configured, self.settings.trust_installation_claims, code is not None
-        )
+        proof = claim_proof(self.settings.client_configured, self.settings.trust_installation_claims, code is not None)
         if proof in REFUSED:
             raise Forbidden(REFUSED[proof], self._authorize())
         if await store.get(self.ctx.db, who.provider_id) is not None:
@@ -115,6 +118,7 @@ class GitHub:
         return {"authorize_url": f"{self.settings.web_url.rstrip('/')}/login/oauth/authorize?{query}"}
 
     async def delete(self, who: Principal) -> None:
+        _live_only(who)
         found = await self.get(who)
         async with self.ctx.db.transaction() as tx:
             await store.delete(tx, who.provider_id)
@@ -161,12 +165,13 @@ class GitHub:
         if self.settings.webhook_secret_file:
             try:
                 return Path(self.settings.webhook_secret_file).read_text().strip()
-            except OSError:
+            except (OSError, UnicodeDecodeError):  # refused like no secret: every delivery a 401
                 return ""
         return self.settings.webhook_secret
 
-    async def webhook(self, headers: dict[str, str], raw: bytes, payload: object) -> dict[str, Any]:
-        """Handle one signed delivery; `payload` is `raw` parsed (None when not JSON)."""
+    async def webhook(self, headers: dict[str, str], raw: bytes, parse: Callable[[bytes], object]) -> dict[str, Any]:
+        """Handle one delivery. Nothing of it is read, not even parsed (`parse`, JSON to
+        data), before its signature holds: an unsigned body costs a hash, nothing more."""
         secret = self._secret()
         if not secret:
             raise Unauthorized("No github.webhook_secret is configured on this host; every delivery is refused.")
@@ -174,35 +179,48 @@ class GitHub:
             raise Unauthorized("The X-Hub-Signature-256 header is missing or does not match the body.")
         delivery = headers.get("x-github-delivery", "")
         event = headers.get("x-github-event", "")[:64]
-        if not DELIVERY.match(delivery):
+        if not DELIVERY.fullmatch(delivery):
             raise BadRequest("The X-GitHub-Delivery header is missing or not a delivery id.")
-        push = parse_push(payload) if event == "push" else None
+        push = parse_push(parse(raw)) if event == "push" and raw.strip() else None
         queued: dict[str, list[str]] = {}
         async with self.ctx.db.transaction() as tx:
             now = self.ctx.clock.now()
-            if not await store.remember_delivery(tx, delivery, event, iso(now)):
+            first = await store.remember_delivery(tx, delivery, event, iso(now))
+            if not (await store.remember_delivery(tx, body_key(raw), event, iso(now)) and first):
                 return {"status": "duplicate", "deployments": []}
             await store.forget_deliveries_before(tx, iso(now - KEEP_DELIVERIES))
+            if push is not None and now.timestamp() - push.pushed_at > KEEP_DELIVERIES.total_seconds():
+                return {"status": "stale", "deployments": []}  # older than what we remember: maybe a replay
             if push is not None:
-                targets: dict[tuple[str, str], list[str]] = defaultdict(list)
-                for provider_id, tenant_id, service_id, url in await store.push_targets(
-                    tx, push.installation_id, push.branch
-                ):
-                    if repo_path(url, self.settings.web_url) == push.repo:
-                        targets[(provider_id, tenant_id)].append(service_id)
-                for (provider_id, tenant_id), service_ids in targets.items():
-                    tenant = await tenant_store.get(tx, provider_id, tenant_id)
-                    if tenant is None or tenant.status not in DEPLOYABLE:
-                        continue
-                    services = [s for s in tenant.services if s.id in service_ids]
-                    why = f"push of {push.sha[:12]} to {push.repo}@{push.branch}"
-                    made = await self.deployments.queue(tx, tenant, services, why, commit=push.sha)
-                    queued[tenant_id] = [d.id for d in made]
+                queued = await self._deploy(tx, push)
         for tenant_id in queued:
             self.ctx.changed(tenant_id)
         if push is None:
             return {"status": "ignored", "deployments": []}
         return {"status": "accepted", "deployments": [d for ids in queued.values() for d in ids]}
+
+    async def _deploy(self, tx: Transaction, push: Push) -> dict[str, list[str]]:
+        """Queue the push's commit for every service it names, of the installation's provider."""
+        targets: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for provider_id, tenant_id, service_id, url in await store.push_targets(tx, push.installation_id, push.branch):
+            if repo_path(url, self.settings.web_url) == push.repo:
+                targets[(provider_id, tenant_id)].append(service_id)
+        queued: dict[str, list[str]] = {}
+        for (provider_id, tenant_id), service_ids in targets.items():
+            tenant = await tenant_store.get(tx, provider_id, tenant_id)
+            if tenant is None or tenant.status not in DEPLOYABLE:
+                continue
+            services = [s for s in tenant.services if s.id in service_ids]
+            why = f"push of {push.sha[:12]} to {push.repo}@{push.branch}"
+            made = await self.deployments.queue(tx, tenant, services, why, commit=push.sha)
+            queued[tenant_id] = [d.id for d in made]
+        return queued
+
+
+def _live_only(who: Principal) -> None:
+    """The installation serves the provider's live tenants: a test key may look, not change it."""
+    if who.mode == "test":
+        raise Forbidden("A test key cannot register or remove the GitHub installation; use a live key.")
 
 
 async def _prove_access(api: GitHubApi, code: str, installation_id: int, fresh: dict[str, str]) -> None:

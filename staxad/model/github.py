@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 OWNER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
 REPO = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 SHA = re.compile(r"^[0-9a-f]{40}$")
-DELIVERY = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+DELIVERY = re.compile(r"[A-Za-z0-9-]{1,64}")
 NO_COMMIT = "0" * 40  # a push that deleted the branch
 # GitHub's codes are 20 hex digits today; the wider set leaves room for a format change
 # while keeping anything that could smuggle syntax into a form body out.
@@ -66,6 +66,7 @@ class Push:
     repo: str  # owner/name, lower case
     branch: str
     sha: str
+    pushed_at: int  # Unix seconds, signed with the rest: a replay older than the memory of deliveries is refused
 
 
 def claim_proof(client_configured: bool, trust_claims: bool, has_code: bool) -> Proof:
@@ -82,7 +83,8 @@ def oauth_code(value: str) -> str:
 
 
 def valid_name(owner: str, repo: str) -> bool:
-    return bool(OWNER.match(owner)) and bool(REPO.match(repo)) and repo not in (".", "..")
+    # fullmatch: match() with '$' passes a trailing newline, which httpx then refuses (a 500)
+    return bool(OWNER.fullmatch(owner)) and bool(REPO.fullmatch(repo)) and repo not in (".", "..")
 
 
 def host_of(url: str) -> str:
@@ -132,9 +134,19 @@ def parse_push(payload: object) -> Push | None:
         return None
     if not isinstance(ref, str) or not ref.startswith("refs/heads/") or not isinstance(sha, str):
         return None
-    if not SHA.match(sha) or sha == NO_COMMIT or payload.get("deleted") is True:
+    if not SHA.fullmatch(sha) or sha == NO_COMMIT or payload.get("deleted") is True:
         return None
     owner, _, name = full_name.partition("/")
     if not valid_name(owner, name):
         return None
-    return Push(installation_id, full_name.lower(), ref.removeprefix("refs/heads/"), sha)
+    pushed_at = repository.get("pushed_at")  # a push event's is Unix seconds
+    if not isinstance(pushed_at, int) or isinstance(pushed_at, bool):
+        return None
+    return Push(installation_id, full_name.lower(), ref.removeprefix("refs/heads/"), sha, pushed_at)
+
+
+def body_key(body: bytes) -> str:
+    """A delivery's key by content: the signature covers the body only, not the
+    X-GitHub-Delivery header, so a signed body resent under a new delivery id is the
+    same delivery."""
+    return "sha256:" + hashlib.sha256(body).hexdigest()

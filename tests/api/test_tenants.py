@@ -318,5 +318,5 @@ async def test_unknown_routes_and_methods_use_the_error_envelope(
     response = await client.put("/tenants", headers=auth)
     assert_error(response, 405, "method_not_allowed")
     assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
-    outside = await client.get("http://testserver/favicon.ico")
+    outside = await client.get("http://testserver/robots.txt")
     assert_error(outside, 404, "not_found")

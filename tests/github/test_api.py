@@ -103,6 +103,26 @@ async def test_another_provider_can_neither_see_nor_delete_nor_share_an_installa
     ]
 
 
+async def test_a_test_key_may_look_but_not_change_the_installation(
+    client: httpx.AsyncClient, auth: dict[str, str], keys: Keys, standin: GitHubStandIn
+) -> None:
+    assert_resource(await register(client, auth, standin), 201)
+    test_key = await keys.make("team@example.com", mode="test")
+    shown = assert_resource(await client.get("/github/installation", headers=test_key))
+    assert shown["installation_id"] == INSTALLATION
+    refused = assert_error(await client.delete("/github/installation", headers=test_key), 403, "forbidden")
+    assert "live key" in refused["message"]
+    assert_resource(await client.get("/github/installation", headers=auth))
+
+
+async def test_odd_owner_and_repo_names_are_400_never_500(
+    client: httpx.AsyncClient, auth: dict[str, str], standin: GitHubStandIn
+) -> None:
+    assert_resource(await register(client, auth, standin), 201)
+    for path in ("octo%0A/webapp", "acme-org/webapp%0A", "-acme/webapp", "acme%20org/webapp"):
+        assert_error(await client.get(f"/github/repos/{path}/branches", headers=auth), 400, "validation_error")
+
+
 async def test_the_github_scope_is_needed(client: httpx.AsyncClient, keys: Keys) -> None:
     narrow = await keys.make("narrow@example.com", scopes=("tenants:read",))
     refused = assert_error(await client.get("/github/installation", headers=narrow), 403, "forbidden")

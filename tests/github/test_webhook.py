@@ -4,6 +4,7 @@ services once, at the pushed commit; unsigned, replayed or foreign ones do nothi
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -27,7 +28,7 @@ def push(
         "ref": f"refs/heads/{branch}",
         "before": "0" * 39 + "1",
         "after": sha,
-        "repository": {"full_name": repo, "clone_url": f"https://github.com/{repo}.git"},
+        "repository": {"full_name": repo, "clone_url": f"https://github.com/{repo}.git", "pushed_at": int(time.time())},
         "installation": {"id": installation},
         "head_commit": {"id": sha, "message": "ship it"},
     }
@@ -132,9 +133,31 @@ async def test_bad_or_missing_signatures_are_401_and_do_nothing(
     assert_error(no_id, 400, "validation_error")
     bad_json = b"{not json"
     hdrs = {**base, "X-GitHub-Delivery": str(uuid.uuid4()), "X-Hub-Signature-256": signature(SECRET, bad_json)}
-    assert (
-        assert_resource(await client.post("/github/webhook", content=bad_json, headers=hdrs), 202)["deployments"] == []
-    )
+    assert_error(await client.post("/github/webhook", content=bad_json, headers=hdrs), 400, "validation_error")
+
+
+async def test_a_signed_body_replayed_under_a_new_delivery_id_or_stale_deploys_nothing(
+    client: httpx.AsyncClient, auth: dict[str, str], gitserver: GitServer, standin: GitHubStandIn
+) -> None:
+    # The signature covers the body, not X-GitHub-Delivery: whoever saw one signed push could
+    # resend it under fresh ids to roll a tenant back to that commit, again and again.
+    assert (await register(client, auth, standin)).status_code == 201
+    web = await git_tenant(client, auth, "webapp", f"{gitserver.url}/acme-org/webapp")
+    payload = push()
+    assert len(assert_resource(await deliver(client, payload), 202)["deployments"]) == 1
+    replayed = assert_resource(await deliver(client, payload), 202)
+    assert replayed == {"status": "duplicate", "deployments": []}
+    month_old = {**payload, "repository": {**payload["repository"], "pushed_at": int(time.time()) - 31 * 86400}}
+    assert assert_resource(await deliver(client, month_old), 202) == {"status": "stale", "deployments": []}
+    assert len(await pushed(client, auth, web)) == 1
+
+
+async def test_a_large_unsigned_body_is_refused_before_it_is_parsed(client: httpx.AsyncClient) -> None:
+    body = b"[" + b"1," * (1 << 20) + b"1]"
+    headers = {"X-GitHub-Event": "push", "X-GitHub-Delivery": "abc", "X-Hub-Signature-256": "sha256=" + "0" * 64}
+    began = time.perf_counter()
+    assert_error(await client.post("/github/webhook", content=body, headers=headers), 401, "unauthorized")
+    assert time.perf_counter() - began < 5  # a hash of 2 MiB, not a parse
 
 
 async def test_a_push_never_deploys_another_providers_services(

@@ -93,10 +93,10 @@ def test_only_branch_pushes_with_a_commit_deploy() -> None:
     base = {
         "ref": "refs/heads/feature/x",
         "after": "a" * 40,
-        "repository": {"full_name": "Acme/App"},
+        "repository": {"full_name": "Acme/App", "pushed_at": 1_700_000_000},
         "installation": {"id": 7},
     }
-    assert parse_push(base) == Push(7, "acme/app", "feature/x", "a" * 40)
+    assert parse_push(base) == Push(7, "acme/app", "feature/x", "a" * 40, 1_700_000_000)
     for changed in (
         {"ref": "refs/tags/v1"},
         {"after": "0" * 40},
@@ -104,7 +104,10 @@ def test_only_branch_pushes_with_a_commit_deploy() -> None:
         {"after": "zz"},
         {"installation": {"id": True}},
         {"installation": None},
-        {"repository": {"full_name": "no-slash"}},
+        {"repository": {"full_name": "no-slash", "pushed_at": 1}},
+        {"repository": {"full_name": "Acme/App"}},  # no pushed_at: its age cannot be told
+        {"repository": {"full_name": "Acme/App\n", "pushed_at": 1}},
+        {"after": "a" * 40 + "\n"},
     ):
         assert parse_push({**base, **changed}) is None, changed
     assert parse_push([]) is None

@@ -26,8 +26,20 @@ def scope(method: str, path: str) -> dict[str, object]:
 
 def sample_paths(routes: list[BaseRoute]) -> list[str]:
     paths = {re.sub(r"\{[^}]+\}", "x", getattr(route, "path", "")) for route in routes}
-    extra = {"/", "/new", "/t/ten_1", "/static/app.1.js", "/nope", "/api/v1", "/api/v1/", "/api/v1/nope",
-             "/api/v1/tenants/", "/api/v1/tenants/x/y/z/w", "/api/v1/registries/c/repos/a/b/c/tags", "//api/v1"}
+    extra = {
+        "/",
+        "/new",
+        "/t/ten_1",
+        "/static/app.1.js",
+        "/nope",
+        "/api/v1",
+        "/api/v1/",
+        "/api/v1/nope",
+        "/api/v1/tenants/",
+        "/api/v1/tenants/x/y/z/w",
+        "/api/v1/registries/c/repos/a/b/c/tags",
+        "//api/v1",
+    }
     return sorted(paths | extra)
 
 
