@@ -43,7 +43,7 @@ SECURITY = {
 }
 ASSET_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
 # Page name by path; the script reads it from <body data-page> and the tenant id from the path.
-PAGES = {"/": "tenants", "/new": "new", "/t/{tenant_id}": "tenant"}
+PAGES = {"/": "tenants", "/new": "new", "/t/{tenant_id}": "tenant", "/github/callback": "github-callback"}
 
 
 @dataclass(frozen=True)

@@ -161,3 +161,19 @@ async def test_a_built_deployment_shows_its_build_log(served: str, keys: Keys, d
             browser.until(lambda: "Build log of web at ababababab" in browser.text_of("#build-log"), what="the log")
 
     await asyncio.to_thread(steps)
+
+
+async def test_the_github_callback_page_registers_with_the_tabs_key_and_drops_the_code(
+    served: str, keys: Keys
+) -> None:
+    auth = await keys.make()
+
+    def steps() -> None:
+        with chromium() as browser:
+            browser.open(f"{served}/github/callback?installation_id=42&code=abc123&setup_action=install")
+            browser.fill("#sign-in", key=key_of(auth))  # not signed in yet: the query waits
+            # This host has no GitHub App configured: the API's answer is shown as it is.
+            browser.until(lambda: "No GitHub App is configured" in browser.text_of("#github-result"), what="answer")
+            assert browser.driver.current_url == f"{served}/github/callback"
+
+    await asyncio.to_thread(steps)

@@ -293,6 +293,26 @@ async function newPage() {
   );
 }
 
+// GitHub sends the browser here after the app is installed (set this page's URL as the
+// app's callback URL): the installation id and the one-time code go straight from the
+// query string into the API call, with this tab's key, and are then dropped from the URL.
+async function githubCallbackPage() {
+  const query = new URLSearchParams(location.search);
+  const installation = Number(query.get("installation_id"));
+  const code = query.get("code") || undefined;
+  page(h("h1", {}, "GitHub installation"), h("p", { id: "github-result" }, "Registering…"));
+  let said;
+  try {
+    const { data } = await api("POST", "/github/installation", { installation_id: installation, code });
+    said = h("p", { id: "github-result" }, `Installation ${data.installation_id} of ${data.account} is registered: pushes to its repositories now deploy.`);
+  } catch (error) {
+    if (error.status === 401) return; // signing in again comes back here, the query intact
+    said = h("p", { id: "github-result", class: "notice error" }, error.message);
+  }
+  history.replaceState(null, "", location.pathname); // the code is spent either way
+  replace("github-result", said);
+}
+
 // ---- The tenant page -------------------------------------------------------------
 
 function progress(deployment) {
@@ -574,6 +594,7 @@ function start() {
   const opened =
     name === "tenant" ? new TenantPage(decodeURIComponent(location.pathname.split("/")[2])).open()
     : name === "new" ? newPage()
+    : name === "github-callback" ? githubCallbackPage()
     : tenantsPage();
   opened.catch((error) => {
     if (error.status === 401) return;
