@@ -71,6 +71,7 @@ def standin(certs: Certs, app_key: rsa.RSAPrivateKey) -> Iterator[GitHubStandIn]
         app_key.public_key(),
         APP_ID,
         installations={INSTALLATION: "acme-org", OTHER_INSTALLATION: "other-org"},
+        orgs={"acme-org": {}, "other-org": {}},
         repos={
             INSTALLATION: [Repo("acme-org/webapp"), Repo("acme-org/site", private=False, language=None)],
             OTHER_INSTALLATION: [Repo("other-org/secret")],
