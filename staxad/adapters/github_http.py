@@ -190,7 +190,7 @@ class GitHubApp:
     async def _membership(self, auth: str, org: str) -> Membership:
         url = f"{self.api_url}/user/memberships/orgs/{quote(org, safe='')}"
         response = await self._send("GET", url, _api_headers(auth))
-        if response.status_code in (403, 404):  # not a member, or the organization blocks the app
+        if response.status_code in (403, 404):  # not a member; blocked, or no Members: read: both refuse
             return Membership(response.status_code)
         found = _json(response)
         state, role = (found.get("state"), found.get("role")) if isinstance(found, dict) else (None, None)

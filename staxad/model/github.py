@@ -80,7 +80,8 @@ class Account:
 @dataclass(frozen=True, slots=True)
 class Membership:
     """GitHub's answer to `GET /user/memberships/orgs/{org}`: 200 with a state and a role,
-    404 (not a member, or not visible), or 403 (the organization blocks the app)."""
+    404 (not a member, or not visible), or 403 (the organization blocks the app, or the app
+    lacks the Members: read organization permission that the endpoint needs)."""
 
     status: int
     state: str = ""
@@ -140,8 +141,10 @@ def _not_admin(membership: Membership | None, user: str) -> str:
     if membership is not None and membership.status == 200:
         return f"{user} is not an active admin of it (GitHub says: {membership.state[:20]} {membership.role[:20]})."
     if membership is not None and membership.status == 403:
-        # GitHub's 403 here: the organization blocks the app, or the app cannot read members
-        return f"GitHub would not show {user}'s membership in it (403)."
+        return (
+            f"GitHub would not show {user}'s membership in it (403: the organization blocks the app, "
+            "or the app lacks the organization permission Members: read)."
+        )
     return f"{user} is not a member of it."
 
 

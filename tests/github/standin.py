@@ -90,7 +90,7 @@ class GitHubStandIn:
     app_id: int
     installations: dict[int, str] = field(default_factory=dict)  # id -> account login
     orgs: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # org -> login -> (role, state)
-    blocked: set[str] = field(default_factory=set)  # organizations that block the app
+    blocked: set[str] = field(default_factory=set)  # orgs that block the app (or it lacks Members: read)
     ids: dict[str, int] = field(default_factory=dict)  # login (user or organization) -> id
     repos: dict[int, list[Repo]] = field(default_factory=dict)  # installation id -> repositories
     tokens: dict[str, int] = field(default_factory=dict)  # token -> installation id

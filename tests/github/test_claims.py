@@ -124,7 +124,7 @@ async def test_an_organization_that_blocks_the_app_shows_no_membership_and_nothi
 ) -> None:
     standin.blocked.add("acme-org")
     refused = assert_error(await register(client, auth, standin), 403, "forbidden")
-    assert "would not show" in refused["message"] and "(403)" in refused["message"]
+    assert "would not show" in refused["message"] and "Members: read" in refused["message"]
     assert await stored(daemon) == []
 
 

@@ -73,7 +73,7 @@ ADMIN = Membership(200, "active", "admin")
         (ORG, Membership(200, "active", "Admin"), "not an active admin"),  # exactly GitHub's word, nothing like it
         (ORG, Membership(404), "alice is not a member of it"),  # an outside collaborator
         (ORG, None, "alice is not a member of it"),
-        (ORG, Membership(403), "would not show alice's membership in it (403)"),
+        (ORG, Membership(403), "would not show alice's membership in it (403: "),
         (Account("acme-ent", 9002, "Enterprise"), ADMIN, "of type 'Enterprise'"),
         (Account("alice", ALICE, "Bot"), None, "of type 'Bot'"),  # the right id on the wrong kind of account
         (Account("acme-org", ALICE, "Organization"), None, "alice is not a member of it"),  # ids are not roles
