@@ -1,5 +1,6 @@
 """GitHub's REST API as a GitHub App: the app's JWT, installation tokens, repositories
-and branches, and the installations an OAuth code's user can access.
+and branches, and what an OAuth code's user is to an installation (who they are, the
+account it is on, their membership in that organization).
 
 The JWT is RS256 over {iat: now - 60 s (GitHub's clocks may lag), exp: now + 9 min
 (GitHub refuses more than 10), iss: app id}, signed with `cryptography`. Installation
@@ -8,8 +9,9 @@ before they expire; they are never written anywhere. Failures are ValueError wit
 GitHub said (never a token), LookupError when GitHub does not know the installation or
 repository, PermissionError when GitHub refuses an OAuth code.
 
-The user access token an OAuth code buys lives in one call's locals: it lists the user's
-installations of the app and is dropped, never cached, logged or put in an exception.
+The user access token an OAuth code buys lives in one call's locals: it asks `/user`,
+`/user/installations` and `/user/memberships/orgs/{org}`, and is dropped, never cached,
+logged or put in an exception.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
+from urllib.parse import quote
 
 import httpx
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from staxad.model.github import Access, Account, Membership
 
 PAGE = 100
 MAX_PAGES = 10  # 1,000 repositories or branches: more is a listing nobody reads
@@ -114,16 +119,10 @@ class GitHubApp:
             raise ValueError(f"GitHub did not answer ({type(exc).__name__})") from None
 
     async def _request(self, method: str, path: str, auth: str, params: dict[str, Any] | None = None) -> Any:
-        headers = {"Authorization": auth, "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
-        response = await self._send(method, self.api_url + path, headers, params=params)
+        response = await self._send(method, self.api_url + path, _api_headers(auth), params=params)
         if response.status_code == 404:
             raise LookupError("GitHub does not know it (or the app may not see it)")
-        if response.status_code >= 300:
-            raise ValueError(f"GitHub's API answered {response.status_code}: {_message(response)}")
-        try:
-            return response.json()
-        except ValueError:
-            raise ValueError("GitHub's API answered with something other than JSON") from None
+        return _json(response)
 
     async def installation_account(self, installation_id: int) -> str:
         found = await self._request("GET", f"/app/installations/{installation_id}", f"Bearer {self._jwt()}")
@@ -173,10 +172,30 @@ class GitHubApp:
     async def branches(self, installation_id: int, owner: str, repo: str) -> list[dict[str, Any]]:
         return await self._pages(installation_id, f"/repos/{owner}/{repo}/branches", None)
 
-    async def user_installations(self, code: str) -> set[int]:
-        """Ids of the app's installations the user who was given `code` can access."""
-        items = await self._listing(f"Bearer {await self._user_token(code)}", "/user/installations", "installations")
-        return {i["id"] for i in items if isinstance(i.get("id"), int) and not isinstance(i["id"], bool)}
+    async def user_access(self, code: str, installation_id: int) -> Access:
+        """What the user who was given `code` is to the installation: who they are, the
+        account the installation is on (if it is among theirs), and, for an organization's,
+        their membership in it. One code exchange; the token dies with this call."""
+        auth = f"Bearer {await self._user_token(code)}"
+        user = await self._request("GET", "/user", auth)
+        login, user_id = (user.get("login"), user.get("id")) if isinstance(user, dict) else (None, None)
+        if not isinstance(login, str) or not _is_id(user_id):
+            raise ValueError("GitHub's /user answer has no login and id")
+        items = await self._listing(auth, "/user/installations", "installations")
+        account = next((_account(i) for i in items if i.get("id") == installation_id and _is_id(i["id"])), None)
+        membership = None
+        if account is not None and account.type == "Organization":
+            membership = await self._membership(auth, account.login)
+        return Access(login, user_id, account, membership)
+
+    async def _membership(self, auth: str, org: str) -> Membership:
+        url = f"{self.api_url}/user/memberships/orgs/{quote(org, safe='')}"
+        response = await self._send("GET", url, _api_headers(auth))
+        if response.status_code in (403, 404):  # not a member; blocked, or no Members: read: both refuse
+            return Membership(response.status_code)
+        found = _json(response)
+        state, role = (found.get("state"), found.get("role")) if isinstance(found, dict) else (None, None)
+        return Membership(200, state if isinstance(state, str) else "", role if isinstance(role, str) else "")
 
     async def _user_token(self, code: str) -> str:
         if self.oauth is None:
@@ -199,6 +218,34 @@ class GitHubApp:
         if error == "bad_verification_code":  # expired, used already, or never GitHub's
             raise PermissionError(reason)
         raise ValueError(f"GitHub refused the code exchange ({reason})")
+
+
+def _api_headers(auth: str) -> dict[str, str]:
+    return {"Authorization": auth, "Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"}
+
+
+def _json(response: httpx.Response) -> Any:
+    if response.status_code >= 300:
+        raise ValueError(f"GitHub's API answered {response.status_code}: {_message(response)}")
+    try:
+        return response.json()
+    except ValueError:
+        raise ValueError("GitHub's API answered with something other than JSON") from None
+
+
+def _is_id(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _account(item: dict[str, Any]) -> Account | None:
+    """The `account` of a `/user/installations` item; None, and so refused, when malformed."""
+    found = item.get("account")
+    if not isinstance(found, dict):
+        return None
+    login, account_id, kind = found.get("login"), found.get("id"), found.get("type")
+    if not isinstance(login, str) or not _is_id(account_id) or not isinstance(kind, str):
+        return None
+    return Account(login, account_id, kind)
 
 
 def _message(response: httpx.Response) -> str:

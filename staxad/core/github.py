@@ -4,7 +4,7 @@ branches, to clone private repositories, and to deploy on push.
 Invariants: a provider has at most one installation and an installation belongs to at
 most one provider. A claim is registered only when `claim_proof` allows it: with the
 app's OAuth client configured, the claim's code must buy a user token (inside the
-adapter; the core never sees it) whose user can access the installation; without one,
+adapter; the core never sees it) whose user administers the installation (`claim_refusal`); without one,
 only on a host whose operator trusts every claim. Installation tokens live only in the
 adapter's memory; the core hands one to a clone only for a repository on the configured GitHub host (`github.web_url`).
 A webhook delivery does anything only with a valid X-Hub-Signature-256, and only once
@@ -43,6 +43,7 @@ from staxad.model.github import (
     Push,
     body_key,
     claim_proof,
+    claim_refusal,
     oauth_code,
     parse_push,
     repo_path,
@@ -225,7 +226,7 @@ def _live_only(who: Principal) -> None:
 
 async def _prove_access(api: GitHubApi, code: str, installation_id: int, fresh: dict[str, str]) -> None:
     try:
-        reachable = await api.user_installations(code)
+        access = await api.user_access(code, installation_id)
     except PermissionError as exc:
         raise Forbidden(
             f"GitHub refused the code ({exc}). A code works once, for ten minutes: authorize the app "
@@ -234,12 +235,9 @@ async def _prove_access(api: GitHubApi, code: str, installation_id: int, fresh: 
         ) from None
     except (LookupError, ValueError) as exc:
         raise Unprocessable(f"GitHub could not check the code: {exc}") from None
-    if installation_id not in reachable:
-        raise Forbidden(
-            f"The GitHub user who authorized this code cannot access installation {installation_id}: "
-            "register an installation of an account you administer, with a code of your own.",
-            fresh,
-        )
+    refusal = claim_refusal(access, installation_id)
+    if refusal is not None:
+        raise Forbidden(refusal, fresh)
 
 
 async def _asking(call: Any, doing: str) -> list[dict[str, Any]]:

@@ -2,9 +2,11 @@
 of an installation needs, which repository a URL names on the configured GitHub host,
 webhook signatures and push payloads. Pure.
 
-`claim_proof` is the ownership boundary: installation ids are small guessable integers,
-so a claim is accepted only with an OAuth code whose GitHub user can access the
-installation, unless the operator declared the host single-team.
+`claim_proof` and `claim_refusal` are the ownership boundary: installation ids are small
+guessable integers, so a claim is accepted only with an OAuth code whose GitHub user *is*
+the installation's user account or an active admin of its organization, unless the
+operator declared the host single-team. Access alone is not enough: GitHub lists an
+installation to anyone with read access to one of its repositories.
 `repo_path` is the token boundary: a clone gets an installation token only when its URL
 is https on exactly the configured host (and port), with no credentials in it.
 """
@@ -50,6 +52,12 @@ REFUSED = {
     ),
 }
 
+# Reading one repository of an organization is not owning its installation.
+ADMIN_ONLY = (
+    "The GitHub user who authorizes the code must be the installation's account itself, or an "
+    "active admin of its organization: authorize the app at authorize_url as that user for a fresh code."
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Installation:
@@ -58,6 +66,36 @@ class Installation:
     account: str
     status: str
     created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """The account an installation is on, as GitHub's `account` object names it."""
+
+    login: str
+    id: int
+    type: str  # "User" or "Organization"; anything else is refused
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """GitHub's answer to `GET /user/memberships/orgs/{org}`: 200 with a state and a role,
+    404 (not a member, or not visible), or 403 (the organization blocks the app, or the app
+    lacks the Members: read organization permission that the endpoint needs)."""
+
+    status: int
+    state: str = ""
+    role: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What an OAuth code's user is to one installation of the app."""
+
+    user_login: str
+    user_id: int
+    account: Account | None  # None: the installation is not among the user's
+    membership: Membership | None = None  # asked only for an organization's installation
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +112,41 @@ def claim_proof(client_configured: bool, trust_claims: bool, has_code: bool) -> 
     if client_configured:
         return Proof.CODE if has_code else Proof.MISSING_CODE
     return Proof.TRUSTED if trust_claims else Proof.UNPROVABLE
+
+
+def claim_refusal(access: Access, installation_id: int) -> str | None:
+    """Why the code's user may not claim the installation, or None when they may: only the
+    installation's user account itself, or an active admin of its organization."""
+    account, user = access.account, access.user_login
+    if account is None:
+        why = f"The GitHub user who authorized this code ({user}) cannot access installation {installation_id}."
+    elif account.type == "User":
+        if account.id == access.user_id:
+            return None
+        why = f"Installation {installation_id} is on the GitHub user account {account.login}, not on {user}."
+    elif account.type == "Organization":
+        if _active_admin(access.membership):
+            return None
+        on = f"Installation {installation_id} is on the organization {account.login}"
+        why = f"{on}, and {_not_admin(access.membership, user)}"
+    else:
+        why = f"Installation {installation_id} is on a GitHub account of type {account.type[:40]!r}."
+    return f"{why} {ADMIN_ONLY}"
+
+
+def _active_admin(membership: Membership | None) -> bool:
+    return membership is not None and (membership.status, membership.state, membership.role) == (200, "active", "admin")
+
+
+def _not_admin(membership: Membership | None, user: str) -> str:
+    if membership is not None and membership.status == 200:
+        return f"{user} is not an active admin of it (GitHub says: {membership.state[:20]} {membership.role[:20]})."
+    if membership is not None and membership.status == 403:
+        return (
+            f"GitHub would not show {user}'s membership in it (403: the organization blocks the app, "
+            "or the app lacks the organization permission Members: read)."
+        )
+    return f"{user} is not a member of it."
 
 
 def oauth_code(value: str) -> str:

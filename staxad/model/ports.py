@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
+from staxad.model.github import Access
 from staxad.model.ownership import Lookup
 
 
@@ -46,4 +47,4 @@ class GitHubApi(Protocol):
 
     async def branches(self, installation_id: int, owner: str, repo: str) -> list[dict[str, Any]]: ...
 
-    async def user_installations(self, code: str) -> set[int]: ...
+    async def user_access(self, code: str, installation_id: int) -> Access: ...

@@ -1,7 +1,7 @@
 """A daemon wired to a GitHub App whose API is the loopback stand-in and whose git host
 is the loopback http-backend server, both over TLS trusted through github.ca_file. The
 app has its OAuth client configured, so registering an installation needs a code:
-`register` gets one from the stand-in for a user who can access the installation."""
+`register` gets one from the stand-in for an active admin of the installation's organization."""
 
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def standin(certs: Certs, app_key: rsa.RSAPrivateKey) -> Iterator[GitHubStandIn]
         app_key.public_key(),
         APP_ID,
         installations={INSTALLATION: "acme-org", OTHER_INSTALLATION: "other-org"},
+        orgs={"acme-org": {}, "other-org": {}},
         repos={
             INSTALLATION: [Repo("acme-org/webapp"), Repo("acme-org/site", private=False, language=None)],
             OTHER_INSTALLATION: [Repo("other-org/secret")],

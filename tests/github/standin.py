@@ -4,10 +4,15 @@ public key, iss = app id, not expired, at most 10 minutes long) and answers with
 documented shapes only; every request is recorded.
 
 It is also GitHub's OAuth side: `grant` gives a user (and the installations that user can
-access) a single-use code, `exchange` trades it for a user token as
-`{web_url}/login/oauth/access_token` does (the git server, which stands for the web host,
-forwards that path here), and `/user/installations` lists what the token's user can
-access, paginated."""
+access, and a role in each one's organization) a single-use code, `exchange` trades it for
+a user token as `{web_url}/login/oauth/access_token` does (the git server, which stands for
+the web host, forwards that path here), and with that token `/user` says who it is,
+`/user/installations` lists what it can access (paginated, each with its `account`), and
+`/user/memberships/orgs/{org}` answers its membership: 200 with state and role, 404 when
+it is none, 403 when the organization blocks the app.
+
+Accounts are users unless listed in `orgs`; every login, user or organization, gets one id
+from the same sequence, as on GitHub."""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -84,6 +89,9 @@ class GitHubStandIn:
     public_key: rsa.RSAPublicKey
     app_id: int
     installations: dict[int, str] = field(default_factory=dict)  # id -> account login
+    orgs: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)  # org -> login -> (role, state)
+    blocked: set[str] = field(default_factory=set)  # orgs that block the app (or it lacks Members: read)
+    ids: dict[str, int] = field(default_factory=dict)  # login (user or organization) -> id
     repos: dict[int, list[Repo]] = field(default_factory=dict)  # installation id -> repositories
     tokens: dict[str, int] = field(default_factory=dict)  # token -> installation id
     requests: list[tuple[str, str, str]] = field(default_factory=list)  # method, path, authorization
@@ -101,9 +109,22 @@ class GitHubStandIn:
     def minted(self) -> int:
         return sum(1 for method, path, _ in self.requests if method == "POST" and path.endswith("/access_tokens"))
 
-    def grant(self, login: str, *installations: int) -> str:
-        """A fresh code for `login`, who can access `installations` (and what it could before)."""
+    def account_id(self, login: str) -> int:
+        return self.ids.setdefault(login, 5_000 + len(self.ids))
+
+    def account(self, login: str) -> dict[str, Any]:
+        kind = "Organization" if login in self.orgs else "User"
+        return {"login": login, "id": self.account_id(login), "type": kind}
+
+    def grant(self, login: str, *installations: int, role: str | None = "admin", state: str = "active") -> str:
+        """A fresh code for `login`, who can access `installations` (and what it could before)
+        and holds `role` in each one's organization (None: an outside collaborator)."""
+        self.account_id(login)
         self.users.setdefault(login, set()).update(installations)
+        for installation in installations:
+            org = self.orgs.get(self.installations.get(installation, ""))
+            if org is not None and role is not None:
+                org[login] = (role, state)
         code = secrets.token_hex(10)
         self.codes[code] = login
         return code
@@ -124,16 +145,35 @@ class GitHubStandIn:
         self.user_tokens[token] = login
         return 200, {"access_token": token, "token_type": "bearer", "scope": ""}
 
-    def user_installations(self, auth: str, query: str) -> tuple[int, dict[str, Any]]:
-        login = self.user_tokens.get(auth.removeprefix("Bearer ").removeprefix("token "))
-        if login is None or not auth.startswith(("Bearer ", "token ")):
-            return 401, {"message": "Bad credentials"}
+    def user_of(self, auth: str) -> str | None:
+        if not auth.startswith(("Bearer ", "token ")):
+            return None
+        return self.user_tokens.get(auth.removeprefix("Bearer ").removeprefix("token "))
+
+    def user_installations(self, login: str, query: str) -> tuple[int, dict[str, Any]]:
         params = _query(query)
         per_page, page = min(int(params.get("per_page", "30")), 100), int(params.get("page", "1"))
         ids = sorted(i for i in self.users.get(login, set()) if i in self.installations)
         shown = ids[(page - 1) * per_page : page * per_page]
-        items = [{"id": i, "account": {"login": self.installations[i], "type": "Organization"}} for i in shown]
+        items = [{"id": i, "account": self.account(self.installations[i])} for i in shown]
         return 200, {"total_count": len(ids), "installations": items}
+
+    def membership(self, login: str, org: str) -> tuple[int, dict[str, Any]]:
+        """GET /user/memberships/orgs/{org}: org names are not case sensitive there."""
+        name = next((o for o in self.orgs if o.lower() == org.lower()), None)
+        if name in self.blocked:
+            return 403, {"message": "Resource not accessible by integration"}
+        if name is None or login not in self.orgs[name]:
+            return 404, {"message": "Not Found"}
+        role, state = self.orgs[name][login]
+        return 200, {
+            "url": f"{self.url}/orgs/{name}/memberships/{login}",
+            "state": state,
+            "role": role,
+            "organization_url": f"{self.url}/orgs/{name}",
+            "organization": {"login": name, "id": self.account_id(name)},
+            "user": {"login": login, "id": self.account_id(login), "type": "User"},
+        }
 
     def start(self, cert: Path, key: Path) -> None:
         owner = self
@@ -153,8 +193,8 @@ class GitHubStandIn:
                 owner.requests.append((method, path, auth))
                 if method == "POST" and path == "/login/oauth/access_token":
                     return self._answer(*owner.exchange(self.body))
-                if method == "GET" and path == "/user/installations":
-                    return self._answer(*owner.user_installations(auth, query))
+                if method == "GET" and (path == "/user" or path.startswith("/user/")):
+                    return self._user(path, query, auth)
                 if match := re.fullmatch(r"/app/installations/(\d+)(/access_tokens)?", path):
                     return self._app(method, int(match[1]), bool(match[2]), auth)
                 installation = owner.tokens.get(auth.removeprefix("token "))
@@ -174,6 +214,18 @@ class GitHubStandIn:
                     return self._answer(200, items if page == 1 else [])
                 return self._answer(404, {"message": "Not Found"})
 
+            def _user(self, path: str, query: str, auth: str) -> None:
+                login = owner.user_of(auth)
+                if login is None:
+                    return self._answer(401, {"message": "Bad credentials"})
+                if path == "/user":
+                    return self._answer(200, owner.account(login) | {"type": "User"})
+                if path == "/user/installations":
+                    return self._answer(*owner.user_installations(login, query))
+                if match := re.fullmatch(r"/user/memberships/orgs/([^/]+)", path):
+                    return self._answer(*owner.membership(login, unquote(match[1])))
+                return self._answer(404, {"message": "Not Found"})
+
             def _app(self, method: str, installation: int, tokens: bool, auth: str) -> None:
                 error = jwt_error(auth.removeprefix("Bearer "), owner.public_key, owner.app_id)
                 if not auth.startswith("Bearer ") or error:
@@ -188,8 +240,8 @@ class GitHubStandIn:
                         201, {"token": token, "expires_at": expires, "permissions": {"contents": "read"}}
                     )
                 if not tokens and method == "GET":
-                    login = owner.installations[installation]
-                    return self._answer(200, {"id": installation, "account": {"login": login, "type": "Organization"}})
+                    account = owner.account(owner.installations[installation])
+                    return self._answer(200, {"id": installation, "account": account})
                 return self._answer(404, {"message": "Not Found"})
 
             body = b""

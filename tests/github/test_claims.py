@@ -1,8 +1,10 @@
 """Who may register an installation: installation ids are guessable, so provider B must
 not be able to claim team A's. With the app's OAuth client configured, a claim needs a
-fresh code whose GitHub user can access the installation; without one, claims are
-refused unless the operator trusts every claim (a single-team host). The user token a
-code buys is in no log line and no database byte."""
+fresh code whose GitHub user is the installation's user account or an active admin of its
+organization: GitHub lists an installation to anyone who can read one of its repositories,
+so access alone proves nothing. Without a client, claims are refused unless the operator
+trusts every claim (a single-team host). The user token a code buys is in no log line and
+no database byte."""
 
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from tests.conftest import Keys, make_settings, offline_resolve
 from tests.github.conftest import INSTALLATION, OTHER_INSTALLATION, Certs, github_settings, register
 from tests.github.gitserver import GitServer
 from tests.github.standin import CLIENT_ID, CLIENT_SECRET, GitHubStandIn
+
+USER_INSTALLATION = 4321  # on a user's own account, not an organization's
 
 Host = Callable[..., AbstractAsyncContextManager[tuple[httpx.AsyncClient, Keys, Daemon]]]
 
@@ -74,6 +78,75 @@ async def test_only_a_user_who_can_access_the_installation_registers_it(
     made = assert_resource(await register(client, auth, standin), 201)
     assert made["installation_id"] == INSTALLATION and made["account"] == "acme-org"
     assert await stored(daemon) == [(auth["X-Provider-Id"], INSTALLATION)]
+
+
+async def test_a_collaborator_of_an_organization_cannot_claim_its_installation(
+    client: httpx.AsyncClient, auth: dict[str, str], keys: Keys, standin: GitHubStandIn, daemon: Daemon
+) -> None:
+    outsider = await keys.make("outsider@example.com")
+    # each of them sees acme-org's installation in /user/installations, none administers acme-org
+    for login, role, state in (
+        ("outside-reader", None, "active"),  # an outside collaborator: no membership at all
+        ("acme-member", "member", "active"),
+        ("acme-billing", "billing_manager", "active"),
+        ("invited-admin", "admin", "pending"),  # an invitation not accepted yet
+    ):
+        code = standin.grant(login, INSTALLATION, role=role, state=state)
+        refused = assert_error(
+            await client.post("/github/installation", headers=outsider, json=claim(INSTALLATION, code)),
+            403,
+            "forbidden",
+        )
+        assert "organization acme-org" in refused["message"] and login in refused["message"]
+        assert "account itself, or an active admin of its organization" in refused["message"]
+        assert "/login/oauth/authorize?client_id=" in refused["details"]["authorize_url"]
+    assert await stored(daemon) == []
+    assert_error(await client.get("/github/repos", headers=outsider), 404, "not_found")
+    # acme-org's own admin is not met by a 409: the attempts took nothing
+    made = assert_resource(await register(client, auth, standin), 201)
+    assert made["account"] == "acme-org"
+    assert await stored(daemon) == [(auth["X-Provider-Id"], INSTALLATION)]
+
+
+async def test_one_code_exchange_answers_who_the_user_is_and_their_role(
+    client: httpx.AsyncClient, auth: dict[str, str], standin: GitHubStandIn
+) -> None:
+    assert_resource(await register(client, auth, standin), 201)
+    asked = [path for method, path, _ in standin.requests if method == "GET" and path.startswith("/user")]
+    assert asked == ["/user", "/user/installations", "/user/memberships/orgs/acme-org"]
+    assert len(standin.user_tokens) == 1  # one code exchange (the git server forwards it, unrecorded here)
+    user_auth = {a for _, p, a in standin.requests if p.startswith("/user")}
+    assert len(user_auth) == 1 and user_auth == {f"Bearer {next(iter(standin.user_tokens))}"}
+
+
+async def test_an_organization_that_blocks_the_app_shows_no_membership_and_nothing_is_registered(
+    client: httpx.AsyncClient, auth: dict[str, str], standin: GitHubStandIn, daemon: Daemon
+) -> None:
+    standin.blocked.add("acme-org")
+    refused = assert_error(await register(client, auth, standin), 403, "forbidden")
+    assert "would not show" in refused["message"] and "Members: read" in refused["message"]
+    assert await stored(daemon) == []
+
+
+async def test_a_user_account_s_installation_is_claimed_by_that_user_only(
+    client: httpx.AsyncClient, auth: dict[str, str], keys: Keys, standin: GitHubStandIn, daemon: Daemon
+) -> None:
+    standin.installations[USER_INSTALLATION] = "alice"
+    outsider = await keys.make("outsider@example.com")
+    # bob collaborates on one of alice's repositories, so her installation is among his
+    for code in (standin.grant("bob", USER_INSTALLATION), standin.grant("bob", USER_INSTALLATION, role=None)):
+        refused = await client.post("/github/installation", headers=outsider, json=claim(USER_INSTALLATION, code))
+        message = assert_error(refused, 403, "forbidden")["message"]
+        assert "on the GitHub user account alice, not on bob" in message
+        assert "account itself, or an active admin of its organization" in message
+    assert await stored(daemon) == []
+    assert not any("/user/memberships" in p for _, p, _ in standin.requests)  # a user account has no members
+    code = standin.grant("alice", USER_INSTALLATION)
+    made = assert_resource(
+        await client.post("/github/installation", headers=auth, json=claim(USER_INSTALLATION, code)), 201
+    )
+    assert made["account"] == "alice"
+    assert await stored(daemon) == [(auth["X-Provider-Id"], USER_INSTALLATION)]
 
 
 async def test_a_code_works_once(
@@ -175,7 +248,10 @@ async def test_the_user_token_is_in_no_log_line_and_no_database_byte(
     intruder_code = standin.grant("team-b-admin", OTHER_INSTALLATION)
     refused = await client.post("/github/installation", headers=intruder, json=claim(INSTALLATION, intruder_code))
     assert_error(refused, 403, "forbidden")
-    assert len(standin.user_tokens) == 2  # both codes bought a token, which staxad used and dropped
+    reader_code = standin.grant("acme-reader", INSTALLATION, role=None)  # refused after the membership check
+    read_only = await client.post("/github/installation", headers=intruder, json=claim(INSTALLATION, reader_code))
+    assert_error(read_only, 403, "forbidden")
+    assert len(standin.user_tokens) == 3  # each code bought a token, which staxad used and dropped
     raw = b"".join(
         path.read_bytes()
         for path in daemon.settings.data_dir.rglob("*")
@@ -183,9 +259,10 @@ async def test_the_user_token_is_in_no_log_line_and_no_database_byte(
     )
     assert raw and b"ghu_" not in raw and CLIENT_SECRET.encode() not in raw
     logged = caplog.text + "".join(str(r.args) for r in caplog.records)
-    assert "/login/oauth/access_token" in logged and "/user/installations" in logged  # httpx's lines were seen
-    for secret in (*standin.user_tokens, CLIENT_SECRET, intruder_code):
+    for path in ("/login/oauth/access_token", "/user/installations", "/user/memberships/orgs/acme-org"):
+        assert path in logged  # httpx's lines were seen
+    for secret in (*standin.user_tokens, CLIENT_SECRET, intruder_code, reader_code):
         assert secret not in logged
-        assert secret not in refused.text
+        assert secret not in refused.text and secret not in read_only.text
     events = await daemon.db.fetch_all("SELECT * FROM events")
     assert not any(t in str([tuple(e) for e in events]) for t in standin.user_tokens)

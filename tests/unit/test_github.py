@@ -7,10 +7,15 @@ from __future__ import annotations
 import pytest
 
 from staxad.model.github import (
+    ADMIN_ONLY,
     REFUSED,
+    Access,
+    Account,
+    Membership,
     Proof,
     Push,
     claim_proof,
+    claim_refusal,
     oauth_code,
     parse_push,
     repo_path,
@@ -46,6 +51,43 @@ def test_each_refusal_says_what_to_do() -> None:
     unprovable = REFUSED[Proof.UNPROVABLE]
     assert "github.client_id" in unprovable and "github.client_secret" in unprovable
     assert "github.trust_installation_claims = true" in unprovable and "single team" in unprovable
+
+
+ALICE = 101  # the code's user
+ORG = Account("acme-org", 9001, "Organization")
+ADMIN = Membership(200, "active", "admin")
+
+
+@pytest.mark.parametrize(
+    ("account", "membership", "refused"),
+    [
+        (Account("alice", ALICE, "User"), None, None),  # her own account
+        (ORG, ADMIN, None),
+        (None, None, "cannot access installation 7"),  # not among her installations
+        (Account("bob", 102, "User"), None, "on the GitHub user account bob, not on alice"),  # a collaborator
+        (Account("alice", 102, "User"), None, "on the GitHub user account alice"),  # a renamed or reused login
+        (Account("bob", 102, "User"), ADMIN, "on the GitHub user account bob"),  # memberships prove nothing there
+        (ORG, Membership(200, "active", "member"), "not an active admin of it (GitHub says: active member)"),
+        (ORG, Membership(200, "active", "billing_manager"), "not an active admin"),
+        (ORG, Membership(200, "pending", "admin"), "(GitHub says: pending admin)"),  # an invitation not accepted
+        (ORG, Membership(200, "active", "Admin"), "not an active admin"),  # exactly GitHub's word, nothing like it
+        (ORG, Membership(404), "alice is not a member of it"),  # an outside collaborator
+        (ORG, None, "alice is not a member of it"),
+        (ORG, Membership(403), "would not show alice's membership in it (403: "),
+        (Account("acme-ent", 9002, "Enterprise"), ADMIN, "of type 'Enterprise'"),
+        (Account("alice", ALICE, "Bot"), None, "of type 'Bot'"),  # the right id on the wrong kind of account
+        (Account("acme-org", ALICE, "Organization"), None, "alice is not a member of it"),  # ids are not roles
+    ],
+)
+def test_only_the_account_itself_or_an_active_org_admin_may_claim(
+    account: Account | None, membership: Membership | None, refused: str | None
+) -> None:
+    why = claim_refusal(Access("alice", ALICE, account, membership), 7)
+    if refused is None:
+        assert why is None
+    else:
+        assert why is not None and refused in why and why.endswith(ADMIN_ONLY)
+        assert "account itself, or an active admin of its organization" in why and "authorize_url" in why
 
 
 @pytest.mark.parametrize("code", ["0123456789abcdef0123", "a", "A_b.c-d", "x" * 100])
