@@ -37,6 +37,7 @@ async def test_a_bad_key_is_refused_and_a_good_one_stays_out_of_cookies(served: 
             browser.open(served + "/")
             browser.fill("#sign-in", key="sk_live_not_a_key")
             browser.until(lambda: "refused" in browser.text_of("#notice"), what="the refusal")
+            browser.screenshot("sign-in")
             browser.sign_in(served, key)
             browser.find("#tenants")
             assert browser.text_of("#tenants") == "No tenants yet: create one."
