@@ -7,6 +7,7 @@ running_daemon, ...) is in helpers.py; this module holds the fixtures."""
 from __future__ import annotations
 
 import contextlib
+import re
 import secrets
 import shutil
 import socket
@@ -27,9 +28,25 @@ def web_image() -> str:
     return build_web_images()
 
 
+def _no_foreign_sandbox() -> None:
+    """Every staxad instance on a host drops the service user's traffic to the host, except
+    to what that instance allows, and a drop in any table wins: another instance running
+    here (a staxad service, `scripts/run`) blocks the test registries on loopback."""
+    listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=False).stdout
+    tables = re.findall(r"^table inet (staxad-(\S+)-sandbox)$", listed, re.MULTILINE)
+    foreign = [table for table, instance in tables if not re.fullmatch(r"t[0-9a-f]{8}", instance)]
+    if foreign:
+        pytest.fail(
+            f"another staxad instance's sandbox ({', '.join(foreign)}) blocks the service user from the test "
+            "registry on loopback: stop that staxad (its tables stay after a stop; `nft delete table inet "
+            "<name>` removes one) or run the tests on a host without it"
+        )
+
+
 @contextlib.contextmanager
 def _registry(folder: Path, auth: str = "") -> Iterator[str]:
     """Debian's docker-registry on a free loopback port, stopped afterwards; its host:port."""
+    _no_foreign_sandbox()
     address = f"127.0.0.1:{free_port()}"
     config = folder / "config.yml"
     config.write_text(
