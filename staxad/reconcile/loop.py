@@ -20,6 +20,9 @@ log = logging.getLogger("staxad.reconcile")
 
 Handler = Callable[[str], Awaitable[None]]
 MAX_RETRY_SECONDS = 300.0
+# Passes under way at once. A sweep of every tenant at start would otherwise begin a pass
+# per tenant together, and what 1,000 passes in flight allocate stays with the allocator.
+MAX_PASSES = 64
 
 
 def retry_delay(failures: int, exc: BaseException) -> float:
@@ -66,6 +69,8 @@ class Reconciler:
                 self._everything = False
                 self._dirty.update(await self._list())
             for tenant_id in list(self._dirty):
+                if len(self._running) >= MAX_PASSES:
+                    break  # the rest stay dirty; each pass that ends wakes the loop again
                 if tenant_id in self._running:
                     continue  # stays dirty; picked up again when the running pass ends
                 self._dirty.discard(tenant_id)
@@ -100,7 +105,7 @@ class Reconciler:
             asyncio.get_running_loop().call_later(delay, self.kick, tenant_id)
         finally:
             self._running.pop(tenant_id, None)
-            if tenant_id in self._dirty:
+            if self._dirty:
                 self._wake.set()
 
     async def stop(self) -> None:

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from staxad.model.errors import TemporaryError
-from staxad.reconcile.loop import Reconciler, retry_delay
+from staxad.reconcile.loop import MAX_PASSES, Reconciler, retry_delay
 
 
 @pytest.mark.parametrize(
@@ -56,3 +56,30 @@ async def test_the_same_error_is_logged_once_and_recovery_is_said(caplog: pytest
         "other",
     ]
     assert any("works again after 4 failed attempts" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_sweep_of_many_tenants_runs_a_bounded_number_of_passes_at_once() -> None:
+    tenants = [f"ten_{i}" for i in range(MAX_PASSES * 3 + 5)]
+    running = most = 0
+    handled: list[str] = []
+
+    async def handle(tenant: str) -> None:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+        handled.append(tenant)
+
+    async def everyone() -> list[str]:
+        return tenants
+
+    loop = Reconciler(handle, everyone)
+    runner = asyncio.create_task(loop.run())
+    try:
+        loop.kick()
+        await asyncio.sleep(0)
+        await loop.idle()
+    finally:
+        runner.cancel()
+    assert most == MAX_PASSES and sorted(handled) == sorted(tenants)
