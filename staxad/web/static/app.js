@@ -94,16 +94,20 @@ async function api(method, path, body) {
     throw new ApiError(401, { message: "signed out" });
   }
   if (response.status === 204) return null;
+  if (!response.ok) throw await refusal(response);
+  return response.json().catch(() => ({}));
+}
+
+// The API's error envelope of a refused request, as an error to throw.
+async function refusal(response) {
   const payload = await response.json().catch(() => ({}));
-  if (!response.ok) throw new ApiError(response.status, payload.error || {});
-  return payload;
+  return new ApiError(response.status, payload.error || {});
 }
 
 async function text(path) {
   const response = await fetch(`/api/v1${path}`, { headers: authorization(), cache: "no-store" });
   if (!response.ok) {
-    const payload = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, payload.error || {});
+    throw await refusal(response);
   }
   return response.text();
 }
@@ -117,8 +121,7 @@ async function stream(path, headers, onEvent, signal) {
     cache: "no-store",
   });
   if (!response.ok) {
-    const payload = await response.json().catch(() => ({}));
-    throw new ApiError(response.status, payload.error || {});
+    throw await refusal(response);
   }
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
@@ -179,41 +182,33 @@ function field(label, input) {
   return h("label", {}, h("span", {}, label), input);
 }
 
-// A form whose submit runs `action` with its values; errors show in the page's notice.
+// Runs a user's action with its control disabled meanwhile; its error shows in the
+// page's notice (a refused key has already sent the user to sign in).
+async function guarded(control, action) {
+  control.disabled = true;
+  try {
+    await action();
+    notice("");
+  } catch (error) {
+    if (error.status !== 401) notice(error.message);
+  } finally {
+    control.disabled = false;
+  }
+}
+
+// A form whose submit runs `action` with its values.
 function form(id, children, submit, action) {
   const el = h("form", { id }, children, h("button", { type: "submit" }, submit));
-  el.addEventListener("submit", async (event) => {
+  el.addEventListener("submit", (event) => {
     event.preventDefault();
     const values = Object.fromEntries(new FormData(el).entries());
-    el.querySelector("button[type=submit]").disabled = true;
-    try {
-      await action(values, el);
-      notice("");
-    } catch (error) {
-      if (error.status !== 401) notice(error.message);
-    } finally {
-      el.querySelector("button[type=submit]").disabled = false;
-    }
+    guarded(el.querySelector("button[type=submit]"), () => action(values, el));
   });
   return el;
 }
 
 function button(label, action, attrs = {}) {
-  return h("button", {
-    type: "button",
-    ...attrs,
-    onclick: async (event) => {
-      event.target.disabled = true;
-      try {
-        await action();
-        notice("");
-      } catch (error) {
-        if (error.status !== 401) notice(error.message);
-      } finally {
-        event.target.disabled = false;
-      }
-    },
-  }, label);
+  return h("button", { type: "button", ...attrs, onclick: (event) => guarded(event.target, action) }, label);
 }
 
 // ---- Pages -----------------------------------------------------------------------
