@@ -28,8 +28,16 @@ def chromium(*extra: str) -> Iterator[Browser]:
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     # --no-sandbox: the tests run as root, where chromium's own sandbox cannot start.
-    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,1000", "--disable-extensions", "--no-first-run", *extra):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+        "--disable-extensions",
+        "--no-first-run",
+        *extra,
+    ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))

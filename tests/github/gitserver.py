@@ -13,11 +13,10 @@ import json
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.github.tls import TlsServer
+from tests.github.tls import QuietHandler, TlsServer
 
 
 @dataclass
@@ -41,7 +40,7 @@ class GitServer:
     def start(self, cert: Path, key: Path) -> None:
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _login(self) -> None:
                 assert owner.login is not None
                 status, answer = owner.login(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
@@ -103,9 +102,6 @@ class GitServer:
 
             def do_POST(self) -> None:
                 self._cgi("POST")
-
-            def log_message(self, *_: object) -> None:
-                return None
 
         self._server = TlsServer(Handler, cert, key)
         self.port = self._server.port

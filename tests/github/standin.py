@@ -23,7 +23,6 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -32,7 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from tests.github.tls import TlsServer
+from tests.github.tls import QuietHandler, TlsServer
 
 
 def _unb64(text: str) -> bytes:
@@ -178,7 +177,7 @@ class GitHubStandIn:
     def start(self, cert: Path, key: Path) -> None:
         owner = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def _answer(self, status: int, body: Any) -> None:
                 data = json.dumps(body).encode()
                 self.send_response(status)
@@ -252,9 +251,6 @@ class GitHubStandIn:
             def do_POST(self) -> None:
                 self.body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 self._route("POST")
-
-            def log_message(self, *_: object) -> None:
-                return None
 
         self._server = TlsServer(Handler, cert, key)
         self.port = self._server.port

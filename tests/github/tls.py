@@ -23,6 +23,13 @@ def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
     return context
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A handler that keeps the test output free of an access line per request."""
+
+    def log_message(self, *_: object) -> None:
+        return None
+
+
 class TlsServer:
     """`handler` served over TLS on a free loopback port, in a thread, until `stop`."""
 

@@ -25,6 +25,7 @@ from staxad.config import load
 from staxad.daemon import Daemon
 from tests.images import SERVICE_USER, podman
 from tests.netns import NetHost
+from tests.served import uvicorn_on
 
 
 def push(image: str, registry: str, name: str) -> str:
@@ -118,13 +119,7 @@ async def start_live(tmp_path: Path, instance: str, **overrides: str) -> Live:
     settings = load(None, {**environ_for(tmp_path, instance), **overrides})
     port, https_port = settings.server.port, settings.domains.https_port
     daemon = Daemon(settings)
-    server = uvicorn.Server(uvicorn.Config(daemon.app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    async with asyncio.timeout(60):
-        while not server.started:
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.05)
+    server, task = await uvicorn_on(daemon.app, port, "on", 60)
     provider, _ = await daemon.platform.accounts.register("ops@example.com", None)
     _, raw = await daemon.platform.keys.create(provider.id, "it", "live", ["*"], None)
     client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/api/v1", timeout=30)

@@ -100,6 +100,7 @@ async def test_a_container_removed_or_stopped_by_hand_comes_back_through_podman_
     name = container_of(tenant).format(instance=live.daemon.settings.instance)
     podman("rm", "-f", name)
     assert await until(lambda: live.https(live.host("phoenix")).stdout.endswith("\n200"))
+
     def started() -> bytes:
         return podman("inspect", "--format", "{{.State.StartedAt}}", name, check=False).stdout.strip()
 

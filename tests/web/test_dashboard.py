@@ -76,9 +76,7 @@ async def test_create_shows_the_api_errors_then_opens_the_new_tenant(served: str
     await asyncio.to_thread(steps)
 
 
-async def test_the_tenant_page_sets_env_adds_a_domain_and_deletes_after_confirmation(
-    served: str, keys: Keys
-) -> None:
+async def test_the_tenant_page_sets_env_adds_a_domain_and_deletes_after_confirmation(served: str, keys: Keys) -> None:
     auth = await keys.make()
     async with api_as(served, auth) as api:
         tenant = await image_tenant(api, "blog")
@@ -164,9 +162,7 @@ async def test_a_built_deployment_shows_its_build_log(served: str, keys: Keys, d
     await asyncio.to_thread(steps)
 
 
-async def test_the_github_callback_page_registers_with_the_tabs_key_and_drops_the_code(
-    served: str, keys: Keys
-) -> None:
+async def test_the_github_callback_page_registers_with_the_tabs_key_and_drops_the_code(served: str, keys: Keys) -> None:
     auth = await keys.make()
 
     def steps() -> None:
