@@ -58,6 +58,11 @@ async def routed(db: Database) -> list[Routed]:
     ]
 
 
+async def route_version(db: Database) -> int:
+    """Moves on every commit that can change `routed()` (triggers of migration 0016)."""
+    return int(await db.fetch_value("SELECT n FROM route_version"))
+
+
 def _sorted(domains: dict[str, list[str]], service_id: str) -> tuple[str, ...]:
     return tuple(sorted(domains.get(service_id, ())))
 

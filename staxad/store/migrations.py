@@ -6,6 +6,7 @@ was written by a newer staxad: refuse to touch it rather than guess.
 
 from __future__ import annotations
 
+import sqlite3
 from importlib import resources
 
 import aiosqlite
@@ -60,5 +61,16 @@ async def apply(conn: aiosqlite.Connection) -> list[str]:
 
 
 def _statements(sql: str) -> list[str]:
+    """The statements of a migration, split where SQLite says one is complete (a
+    trigger's body holds semicolons of its own)."""
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements, pending = [], ""
+    for piece in "\n".join(lines).split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                statements.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        raise ValueError(f"an unfinished statement ends the migration: {pending.strip()[:80]}")
+    return statements
