@@ -2,9 +2,10 @@
 the admin API in one request, only when it differs from what Caddy runs.
 
 Caddy reloads its whole config on any change (even a PATCH by @id), so one `POST /load`
-of the full document costs the same and can never leave a half-applied state. Bursts
-are coalesced: callers `submit()` the latest desired config; one loader task loads the
-newest. TLS is on-demand, gated by staxad's `ask` endpoint.
+of the full document costs the same and can never leave a half-applied state; what
+grows with the tenants is kept to one host map (server_routes). Bursts are coalesced:
+callers `submit()` the latest desired config; one loader task loads the newest. TLS is
+on-demand, gated by staxad's `ask` endpoint.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import httpx
 
 from staxad.adapters.proc import Supervised
 from staxad.adapters.workspace import ensure_root_dir
+from staxad.model.names import HOST_CASE_PATH, NOT_SERVED_TEXT, ORIGINAL_URI
 
 log = logging.getLogger("staxad.caddy")
 
@@ -44,17 +46,69 @@ STOPPED = {
 }
 
 
-def _handler(route: Route) -> dict[str, Any]:
-    if route.upstream_port is None:
-        return STOPPED
-    return {"handler": "reverse_proxy", "upstreams": [{"dial": f"127.0.0.1:{route.upstream_port}"}]}
+# The placeholder the host map fills: a service's loopback address, STOPPED_TARGET, or
+# "" when no route has the request's host.
+TARGET = "staxa_target"
+STOPPED_TARGET = "stopped"
+
+
+def host_map(routes: list[Route]) -> list[dict[str, Any]]:
+    """Each routed host and where it goes, by host. A host two routes claim goes to the
+    first route by id (a map input must be unique; Caddy refuses the document otherwise)."""
+    targets: dict[str, str] = {}
+    for route in sorted(routes, key=lambda r: r.id):
+        target = STOPPED_TARGET if route.upstream_port is None else f"127.0.0.1:{route.upstream_port}"
+        for host in route.hosts:
+            targets.setdefault(host.lower(), target)
+    return [{"input": host, "outputs": [targets[host]]} for host in sorted(targets)]
+
+
+def _when_target(value: str, **more: Any) -> list[dict[str, Any]]:
+    return [{"vars": {f"{{{TARGET}}}": [value]}, **more}]
 
 
 # Caddy answers an unmatched request with an empty 200; say plainly that nothing is here.
-NOT_SERVED = {
-    "@id": "staxa-not-served",
-    "handle": [{"handler": "static_response", "status_code": 404, "body": "No app is served at this address.\n"}],
-}
+NOT_SERVED = {"handler": "static_response", "status_code": 404, "body": NOT_SERVED_TEXT}
+
+
+def server_routes(routes: list[Route], api_dial: str) -> list[dict[str, Any]]:
+    """One host map and four fixed routes, however many tenants there are.
+
+    A route per service (a host matcher and a reverse proxy each) made every config load
+    provision a thousand handlers: 46 ms per load at 1,000 tenants against 12 ms for the
+    map. The map compares hosts exactly, and staxad maps them in lowercase; a request
+    whose Host has capitals and matches nothing goes to staxad, which redirects it to the
+    lowercase name when that name is served (host names are case-insensitive).
+    """
+    target = f"{{{TARGET}}}"
+    return [
+        {
+            "handle": [
+                {
+                    "handler": "map",
+                    "source": "{http.request.host}",
+                    "destinations": [target],
+                    "mappings": host_map(routes),
+                    "defaults": [""],
+                }
+            ]
+        },
+        {"match": _when_target(STOPPED_TARGET), "handle": [STOPPED], "terminal": True},
+        {
+            "match": _when_target("", header_regexp={"Host": {"pattern": "[A-Z]"}}),
+            "handle": [
+                {"handler": "rewrite", "uri": HOST_CASE_PATH},  # only this path of staxad's listener
+                {
+                    "handler": "reverse_proxy",
+                    "upstreams": [{"dial": api_dial}],
+                    "headers": {"request": {"set": {ORIGINAL_URI: ["{http.request.orig_uri}"]}}},
+                },
+            ],
+            "terminal": True,
+        },
+        {"match": _when_target(""), "handle": [NOT_SERVED], "terminal": True},
+        {"handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": target}]}]},
+    ]
 
 
 def build_config(
@@ -64,6 +118,7 @@ def build_config(
     https_port: int,
     http_port: int,
     ask_url: str,
+    api_dial: str,
     issuer: str,
     acme_email: str,
     storage: str | None,
@@ -83,16 +138,7 @@ def build_config(
                 "servers": {
                     "staxad": {
                         "listen": [f":{https_port}"],
-                        "routes": [
-                            {
-                                "@id": route.id,
-                                "match": [{"host": list(route.hosts)}],
-                                "handle": [_handler(route)],
-                                "terminal": True,
-                            }
-                            for route in sorted(routes, key=lambda r: r.id)
-                        ]
-                        + [NOT_SERVED],
+                        "routes": server_routes(routes, api_dial),
                         "tls_connection_policies": [{}],
                     },
                 },

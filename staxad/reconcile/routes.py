@@ -33,21 +33,25 @@ class Routes:
         self.db, self.settings, self.caddy, self.storage = db, settings, caddy, storage
         self.sync = Coalescer(self._apply)
         self._built_at: int | None = None  # the store's commit count the submitted routes were read at
+        self._version: int | None = None  # the store's route version they were read at
         self._routes: list[Route] | None = None
         self.builds = 0
 
     async def _apply(self) -> None:
         """Routes depend on the store alone: with no commit since they were last read, or
-        the same routes read again, the document is the same, and only Caddy being in step
-        is checked. (Every tenant pass asks for a sync; with a thousand tenants, building
-        and comparing the whole document each time kept a core busy.)"""
+        none that moved the route version, the document is the same, and only Caddy being
+        in step is checked. (Every tenant pass asks for a sync; with a thousand tenants,
+        reading every route again on each commit kept a core busy while tenants deployed.)"""
         commits = self.db.commits
         if commits != self._built_at:
-            routes = await desired_routes(self.db, self.settings)
-            if routes != self._routes:  # most commits (events, statuses) change no route
-                self._submit(routes)
-                self._routes = routes
-                self.builds += 1
+            version = await host_store.route_version(self.db)  # read first: a later commit only means a later read
+            if version != self._version:
+                routes = await desired_routes(self.db, self.settings)
+                if routes != self._routes:
+                    self._submit(routes)
+                    self._routes = routes
+                    self.builds += 1
+                self._version = version
             self._built_at = commits
         await self.caddy.wait_in_step()
 
@@ -60,6 +64,7 @@ class Routes:
                 https_port=s.domains.https_port,
                 http_port=s.caddy.http_port,
                 ask_url=s.ask_url,
+                api_dial=s.api_dial,
                 issuer=s.caddy.issuer,
                 acme_email=s.caddy.acme_email,
                 storage=self.storage,

@@ -320,3 +320,23 @@ async def test_unknown_routes_and_methods_use_the_error_envelope(
     assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
     outside = await client.get("http://testserver/robots.txt")
     assert_error(outside, 404, "not_found")
+
+
+async def test_a_host_with_capitals_is_sent_to_its_lowercase_name_and_nothing_else(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    """What Caddy forwards to staxad for a Host with capitals that its map did not match."""
+    await create_tenant(client, auth, "acme")
+
+    async def forwarded(host: str, uri: str, method: str = "GET") -> httpx.Response:
+        headers = {"Host": host, "X-Staxa-Original-Uri": uri}
+        return await client.request(method, "http://testserver/internal/host-case", headers=headers)
+
+    moved = await forwarded("ACME.localhost:8443", "/a?b=1", "POST")
+    assert moved.status_code == 308 and moved.headers["location"] == "https://acme.localhost:8443/a?b=1"
+    assert (await forwarded("Acme.localhost", "//evil.example/")).headers[
+        "location"
+    ] == "https://acme.localhost//evil.example/"
+    for host in ("Nobody.localhost", "ACME.localhost@evil.example", "Acme.localhost\\@evil"):
+        gone = await forwarded(host, "/")
+        assert gone.status_code == 404 and gone.text == "No app is served at this address.\n", host

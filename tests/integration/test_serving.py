@@ -38,6 +38,12 @@ async def test_image_tenant_is_served_over_https_through_caddy(
     assert result.stdout == "hello from v1\n\n200", result.stdout + result.stderr
     env = live.https(live.host("hello"), "/cgi-bin/env")
     assert "GREETING=hi there" in env.stdout and "PORT=8080" in env.stdout and "API_TOKEN=tok-123" in env.stdout
+    # Caddy maps hosts exactly; one with capitals goes to the same URL in lowercase, and
+    # only the redirect comes from staxad's listener (its API stays out of reach). In a
+    # thread: staxad answers on this event loop. (A name with no route gets no certificate.)
+    for path in ("/cgi-bin/env?x=1", "/api/v1/tenants"):
+        shouted = await asyncio.to_thread(live.https, "HeLLo.staxa.test", path, "%{http_code} %{redirect_url}")
+        assert shouted.stdout == f"308 https://hello.staxa.test:{live.https_port}{path}", shouted.stderr
 
     name = container_of(ready).format(instance=live.daemon.settings.instance)
     inspect = json.loads(podman("inspect", name).stdout)[0]
