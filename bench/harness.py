@@ -99,6 +99,12 @@ class Staxad:
         caddy = self.settings.work_root / "caddy"  # the managed Caddy's state (staxad.adapters.caddy)
         return caddy / "data" / "caddy" / "pki" / "authorities" / "local" / "root.crt"
 
+    async def gone(self, tenant_id: str) -> None:
+        """Delete a tenant and wait until it is gone."""
+        await self.api.delete(f"/tenants/{tenant_id}")
+        while (await self.api.get(f"/tenants/{tenant_id}")).status_code != 404:
+            await asyncio.sleep(0.05)
+
     async def first_https_200(self, host: str, text: str | None = None) -> None:
         for _ in range(600):
             if self.root_ca.exists():
