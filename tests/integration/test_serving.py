@@ -44,6 +44,11 @@ async def test_image_tenant_is_served_over_https_through_caddy(
     for path in ("/cgi-bin/env?x=1", "/api/v1/tenants"):
         shouted = await asyncio.to_thread(live.https, "HeLLo.staxa.test", path, "%{http_code} %{redirect_url}")
         assert shouted.stdout == f"308 https://hello.staxa.test:{live.https_port}{path}", shouted.stderr
+    plain = f"http://127.0.0.1:{live.daemon.settings.caddy.http_port}/a?b=1"
+    async with httpx.AsyncClient() as http:  # Caddy's plain HTTP port sends every name to HTTPS
+        moved = await http.get(plain, headers={"Host": "hello.staxa.test"})
+    # (on 443: Caddy takes its configured HTTPS port for an internal one, and names none)
+    assert moved.status_code == 308 and moved.headers["location"] == "https://hello.staxa.test/a?b=1"
 
     name = container_of(ready).format(instance=live.daemon.settings.instance)
     inspect = json.loads(podman("inspect", name).stdout)[0]
