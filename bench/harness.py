@@ -102,8 +102,9 @@ class Staxad:
     async def gone(self, tenant_id: str) -> None:
         """Delete a tenant and wait until it is gone."""
         await self.api.delete(f"/tenants/{tenant_id}")
-        while (await self.api.get(f"/tenants/{tenant_id}")).status_code != 404:
-            await asyncio.sleep(0.05)
+        async with asyncio.timeout(120):
+            while (await self.api.get(f"/tenants/{tenant_id}")).status_code != 404:
+                await asyncio.sleep(0.05)
 
     async def first_https_200(self, host: str, text: str | None = None) -> None:
         for _ in range(600):

@@ -259,14 +259,8 @@ class Settings:
         return Path(self.runtime.podman_socket or f"/run/staxad-{self.instance}/podman.sock")
 
     @property
-    def api_dial(self) -> str:
-        """Where Caddy reaches staxad's listener (its `ask` and the host-case redirect)."""
-        host = self.server.host
-        return f"[{host}]:{self.server.port}" if ":" in host else f"{host}:{self.server.port}"
-
-    @property
     def ask_url(self) -> str:
-        return f"http://{self.api_dial}/internal/tls/ask"
+        return f"http://{self.server.host}:{self.server.port}/internal/tls/ask"
 
 
 SCALARS = (str, int, bool)

@@ -10,7 +10,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.routing import Match, Route
 
 from staxad.api import (
@@ -37,7 +37,6 @@ from staxad.api.routing import IndexedRouter
 from staxad.api.sse import StreamSlots
 from staxad.config import Settings
 from staxad.core.platform import Platform
-from staxad.model import names
 from staxad.model.errors import MethodNotAllowed, NotFound
 from staxad.web import pages
 
@@ -100,23 +99,14 @@ def build_app(
             )
         raise NotFound(f"No route {call.request.method} {call.request.url.path}. See {BASE}/openapi.json.")
 
-    everything = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-
     async def ask(request: Request) -> Response:
         domain = request.query_params.get("domain", "")
         return Response(None, 200 if await platform.domains.serves(domain) else 403)
 
-    async def host_case(request: Request) -> Response:
-        """Caddy sends here the requests whose Host has capitals and matched no route."""
-        found = names.lowercase_location(request.headers.get("host", ""), request.headers.get(names.ORIGINAL_URI, "/"))
-        if found is not None and await platform.domains.serves(found[0]):
-            return Response(None, 308, {"Location": found[1]})
-        return PlainTextResponse(names.NOT_SERVED_TEXT, 404)
-
     routes.append(Route("/internal/tls/ask", ask, methods=["GET"]))
-    routes.append(Route(names.HOST_CASE_PATH, host_case, methods=everything))
     routes.extend(pages.routes())
     fallback_endpoint = Endpoint("ANY", "/{path:path}", fallback, None, "default", "fallback", 404)
+    everything = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     routes.append(Route("/{path:path}", pipeline.wrap(fallback_endpoint), methods=everything))
 
     app = Starlette(routes=routes, lifespan=lifespan)

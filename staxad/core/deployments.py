@@ -73,8 +73,8 @@ class Deployments:
                 service_name=service.name,
             )
             queued.append(deployment)
-        if tenant.status in (TenantStatus.READY, TenantStatus.FAILED, TenantStatus.STOPPED):
-            await tenant_store.update(tx, tenant.id, now, status=TenantStatus.DEPLOYING, status_reason=None)
+        settled = (TenantStatus.READY, TenantStatus.FAILED, TenantStatus.STOPPED)
+        await tenant_store.set_status(tx, tenant.id, now, TenantStatus.DEPLOYING, only_from=settled)
         return queued
 
     async def deploy(self, tenant: Tenant, services: list[Service], why: str) -> list[Deployment]:

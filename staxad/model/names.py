@@ -78,27 +78,3 @@ def own_volume(name: str) -> str:
     if not VOLUME.fullmatch(name):
         raise ValueError(f"not a staxad volume name: {name[:80]!r}")
     return name
-
-
-# Caddy sends a request whose Host has capitals and matches no route to this path of
-# staxad's listener, with the request's own URI in this header (staxad.adapters.caddy).
-HOST_CASE_PATH = "/internal/host-case"
-ORIGINAL_URI = "X-Staxa-Original-Uri"
-NOT_SERVED_TEXT = "No app is served at this address.\n"
-
-_HOST = re.compile(
-    r"(?P<name>(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?::[0-9]{1,5})?",
-    re.ASCII,
-)
-_URI = re.compile(r"/[\x21-\x7e]*", re.ASCII)
-
-
-def lowercase_location(host: str, uri: str) -> tuple[str, str] | None:
-    """For a request whose Host has capitals: the lowercase name it asks for, and the same
-    URL on that name (Caddy maps hosts exactly, and host names are case-insensitive).
-    None for a Host that is not a name with an optional port."""
-    host = host.lower()
-    found = _HOST.fullmatch(host)
-    if found is None or len(found["name"]) > 253:
-        return None
-    return found["name"], f"https://{host}{uri if _URI.fullmatch(uri) else '/'}"

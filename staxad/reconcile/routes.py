@@ -64,7 +64,6 @@ class Routes:
                 https_port=s.domains.https_port,
                 http_port=s.caddy.http_port,
                 ask_url=s.ask_url,
-                api_dial=s.api_dial,
                 issuer=s.caddy.issuer,
                 acme_email=s.caddy.acme_email,
                 storage=self.storage,

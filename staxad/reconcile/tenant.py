@@ -307,7 +307,8 @@ class TenantReconciler:
                     await tenant_store.update_service(tx, change.service_id, now, status=change.status)
                     continue
                 status, reason = change.status, change.reason
-                await tenant_store.update(tx, tenant.id, now, status=status, status_reason=reason)
+                if not await tenant_store.set_status(tx, tenant.id, now, status, reason):
+                    continue  # deleted meanwhile: the next pass tears it down
                 await events.append(
                     tx,
                     tenant.id,

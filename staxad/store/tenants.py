@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -218,6 +219,22 @@ async def update(tx: Transaction, tenant_id: str, now: str, **changes: Any) -> N
         f"UPDATE tenants SET {sets}generation = generation + 1, updated_at = ? WHERE id = ?",  # noqa: S608
         (*changes.values(), now, tenant_id),
     )
+
+
+async def set_status(
+    tx: Transaction, tenant_id: str, now: str, status: str, reason: str | None = None, only_from: Sequence[str] = ()
+) -> bool:
+    """Set a tenant's status (while it is one of `only_from`, if given), unless a delete
+    was asked since the caller looked; whether it was set. `deleting` records a request,
+    not an observation: a pass that finished a deploy as the delete came must not turn
+    it back into `ready`, or the delete is lost."""
+    sql = (
+        "UPDATE tenants SET status = ?, status_reason = ?, generation = generation + 1, updated_at = ?"
+        " WHERE id = ? AND status != 'deleting'"
+    )
+    if only_from:
+        sql += f" AND status IN ({', '.join('?' for _ in only_from)})"
+    return await tx.execute(sql, (status, reason, now, tenant_id, *only_from)) > 0
 
 
 SERVICE_FIELDS = ("port", "status", "resource_size", "branch", "desired_state", "restart_requested_at")

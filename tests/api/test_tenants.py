@@ -7,7 +7,10 @@ import httpx
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
 from staxad.model.envvars import EnvVar
+from staxad.model.lifecycle import TenantStatus
+from staxad.reconcile.plan import SetTenantStatus
 from staxad.store import env as env_store
+from staxad.store import tenants as tenant_store
 from tests.api.helpers import IMAGE_TENANT, assert_error, assert_resource, create_tenant
 from tests.conftest import Keys
 
@@ -322,21 +325,22 @@ async def test_unknown_routes_and_methods_use_the_error_envelope(
     assert_error(outside, 404, "not_found")
 
 
-async def test_a_host_with_capitals_is_sent_to_its_lowercase_name_and_nothing_else(
-    client: httpx.AsyncClient, auth: dict[str, str]
+async def test_a_delete_asked_while_a_pass_writes_its_status_is_not_undone(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon
 ) -> None:
-    """What Caddy forwards to staxad for a Host with capitals that its map did not match."""
-    await create_tenant(client, auth, "acme")
-
-    async def forwarded(host: str, uri: str, method: str = "GET") -> httpx.Response:
-        headers = {"Host": host, "X-Staxa-Original-Uri": uri}
-        return await client.request(method, "http://testserver/internal/host-case", headers=headers)
-
-    moved = await forwarded("ACME.localhost:8443", "/a?b=1", "POST")
-    assert moved.status_code == 308 and moved.headers["location"] == "https://acme.localhost:8443/a?b=1"
-    assert (await forwarded("Acme.localhost", "//evil.example/")).headers[
-        "location"
-    ] == "https://acme.localhost//evil.example/"
-    for host in ("Nobody.localhost", "ACME.localhost@evil.example", "Acme.localhost\\@evil"):
-        gone = await forwarded(host, "/")
-        assert gone.status_code == 404 and gone.text == "No app is served at this address.\n", host
+    """A pass saw the tenant deploying and decides `ready`; the delete lands before the
+    pass writes. The write must not turn `deleting` back (the delete would be lost), and
+    a redeploy queued meanwhile must not either."""
+    tenant = await create_tenant(client, auth, "racing")
+    seen = await tenant_store.get_any(daemon.db, tenant["id"])
+    assert seen is not None
+    async with daemon.db.transaction() as tx:  # what DELETE writes, without its kick
+        await tenant_store.update(tx, tenant["id"], "now", status=TenantStatus.DELETING)
+    await daemon.tenant_reconciler._write_statuses(seen, [SetTenantStatus(TenantStatus.READY, None)])
+    async with daemon.db.transaction() as tx:
+        settled = (TenantStatus.READY, TenantStatus.FAILED, TenantStatus.STOPPED)
+        assert not await tenant_store.set_status(tx, tenant["id"], "now", TenantStatus.DEPLOYING, only_from=settled)
+    row = await daemon.db.fetch_one("SELECT status FROM tenants WHERE id = ?", (tenant["id"],))
+    assert row is not None and row["status"] == TenantStatus.DELETING
+    types = await daemon.db.fetch_all("SELECT type FROM events WHERE tenant_id = ?", (tenant["id"],))
+    assert "tenant.ready" not in [t["type"] for t in types]

@@ -69,7 +69,7 @@ class Live:
             await asyncio.sleep(0.2)
         raise AssertionError(f"tenant {tenant_id} did not become {want}: {data}")
 
-    def https(self, host: str, path: str = "/", write_out: str = "\n%{http_code}") -> subprocess.CompletedProcess[str]:
+    def https(self, host: str, path: str = "/", *extra: str) -> subprocess.CompletedProcess[str]:
         """curl through Caddy with the name resolved to loopback and Caddy's root CA trusted."""
         assert self.daemon.managed_caddy is not None
         ca = self.daemon.managed_caddy.root_certificate
@@ -86,7 +86,8 @@ class Live:
                 "-o",
                 "-",
                 "-w",
-                write_out,
+                "\n%{http_code}",
+                *extra,
                 f"https://{host}:{self.https_port}{path}",
             ],
             capture_output=True,

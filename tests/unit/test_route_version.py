@@ -41,6 +41,19 @@ WRITES = [
     ),
     ("its deployment gets a port", "UPDATE deployments SET host_port = 20003 WHERE id = 'd2'", True),
     (
+        "a service pointing at a deployment not there yet",
+        "INSERT INTO services (id, tenant_id, name, source_type,"
+        " port, is_routable, created_at, updated_at, live_deployment_id) VALUES ('s3', 't1', 'ws', 'image', 8080, 1,"
+        " 't', 't', 'd3')",
+        False,
+    ),
+    (
+        "the deployment arrives with its port",
+        "INSERT INTO deployments (id, tenant_id, service_id, status, stage,"
+        " host_port, created_at) VALUES ('d3', 't1', 's3', 'succeeded', 'ready', 20004, 't')",
+        True,
+    ),
+    (
         "an unverified domain",
         "INSERT INTO domains (id, tenant_id, domain, token, created_at)"
         " VALUES ('m1', 't1', 'shop.example.com', 'k', 't')",
