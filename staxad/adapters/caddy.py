@@ -80,29 +80,36 @@ def _sent_to(placeholder: str, unmatched: list[dict[str, Any]]) -> list[dict[str
     ]
 
 
+# Caddy 2.6 compares a host list of more than 100 names by exact bytes (a binary search),
+# and ignores case only in shorter ones.
+HOSTS_PER_MATCHER = 100
+
+
 def server_routes(routes: list[Route]) -> list[dict[str, Any]]:
     """A host map and fixed routes, and a case-insensitive fallback.
 
-    A route per service (a host matcher and a reverse proxy each) made every config load
-    provision a proxy per service: 46 ms per load at 1,000 tenants. The map compares
-    hosts exactly, so hosts are mapped in lowercase; a request whose Host has capitals
-    and misses the map goes through Caddy's host matchers, which ignore case, grouped by
-    target and setting a variable rather than each holding a proxy (names are
-    case-insensitive, and nothing of this goes outside Caddy).
+    A route per service (a host matcher and a reverse proxy each) made a config load at
+    1,000 tenants take 46 ms. The map compares hosts exactly, so hosts go in lowercase; a
+    request whose Host has capitals and misses the map goes through Caddy's host
+    matchers, which ignore case, grouped by target and only setting a variable (36 ms
+    with them, 12 ms for the map alone: a matcher or a handler costs about 13 µs to
+    provision). Host names are case-insensitive, and this stays inside Caddy.
     """
+    where = targets(routes)
     by_target: dict[str, list[str]] = {}
-    for host, target in targets(routes).items():
+    for host, target in where.items():
         by_target.setdefault(target, []).append(host)
     folding = [{"handle": [{"handler": "vars", FOLDED_VAR: ""}]}] + [
-        {"match": [{"host": hosts}], "handle": [{"handler": "vars", FOLDED_VAR: target}]}
+        {"match": [{"host": hosts[i : i + HOSTS_PER_MATCHER]}], "handle": [{"handler": "vars", FOLDED_VAR: target}]}
         for target, hosts in sorted(by_target.items())
+        for i in range(0, len(hosts), HOSTS_PER_MATCHER)
     ]
     with_capitals = {
         "match": [{"vars": {MAPPED: [""]}, "header_regexp": {"Host": {"pattern": "[A-Z]"}}}],
         "handle": [{"handler": "subroute", "routes": folding + _sent_to(FOLDED, [])}],
         "terminal": True,
     }
-    mapping = [{"input": host, "outputs": [target]} for host, target in targets(routes).items()]
+    mapping = [{"input": host, "outputs": [target]} for host, target in where.items()]
     host_map = {"handler": "map", "source": "{http.request.host}", "destinations": [MAPPED]}
     return [{"handle": [{**host_map, "mappings": mapping, "defaults": [""]}]}, *_sent_to(MAPPED, [with_capitals])]
 

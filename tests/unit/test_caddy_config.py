@@ -92,6 +92,14 @@ def test_a_host_with_capitals_that_misses_the_map_is_matched_ignoring_case_insid
     assert (stopped, not_served, proxy) == sent_to(FOLDED)
 
 
+def test_the_fallback_keeps_each_host_list_short_enough_for_caddy_to_ignore_case() -> None:
+    stopped = [Route(f"r-{i:03}", (f"t{i:03}.staxa.test",), None) for i in range(250)]
+    [subroute] = routes_of(config(stopped))[2]["handle"]
+    lists = [r["match"][0]["host"] for r in subroute["routes"] if "match" in r and "host" in r["match"][0]]
+    assert [len(hosts) for hosts in lists] == [100, 100, 50]
+    assert sorted(h for hosts in lists for h in hosts) == [f"t{i:03}.staxa.test" for i in range(250)]
+
+
 def test_hosts_are_mapped_in_lowercase_and_a_host_two_routes_claim_goes_to_the_first() -> None:
     document = config([Route("r-b", ("Shop.Example.com",), 2), Route("r-a", ("shop.example.com",), 1)])
     assert host_map(document) == {"shop.example.com": "127.0.0.1:1"}  # Caddy refuses a repeated map input
