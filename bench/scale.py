@@ -5,10 +5,12 @@ Usage (root, after scripts/bootstrap): .venv/bin/python -m bench.scale [--routed
 
 - Time to live of one more tenant (POST -> first HTTPS 200) with 10 and with `--routed`
   tenants routed in Caddy, and the time of one Caddy config load at each size: Caddy
-  replaces its whole config on every change, so a load grows with the host map (one
-  entry per routed host; the rest of the document is fixed). Each tenant is deleted, and
-  gone, before the next is made. The routed tenants are seeded in the store with live deployments that all point at one real
-  container (running `--routed` containers would measure podman, not staxad).
+  replaces its whole config on every change, so a load grows with the hosts routed
+  (an entry each in the host map, and a host matcher each in the case-insensitive
+  fallback). Each tenant is deleted, and gone, before the next is made. The routed
+  tenants are seeded in the store with live deployments on ports of their own, the last
+  one on a real container (running `--routed` containers would measure podman, not
+  staxad); the others' ports answer nothing and are never asked.
 - The daemon's RSS with those tenants in the store and the runtime on, once idle.
 - A burst: `--burst` image tenants created at once, the time until every one is ready and
   how many deployments failed (goal 0); then all deleted at once, and the delete rate.
@@ -38,7 +40,8 @@ from tests.images import IMAGE, build_web_images, podman
 
 
 def routed_tenants(count: int, port: int) -> Callable[[Settings], Awaitable[None]]:
-    """Seed `count` ready tenants whose live deployment answers on 127.0.0.1:`port`."""
+    """Seed `count` ready tenants with live deployments; the last one answers on
+    127.0.0.1:`port`, each other one has a port of its own that nothing answers on."""
 
     async def seed(settings: Settings) -> None:
         db = Database(settings.database_path, settings.store.synchronous)
@@ -55,7 +58,12 @@ def routed_tenants(count: int, port: int) -> Callable[[Settings], Awaitable[None
                 (queued,) = await deployment_store.with_status(db, tenant.id, ("queued",))
                 async with db.transaction() as tx:
                     await deployment_store.update(
-                        tx, queued.id, status="succeeded", stage="ready", host_port=port, finished_at=now
+                        tx,
+                        queued.id,
+                        status="succeeded",
+                        stage="ready",
+                        host_port=port if i == count - 1 else 20000 + i,
+                        finished_at=now,
                     )
                     await deployment_store.set_live(tx, queued.service_id, queued.id)
                     await tenant_store.update(tx, tenant.id, now, status="ready")
