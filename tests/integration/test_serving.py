@@ -38,9 +38,11 @@ async def test_image_tenant_is_served_over_https_through_caddy(
     assert result.stdout == "hello from v1\n\n200", result.stdout + result.stderr
     env = live.https(live.host("hello"), "/cgi-bin/env")
     assert "GREETING=hi there" in env.stdout and "PORT=8080" in env.stdout and "API_TOKEN=tok-123" in env.stdout
-    # Caddy's host map compares names exactly; one with capitals is served all the same
+    # Caddy's host map compares names exactly; one with capitals is made lowercase first
     shouted = live.https("HeLLo.staxa.test")
     assert shouted.stdout == "hello from v1\n\n200", shouted.stdout + shouted.stderr
+    seen = live.https("HeLLo.staxa.test", "/cgi-bin/env")
+    assert f"HTTP_HOST=hello.staxa.test:{live.https_port}" in seen.stdout, seen.stdout
     # and no request target or Host reaches staxad's own listener through Caddy (in a
     # thread: staxad answers on this event loop, and a stalled answer would hide it)
     for host in ("HeLLo.staxa.test", "NoSuch.staxa.test", "hello.staxa.test"):

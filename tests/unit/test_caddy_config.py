@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from staxad.adapters.caddy import FOLDED, MAPPED, NOT_SERVED, STOPPED, STOPPED_TARGET, Route, build_config
+from staxad.adapters.caddy import LOWERCASE_HOST, NOT_SERVED, STOPPED, STOPPED_TARGET, TARGET, Route, build_config
 
 
 def config(routes: list[Route], **changes: Any) -> dict[str, Any]:
@@ -31,17 +31,8 @@ def routes_of(document: dict[str, Any]) -> list[dict[str, Any]]:
 def host_map(document: dict[str, Any]) -> dict[str, str]:
     [handler] = routes_of(document)[0]["handle"]
     assert handler["handler"] == "map" and handler["source"] == "{http.request.host}"
-    assert handler["destinations"] == [MAPPED] and handler["defaults"] == [""]
+    assert handler["destinations"] == [TARGET] and handler["defaults"] == [""]
     return {m["input"]: m["outputs"][0] for m in handler["mappings"]}
-
-
-def sent_to(placeholder: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """The stopped page, the 404 and the proxy for a target placeholder."""
-    return (
-        {"match": [{"vars": {placeholder: ["stopped"]}}], "handle": [STOPPED], "terminal": True},
-        {"match": [{"vars": {placeholder: [""]}}], "handle": [NOT_SERVED], "terminal": True},
-        {"handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": placeholder}]}]},
-    )
 
 
 def test_each_host_maps_to_its_loopback_port_or_to_stopped() -> None:
@@ -62,42 +53,22 @@ def test_each_host_maps_to_its_loopback_port_or_to_stopped() -> None:
     assert document["apps"]["http"]["servers"]["staxad"]["listen"] == [":8443"]
 
 
-def test_after_the_map_a_stopped_page_a_404_or_the_proxy_to_the_mapped_port() -> None:
-    _, stopped, with_capitals, not_served, proxy = routes_of(config([Route("r-a", ("a.staxa.test",), 1)]))
-    assert (stopped, not_served, proxy) == sent_to(MAPPED)
+def test_after_the_map_the_routes_are_the_same_whatever_the_tenants() -> None:
+    many = [Route(f"r-{i}", (f"t{i}.staxa.test",), 40000 + i) for i in range(50)]
+    assert routes_of(config(many))[1:] == routes_of(config([]))[1:]
+    capitals, stopped, not_served, proxy = routes_of(config([]))[1:]
+    # a Host with capitals that missed the map is made lowercase and looked up again
+    assert capitals == {
+        "match": [{"vars": {TARGET: [""]}, "header_regexp": {"Host": {"pattern": "[A-Z]"}}}],
+        "handle": [LOWERCASE_HOST],
+    }
+    replacements = LOWERCASE_HOST["request"]["replace"]["Host"]  # type: ignore[index]
+    assert {r["search"]: r["replace"] for r in replacements} == {c: c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"}
+    assert stopped == {"match": [{"vars": {TARGET: ["stopped"]}}], "handle": [STOPPED], "terminal": True}
     assert STOPPED["status_code"] == 503 and STOPPED["headers"]["Retry-After"] == ["60"]
+    assert not_served == {"match": [{"vars": {TARGET: [""]}}], "handle": [NOT_SERVED], "terminal": True}
     assert NOT_SERVED["status_code"] == 404
-    assert with_capitals["match"] == [{"vars": {MAPPED: [""]}, "header_regexp": {"Host": {"pattern": "[A-Z]"}}}]
-
-
-def test_a_host_with_capitals_that_misses_the_map_is_matched_ignoring_case_inside_caddy() -> None:
-    document = config(
-        [
-            Route("r-b", ("b.staxa.test", "www.example.com"), 40002),
-            Route("r-a", ("a.staxa.test",), 40001),
-            Route("r-c", ("c.staxa.test",), None),
-        ]
-    )
-    [subroute] = routes_of(document)[2]["handle"]
-    unset, *matched, stopped, not_served, proxy = subroute["routes"]
-    assert unset == {"handle": [{"handler": "vars", "staxa_folded": ""}]}
-    assert matched == [  # grouped by target: a handler per service, none a proxy of its own
-        {"match": [{"host": ["a.staxa.test"]}], "handle": [{"handler": "vars", "staxa_folded": "127.0.0.1:40001"}]},
-        {
-            "match": [{"host": ["b.staxa.test", "www.example.com"]}],
-            "handle": [{"handler": "vars", "staxa_folded": "127.0.0.1:40002"}],
-        },
-        {"match": [{"host": ["c.staxa.test"]}], "handle": [{"handler": "vars", "staxa_folded": "stopped"}]},
-    ]
-    assert (stopped, not_served, proxy) == sent_to(FOLDED)
-
-
-def test_the_fallback_keeps_each_host_list_short_enough_for_caddy_to_ignore_case() -> None:
-    stopped = [Route(f"r-{i:03}", (f"t{i:03}.staxa.test",), None) for i in range(250)]
-    [subroute] = routes_of(config(stopped))[2]["handle"]
-    lists = [r["match"][0]["host"] for r in subroute["routes"] if "match" in r and "host" in r["match"][0]]
-    assert [len(hosts) for hosts in lists] == [100, 100, 50]
-    assert sorted(h for hosts in lists for h in hosts) == [f"t{i:03}.staxa.test" for i in range(250)]
+    assert proxy == {"handle": [{"handler": "reverse_proxy", "upstreams": [{"dial": TARGET}]}]}
 
 
 def test_hosts_are_mapped_in_lowercase_and_a_host_two_routes_claim_goes_to_the_first() -> None:
@@ -108,7 +79,7 @@ def test_hosts_are_mapped_in_lowercase_and_a_host_two_routes_claim_goes_to_the_f
 def test_no_routes_still_answers_plainly() -> None:
     document = config([])
     assert host_map(document) == {}
-    assert routes_of(document)[3] == sent_to(MAPPED)[1]
+    assert routes_of(document)[3]["handle"] == [NOT_SERVED]
 
 
 @pytest.mark.parametrize(
