@@ -10,14 +10,16 @@ GitHub said (never a token), LookupError when GitHub does not know the installat
 repository, PermissionError when GitHub refuses an OAuth code.
 
 The user access token an OAuth code buys lives in one call's locals: it asks `/user`,
-`/user/installations` and `/user/memberships/orgs/{org}`, and is dropped, never cached,
-logged or put in an exception.
+`/user/installations` and `/user/memberships/orgs/{org}`, is revoked at GitHub
+(`DELETE /applications/{client_id}/token`) whatever those answered, and is dropped,
+never cached, logged or put in an exception.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import ssl
 import time
 from collections.abc import Callable
@@ -32,6 +34,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from staxad.model.github import Access, Account, Membership
+
+log = logging.getLogger("staxad.github")
 
 PAGE = 100
 MAX_PAGES = 10  # 1,000 repositories or branches: more is a listing nobody reads
@@ -176,7 +180,13 @@ class GitHubApp:
         """What the user who was given `code` is to the installation: who they are, the
         account the installation is on (if it is among theirs), and, for an organization's,
         their membership in it. One code exchange; the token dies with this call."""
-        auth = f"Bearer {await self._user_token(code)}"
+        token = await self._user_token(code)
+        try:
+            return await self._access(f"Bearer {token}", installation_id)
+        finally:
+            await self._revoke(token)
+
+    async def _access(self, auth: str, installation_id: int) -> Access:
         user = await self._request("GET", "/user", auth)
         login, user_id = (user.get("login"), user.get("id")) if isinstance(user, dict) else (None, None)
         if not isinstance(login, str) or not _is_id(user_id):
@@ -187,6 +197,22 @@ class GitHubApp:
         if account is not None and account.type == "Organization":
             membership = await self._membership(auth, account.login)
         return Access(login, user_id, account, membership)
+
+    async def _revoke(self, token: str) -> None:
+        """Revoke the user token at GitHub: staxad needed it for three reads, and left alone
+        it stays valid for hours. A failure is logged (without the token) and changes no
+        answer: the token is dropped either way."""
+        assert self.oauth is not None  # a token was bought with it
+        basic = base64.b64encode(f"{self.oauth.client_id}:{self.oauth.secret()}".encode()).decode()
+        url = f"{self.api_url}/applications/{quote(self.oauth.client_id, safe='')}/token"
+        headers = {"Authorization": f"Basic {basic}", "Accept": "application/vnd.github+json"}
+        try:
+            response = await self._send("DELETE", url, headers, json={"access_token": token})
+        except ValueError as exc:
+            log.warning("the GitHub user token from a code exchange was not revoked: %s", exc)
+            return
+        if response.status_code != 204:
+            log.warning("GitHub did not revoke the user token from a code exchange: %s", response.status_code)
 
     async def _membership(self, auth: str, org: str) -> Membership:
         url = f"{self.api_url}/user/memberships/orgs/{quote(org, safe='')}"

@@ -9,7 +9,8 @@ a user token as `{web_url}/login/oauth/access_token` does (the git server, which
 the web host, forwards that path here), and with that token `/user` says who it is,
 `/user/installations` lists what it can access (paginated, each with its `account`), and
 `/user/memberships/orgs/{org}` answers its membership: 200 with state and role, 404 when
-it is none, 403 when the organization blocks the app.
+it is none, 403 when the organization blocks the app. `DELETE /applications/{client_id}/token`
+with the client's Basic credentials revokes a user token (204), as GitHub's does.
 
 Accounts are users unless listed in `orgs`; every login, user or organization, gets one id
 from the same sequence, as on GitHub."""
@@ -98,7 +99,8 @@ class GitHubStandIn:
     client_secret: str = CLIENT_SECRET
     users: dict[str, set[int]] = field(default_factory=dict)  # login -> installations the user can access
     codes: dict[str, str] = field(default_factory=dict)  # unspent code -> login
-    user_tokens: dict[str, str] = field(default_factory=dict)  # user access token -> login
+    user_tokens: dict[str, str] = field(default_factory=dict)  # every user access token issued -> login
+    revoked: set[str] = field(default_factory=set)  # user tokens revoked since
     port: int = 0
 
     @property
@@ -147,7 +149,22 @@ class GitHubStandIn:
     def user_of(self, auth: str) -> str | None:
         if not auth.startswith(("Bearer ", "token ")):
             return None
-        return self.user_tokens.get(auth.removeprefix("Bearer ").removeprefix("token "))
+        token = auth.removeprefix("Bearer ").removeprefix("token ")
+        return None if token in self.revoked else self.user_tokens.get(token)
+
+    def revoke(self, client_id: str, auth: str, body: bytes) -> tuple[int, dict[str, Any] | None]:
+        """DELETE /applications/{client_id}/token: the client's own credentials, Basic."""
+        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        if client_id != self.client_id or auth != f"Basic {expected}":
+            return 404, {"message": "Not Found"}
+        try:
+            token = json.loads(body).get("access_token")
+        except (ValueError, AttributeError):
+            token = None
+        if token not in self.user_tokens or token in self.revoked:
+            return 422, {"message": "Validation Failed"}
+        self.revoked.add(token)
+        return 204, None
 
     def user_installations(self, login: str, query: str) -> tuple[int, dict[str, Any]]:
         params = _query(query)
@@ -179,9 +196,10 @@ class GitHubStandIn:
 
         class Handler(QuietHandler):
             def _answer(self, status: int, body: Any) -> None:
-                data = json.dumps(body).encode()
+                data = b"" if body is None else json.dumps(body).encode()
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                if data:
+                    self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -192,6 +210,8 @@ class GitHubStandIn:
                 owner.requests.append((method, path, auth))
                 if method == "POST" and path == "/login/oauth/access_token":
                     return self._answer(*owner.exchange(self.body))
+                if method == "DELETE" and (match := re.fullmatch(r"/applications/([^/]+)/token", path)):
+                    return self._answer(*owner.revoke(unquote(match[1]), auth, self.body))
                 if method == "GET" and (path == "/user" or path.startswith("/user/")):
                     return self._user(path, query, auth)
                 if match := re.fullmatch(r"/app/installations/(\d+)(/access_tokens)?", path):
@@ -251,6 +271,10 @@ class GitHubStandIn:
             def do_POST(self) -> None:
                 self.body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 self._route("POST")
+
+            def do_DELETE(self) -> None:
+                self.body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self._route("DELETE")
 
         self._server = TlsServer(Handler, cert, key)
         self.port = self._server.port

@@ -8,6 +8,7 @@ no database byte."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -117,6 +118,22 @@ async def test_one_code_exchange_answers_who_the_user_is_and_their_role(
     assert len(standin.user_tokens) == 1  # one code exchange (the git server forwards it, unrecorded here)
     user_auth = {a for _, p, a in standin.requests if p.startswith("/user")}
     assert len(user_auth) == 1 and user_auth == {f"Bearer {next(iter(standin.user_tokens))}"}
+    # and once it has answered, the token is revoked at GitHub with the client's credentials
+    assert standin.revoked == set(standin.user_tokens)
+    assert [m for m, p, _ in standin.requests if p == f"/applications/{CLIENT_ID}/token"] == ["DELETE"]
+
+
+async def test_a_token_github_would_not_revoke_changes_no_answer_and_is_logged_without_it(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    standin: GitHubStandIn,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(standin, "revoke", lambda *_: (500, {"message": "Server Error"}))
+    assert_resource(await register(client, auth, standin), 201)
+    assert "did not revoke the user token from a code exchange: 500" in caplog.text
+    assert not standin.revoked and all(token not in caplog.text for token in standin.user_tokens)
 
 
 async def test_an_organization_that_blocks_the_app_shows_no_membership_and_nothing_is_registered(
@@ -252,6 +269,8 @@ async def test_the_user_token_is_in_no_log_line_and_no_database_byte(
     read_only = await client.post("/github/installation", headers=intruder, json=claim(INSTALLATION, reader_code))
     assert_error(read_only, 403, "forbidden")
     assert len(standin.user_tokens) == 3  # each code bought a token, which staxad used and dropped
+    assert standin.revoked == set(standin.user_tokens)  # and revoked, the refused ones too
+    basic = base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
     raw = b"".join(
         path.read_bytes()
         for path in daemon.settings.data_dir.rglob("*")
@@ -261,7 +280,7 @@ async def test_the_user_token_is_in_no_log_line_and_no_database_byte(
     logged = caplog.text + "".join(str(r.args) for r in caplog.records)
     for path in ("/login/oauth/access_token", "/user/installations", "/user/memberships/orgs/acme-org"):
         assert path in logged  # httpx's lines were seen
-    for secret in (*standin.user_tokens, CLIENT_SECRET, intruder_code, reader_code):
+    for secret in (*standin.user_tokens, CLIENT_SECRET, basic, intruder_code, reader_code):
         assert secret not in logged
         assert secret not in refused.text and secret not in read_only.text
     events = await daemon.db.fetch_all("SELECT * FROM events")
