@@ -144,7 +144,9 @@ async def test_another_providers_tenant_is_not_found_in_the_dashboard(served: st
     await asyncio.to_thread(steps)
 
 
-async def test_a_built_deployment_shows_its_build_log(served: str, keys: Keys, daemon: Daemon) -> None:
+async def test_a_built_deployment_shows_its_build_log_and_a_revoked_key_signs_out(
+    served: str, keys: Keys, daemon: Daemon
+) -> None:
     auth = await keys.make()
     async with api_as(served, auth) as api:
         tenant = await image_tenant(api, "built")
@@ -158,6 +160,13 @@ async def test_a_built_deployment_shows_its_build_log(served: str, keys: Keys, d
             browser.open(f"{served}/t/{tenant['id']}")
             browser.find("#deployments .build-log").click()
             browser.until(lambda: "Build log of web at ababababab" in browser.text_of("#build-log"), what="the log")
+            # the key is revoked meanwhile: reading a log signs the tab out, as any call does
+            revoked = httpx.delete(f"{served}/api/v1/api-keys/{auth['X-Key-Id']}", headers=auth)
+            assert revoked.status_code == 204, revoked.text
+            browser.find("#deployments .build-log").click()
+            browser.find("#sign-in")
+            browser.until(lambda: "refused" in browser.text_of("#notice"), what="the sign-out")
+            assert browser.script("return sessionStorage.getItem('staxa.key')") is None
 
     await asyncio.to_thread(steps)
 

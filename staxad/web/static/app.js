@@ -88,28 +88,29 @@ async function api(method, path, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: "no-store",
   });
+  await checked(response);
+  if (response.status === 204) return null;
+  return response.json().catch(() => ({}));
+}
+
+// A refused key signs the tab out, whichever request found it out (a JSON call, a log,
+// a stream); any other refusal is thrown as the API's error envelope.
+async function checked(response) {
   if (response.status === 401) {
     sessionStorage.removeItem(KEY);
     signIn("The key was refused (expired, revoked or mistyped): sign in again.");
     throw new ApiError(401, { message: "signed out" });
   }
-  if (response.status === 204) return null;
-  if (!response.ok) throw await refusal(response);
-  return response.json().catch(() => ({}));
-}
-
-// The API's error envelope of a refused request, as an error to throw.
-async function refusal(response) {
-  const payload = await response.json().catch(() => ({}));
-  return new ApiError(response.status, payload.error || {});
+  if (!response.ok) {
+    const payload = await response.json().catch(() => ({}));
+    throw new ApiError(response.status, payload.error || {});
+  }
+  return response;
 }
 
 async function text(path) {
   const response = await fetch(`/api/v1${path}`, { headers: authorization(), cache: "no-store" });
-  if (!response.ok) {
-    throw await refusal(response);
-  }
-  return response.text();
+  return (await checked(response)).text();
 }
 
 // An SSE stream read with fetch (EventSource cannot send a header). Calls onEvent for
@@ -120,9 +121,7 @@ async function stream(path, headers, onEvent, signal) {
     signal,
     cache: "no-store",
   });
-  if (!response.ok) {
-    throw await refusal(response);
-  }
+  await checked(response);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   let event = { data: [] };
