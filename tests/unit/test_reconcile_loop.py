@@ -9,6 +9,7 @@ import pytest
 
 from staxad.model.errors import TemporaryError
 from staxad.reconcile.loop import MAX_PASSES, Reconciler, retry_delay
+from tests.unit.overlap import Overlap
 
 
 @pytest.mark.parametrize(
@@ -60,15 +61,11 @@ async def test_the_same_error_is_logged_once_and_recovery_is_said(caplog: pytest
 
 async def test_a_sweep_of_many_tenants_runs_a_bounded_number_of_passes_at_once() -> None:
     tenants = [f"ten_{i}" for i in range(MAX_PASSES * 3 + 5)]
-    running = most = 0
+    overlap = Overlap()
     handled: list[str] = []
 
     async def handle(tenant: str) -> None:
-        nonlocal running, most
-        running += 1
-        most = max(most, running)
-        await asyncio.sleep(0.001)
-        running -= 1
+        await overlap.hold(0.001)
         handled.append(tenant)
 
     async def everyone() -> list[str]:
@@ -82,4 +79,4 @@ async def test_a_sweep_of_many_tenants_runs_a_bounded_number_of_passes_at_once()
         await loop.idle()
     finally:
         runner.cancel()
-    assert most == MAX_PASSES and sorted(handled) == sorted(tenants)
+    assert overlap.most == MAX_PASSES and sorted(handled) == sorted(tenants)

@@ -9,6 +9,7 @@ import pytest
 
 from staxad.reconcile.loop import Reconciler
 from staxad.reconcile.syncer import Coalescer
+from tests.unit.overlap import Overlap
 
 
 async def test_a_burst_of_a_hundred_requests_makes_one_sync() -> None:
@@ -110,15 +111,10 @@ async def test_a_hundred_tenant_passes_ending_together_make_at_most_two_shared_s
 
 
 async def test_passes_of_one_tenant_never_overlap() -> None:
-    running = 0
-    most = 0
+    overlap = Overlap()
 
     async def tenant_pass(_tenant: str) -> None:
-        nonlocal running, most
-        running += 1
-        most = max(most, running)
-        await asyncio.sleep(0.01)
-        running -= 1
+        await overlap.hold(0.01)
 
     async def none() -> list[str]:
         return []
@@ -132,4 +128,4 @@ async def test_passes_of_one_tenant_never_overlap() -> None:
         await asyncio.wait_for(loop.idle(), 5)
     finally:
         runner.cancel()
-    assert most == 1
+    assert overlap.most == 1
