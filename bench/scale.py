@@ -6,8 +6,7 @@ Usage (root, after scripts/bootstrap): .venv/bin/python -m bench.scale [--routed
 - Time to live of one more tenant (POST -> first HTTPS 200) with 10 and with `--routed`
   tenants routed in Caddy, and the time of one Caddy config load at each size: Caddy
   replaces its whole config on every change, so a load grows with the hosts routed
-  (an entry each in the host map, and a host matcher each in the case-insensitive
-  fallback). Each tenant is deleted, and gone, before the next is made. The routed
+  (an entry each in the host map). Each tenant is deleted, and gone, before the next is made. The routed
   tenants are seeded in the store with live deployments on ports of their own, the last
   one on a real container (running `--routed` containers would measure podman, not
   staxad); the others' ports answer nothing and are never asked.
