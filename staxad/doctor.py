@@ -28,6 +28,8 @@ from staxad.config import Settings
 from staxad.model.capacity import ceiling
 from staxad.model.resources import SIZES
 
+STORAGE = ".local/share/containers/storage"  # the service user's rootless image storage, under its home
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -247,13 +249,40 @@ def _volume_quota(settings: Settings) -> Finding:
         home = Path(pwd.getpwnam(settings.runtime.service_user).pw_dir)
     except KeyError:
         return Finding(True, False, "volume sizes not checked: no service user")
-    storage = home / ".local/share/containers/storage"
+    storage = home / STORAGE
     fs = _filesystem(storage if storage.exists() else home)
     return Finding(
         True,
         False,
         f"volume size_mb is watched (volume.over_limit events), not enforced: rootless podman has no "
         f"per-volume quota on {fs}",
+    )
+
+
+def _image_storage(settings: Settings) -> Finding:
+    """Advisory: which driver the service user's image storage was made with."""
+    try:
+        home = Path(pwd.getpwnam(settings.runtime.service_user).pw_dir)
+    except KeyError:
+        return Finding(True, False, "image storage not checked: no service user")
+    drivers: set[str] = set()
+    with contextlib.suppress(OSError):
+        drivers = {found.name.removesuffix("-images") for found in (home / STORAGE).glob("*-images")}
+    return image_storage(drivers)
+
+
+def image_storage(drivers: set[str]) -> Finding:
+    """What the drivers found in the image storage (`<driver>-images` folders) mean."""
+    if not drivers:
+        return Finding(True, False, "image storage not made yet: podman makes it on first use")
+    if drivers == {"overlay"}:
+        return Finding(True, False, "image storage is overlay")
+    return Finding(
+        False,
+        False,
+        f"image storage is {', '.join(sorted(drivers))}: each container and build step copies whole images "
+        "(slower starts and builds, an image's size on disk per container)",
+        'move it to overlay as the README\'s "Image storage" says',
     )
 
 
@@ -305,10 +334,11 @@ def checks(settings: Settings, preflight: bool = False) -> list[Callable[[], Fin
         lambda: _runtime(settings),
         lambda: _capacity(settings),
         lambda: _volume_quota(settings),
+        lambda: _image_storage(settings),
         lambda: _templates(settings),
     ]
-    if preflight:  # the capacity, volume and template notes: advisory; a preflight speaks only of what blocks
-        del found[-3:]
+    if preflight:  # the capacity, volume, storage and template notes: advisory; a preflight speaks only of what blocks
+        del found[-4:]
     return [check for check in found if not (preflight and check in advisory)]
 
 

@@ -66,3 +66,20 @@ def test_preflight_skips_advice_and_ports(tmp_path: Path, capsys: pytest.Capture
         assert run_doctor(settings, preflight=True) == 0  # the port is the later command's business
     out = capsys.readouterr().out
     assert out.splitlines() == [out.splitlines()[-1]] and out.startswith("staxad preflight: ready")
+
+
+@pytest.mark.parametrize(
+    ("drivers", "ok", "says"),
+    [
+        (set(), True, "not made yet"),
+        ({"overlay"}, True, "image storage is overlay"),
+        ({"vfs"}, False, "image storage is vfs: each container and build step copies whole images"),
+        ({"overlay", "vfs"}, False, "image storage is overlay, vfs"),
+    ],
+)
+def test_image_storage_other_than_overlay_is_a_warning(drivers: set[str], ok: bool, says: str) -> None:
+    from staxad.doctor import image_storage
+
+    found = image_storage(drivers)
+    assert (found.ok, found.blocking) == (ok, False) and says in found.what
+    assert ok or "Image storage" in found.fix
