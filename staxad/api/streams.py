@@ -21,6 +21,9 @@ from staxad.model.validation import ascii_int
 routes = Routes()
 KEEPALIVE_SECONDS = 15.0
 POLL_SECONDS = 0.2
+# An event stream wakes when this process appends one of its tenant's events; this long
+# without one it reads again anyway (an event written by another process).
+EVENTS_WAIT_SECONDS = 1.0
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
@@ -97,11 +100,14 @@ async def tenant_events(call: Call) -> Response:
         raise ValidationError("Last-Event-ID must be an event id (an integer).", {"fields": {"since": "event id"}})
 
     async def stream() -> AsyncGenerator[bytes, None]:
+        loop = asyncio.get_running_loop()
         last = since
-        idle = 0.0
+        quiet_since = loop.time()
         yield b": connected\n\n"
         while True:
-            batch = await call.platform.tenants.events_since(tenant, last)
+            keepalive_due = quiet_since + KEEPALIVE_SECONDS - loop.time()
+            wait = min(EVENTS_WAIT_SECONDS, max(keepalive_due, 0.0))
+            batch = await call.platform.tenants.events_since(tenant, last, wait=wait)
             for event in batch:
                 last = event.id
                 payload = {
@@ -118,12 +124,9 @@ async def tenant_events(call: Call) -> Response:
                 if event.type == "tenant.deleted":
                     return
             if batch:
-                idle = 0.0
-                continue
-            await asyncio.sleep(POLL_SECONDS)
-            idle += POLL_SECONDS
-            if idle >= KEEPALIVE_SECONDS:
-                idle = 0.0
+                quiet_since = loop.time()
+            elif loop.time() - quiet_since >= KEEPALIVE_SECONDS:
+                quiet_since = loop.time()
                 yield b": keep-alive\n\n"
 
     return _sse(call, "events", stream())

@@ -80,9 +80,10 @@ class Tenants:
         self.templates = templates
         self.registries = registries
 
-    async def events_since(self, tenant: Tenant, after_id: int) -> list[Event]:
-        """The tenant's events after `after_id`, oldest first, a page at a time."""
-        return await events.since(self.ctx.db, tenant.id, after_id)
+    async def events_since(self, tenant: Tenant, after_id: int, wait: float = 0.0) -> list[Event]:
+        """The tenant's events after `after_id`, oldest first, a page at a time; with
+        `wait`, an empty answer waits up to that long for the next event."""
+        return await events.since(self.ctx.db, tenant.id, after_id, wait=wait)
 
     async def count_by_status(self) -> dict[str, int]:
         return await store.count_by_status(self.ctx.db)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -39,6 +40,7 @@ class Database:
         self._reader: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
         self.commits = 0  # this process's commits that changed rows: what answers kept in memory check
+        self._bells: weakref.WeakValueDictionary[str, asyncio.Event] = weakref.WeakValueDictionary()
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -96,14 +98,26 @@ class Database:
         async with self._lock:
             changes = self._writer.total_changes
             await self._writer.execute("BEGIN IMMEDIATE")
+            tx = Transaction(self._writer)
             try:
-                yield Transaction(self._writer)
+                yield tx
             except BaseException:
                 await self._writer.execute("ROLLBACK")
                 raise
             await self._writer.execute("COMMIT")
             if self._writer.total_changes != changes:  # a transaction that changed nothing changes no answer
                 self.commits += 1
+            for topic in tx.announced:
+                if (bell := self._bells.pop(topic, None)) is not None:
+                    bell.set()
+
+    def bell(self, topic: str) -> asyncio.Event:
+        """Set once a transaction that announced `topic` commits. Take it before reading,
+        then wait on it: a commit between the read and the wait still rings it."""
+        bell = self._bells.get(topic)
+        if bell is None:
+            bell = self._bells[topic] = asyncio.Event()
+        return bell
 
     async def schema_version(self) -> int:
         return int(await self.fetch_value("PRAGMA user_version"))
@@ -121,6 +135,11 @@ class Database:
 class Transaction:
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self._conn = conn
+        self.announced: set[str] = set()
+
+    def announce(self, topic: str) -> None:
+        """Ring `topic`'s bell (Database.bell) once this transaction commits."""
+        self.announced.add(topic)
 
     async def execute(self, sql: str, params: Params = ()) -> int:
         try:

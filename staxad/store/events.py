@@ -6,6 +6,8 @@ as the contract shows them).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime
 
 from staxad.model.clock import iso_ms
@@ -52,13 +54,24 @@ async def append(
     if type_.startswith("tenant."):
         data["status"] = type_.removeprefix("tenant.")
     await webhooks.enqueue(tx, tenant_id, type_, stamp, data)
+    tx.announce(_topic(tenant_id))
 
 
-async def since(db: Database, tenant_id: str, after_id: int, limit: int = 500) -> list[Event]:
-    rows = await db.fetch_all(
-        "SELECT * FROM events WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?",
-        (tenant_id, after_id, limit),
-    )
+def _topic(tenant_id: str) -> str:
+    return f"events:{tenant_id}"
+
+
+async def since(db: Database, tenant_id: str, after_id: int, limit: int = 500, wait: float = 0.0) -> list[Event]:
+    """The tenant's events after `after_id`. With `wait`, none yet waits up to that long
+    for this process to append one (a write by another process shows after `wait`)."""
+    appended = db.bell(_topic(tenant_id))
+    query = "SELECT * FROM events WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?"
+    rows = await db.fetch_all(query, (tenant_id, after_id, limit))
+    if not rows and wait > 0:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await appended.wait()
+        rows = await db.fetch_all(query, (tenant_id, after_id, limit))
     return [_event(r) for r in rows]
 
 

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
 from staxad.model.errors import AlreadyExists, SchemaTooNew
-from staxad.store import migrations
+from staxad.store import events, migrations
 from staxad.store.db import Database
 
 
@@ -81,3 +83,32 @@ async def test_domain_claims_survive_the_rebuild_into_per_tenant_claims(tmp_path
                 )
     finally:
         await db.close()
+
+
+async def test_an_event_wakes_a_reader_waiting_for_its_tenant_and_no_other(tmp_path: Path) -> None:
+    """`events.since(wait=...)` returns when this process appends the tenant's event,
+    not after its wait (an hour here): event streams follow a deploy as it happens."""
+    db = Database(tmp_path / "s.db")
+    await db.open()
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO providers VALUES ('p', 'e@x.io', NULL, NULL, 't', 't')")
+        for tenant in ("a", "b"):
+            await tx.execute(
+                "INSERT INTO tenants (id, provider_id, name, mode, status, created_at, updated_at)"
+                f" VALUES ('ten_{tenant}', 'p', '{tenant}', 'live', 'running', 't', 't')"
+            )
+    waiting = asyncio.ensure_future(events.since(db, "ten_a", 0, wait=3600))
+    other = asyncio.ensure_future(events.since(db, "ten_b", 0, wait=3600))
+    await asyncio.sleep(0.05)
+    with pytest.raises(RuntimeError):  # a rolled-back append wakes nobody
+        async with db.transaction() as tx:
+            await events.append(tx, "ten_a", "tenant.running", "undone", datetime.now(UTC))
+            raise RuntimeError("boom")
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    async with db.transaction() as tx:
+        await events.append(tx, "ten_a", "tenant.running", "started", datetime.now(UTC))
+    found = await asyncio.wait_for(waiting, 10)
+    assert [event.message for event in found] == ["started"] and not other.done()
+    other.cancel()
+    await db.close()
