@@ -10,7 +10,6 @@ import contextlib
 import ctypes
 import logging
 import os
-import resource
 import shutil
 import signal
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -71,7 +70,11 @@ async def run(
 
     `max_file_bytes` caps every file the command (and its children) writes: past it the
     kernel stops the command with SIGXFSZ, which bounds a download by the size of disk it
-    may take."""
+    may take. util-linux's prlimit sets it and execs the command (same process): a
+    preexec_fn would run Python between fork and exec, which is unsafe beside staxad's
+    threads and forces a full fork of the daemon (3 ms more per command)."""
+    if max_file_bytes:
+        argv = [shutil.which("prlimit") or "/usr/bin/prlimit", f"--fsize={max_file_bytes}", "--", *argv]
     process = await asyncio.create_subprocess_exec(
         *argv,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
@@ -80,7 +83,6 @@ async def run(
         env=dict(env) if env is not None else None,
         cwd=cwd,
         start_new_session=True,
-        preexec_fn=_limit_file_size(max_file_bytes) if max_file_bytes else None,
     )
     LIVE_GROUPS.add(process.pid)
     try:
@@ -148,13 +150,6 @@ async def stream(
     finally:
         LIVE_GROUPS.discard(process.pid)
     return Completed(tuple(argv), code, b"", err.result())
-
-
-def _limit_file_size(limit: int) -> Callable[[], None]:
-    def apply() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    return apply
 
 
 async def lines(
