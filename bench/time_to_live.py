@@ -55,14 +55,15 @@ async def measure(args: argparse.Namespace) -> list[Row]:
                 "/tenants", json={"name": name, "source_type": "image", "image_url": IMAGE, "port": 8080}
             )
             assert response.status_code == 202, response.text
+            tenant_id = response.json()["data"]["id"]
+            marks = await running.stages(tenant_id)  # done when its events say so, then served
             await running.first_https_200(f"{name}.staxa.test")
             elapsed = time.perf_counter() - began
-            tenant_id = response.json()["data"]["id"]
             if run:
                 staxad_times.append(elapsed)
                 hand_times.append(hand)
                 isolated_times.append(isolated)
-                stages.append(await running.stages(tenant_id))
+                stages.append(marks)
             await running.gone(tenant_id)  # its teardown would share podman with the next run
     ratio = report(
         f"time to live, {args.runs} runs after one warm-up each",
