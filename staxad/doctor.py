@@ -265,9 +265,13 @@ def _image_storage(settings: Settings) -> Finding:
         home = Path(pwd.getpwnam(settings.runtime.service_user).pw_dir)
     except KeyError:
         return Finding(True, False, "image storage not checked: no service user")
-    drivers: set[str] = set()
+    folder, drivers = home, set[str]()
     with contextlib.suppress(OSError):
-        drivers = {found.name.removesuffix("-images") for found in (home / STORAGE).glob("*-images")}
+        for part in Path(STORAGE).parts:  # the service user's folders: root follows no link of theirs
+            folder = folder / part
+            if stat.S_ISLNK(os.lstat(folder).st_mode):
+                return Finding(False, False, f"image storage not checked: {folder} is a link")
+        drivers = {entry.name.removesuffix("-images") for entry in os.scandir(folder) if entry.name.endswith("-images")}
     return image_storage(drivers)
 
 

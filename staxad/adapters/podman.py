@@ -76,11 +76,7 @@ _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\
 # pid of an aardvark-dns whose network namespace is not the rootless one podman uses now
 # (or when there is none). Fixed text: nothing of a tenant's reaches it.
 STALE_DNS = r"""
-# the storage's run root holds aardvark's configs; podman's runtime dir (its API socket's
-# grandparent) the rootless namespace: they part when a storage.conf names the driver
-paths=$(podman info --format '{{println .Store.RunRoot}}{{.Host.RemoteSocket.Path}}') || exit 0
-run=$(printf '%s\n' "$paths" | sed -n 1p)
-runtime=$(dirname "$(dirname "$(printf '%s\n' "$paths" | sed -n 2p)")")
+run=$(podman info --format '{{.Store.RunRoot}}') || exit 0
 dns="$run/networks/aardvark-dns"
 # configs of networks that no longer exist (a minute old at least: never one being made)
 networks=$(podman network ls --format '{{.Name}}') || exit 0
@@ -91,8 +87,10 @@ pid=$(cat "$dns/aardvark.pid" 2>/dev/null) || exit 0
 case "$pid" in ''|*[!0-9]*) exit 0 ;; esac
 theirs=$(readlink "/proc/$pid/ns/net" 2>/dev/null) || exit 0
 case "$(cat "/proc/$pid/comm" 2>/dev/null)" in aardvark-dns) ;; *) exit 0 ;; esac
-ours=$(podman unshare sh -c 'for f in "$1"/netns/rootless-netns-*; do [ -e "$f" ] && stat -L -c %i "$f"; done' \
-  sh "$runtime")
+# the namespace is under podman's runtime dir, which podman names in XDG_RUNTIME_DIR (not
+# the run root's parent: a storage.conf parts the two); none there means aardvark is stale
+ours=$(podman unshare sh -c 'd=${XDG_RUNTIME_DIR:?}
+  for f in "$d"/netns/rootless-netns-*; do [ -e "$f" ] && stat -L -c %i "$f"; done; true') || exit 0
 [ -n "$ours" ] && [ "$theirs" = "net:[$ours]" ] && exit 0
 # and its pid file: one left to a process not yet reaped would be signalled, not replaced
 kill "$pid" && rm -f -- "$dns/aardvark.pid" && echo "$pid"
