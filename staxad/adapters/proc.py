@@ -73,9 +73,10 @@ async def run(
     may take. util-linux's prlimit sets it and execs the command (same process): a
     preexec_fn would run Python between fork and exec, which is unsafe beside staxad's
     threads and forces a full fork of the daemon (3 ms more per command)."""
-    if max_file_bytes:
-        argv = [shutil.which("prlimit") or "/usr/bin/prlimit", f"--fsize={max_file_bytes}", "--", *argv]
+    prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"
+    capped = [prlimit, f"--fsize={max_file_bytes}", "--"] if max_file_bytes else []
     process = await asyncio.create_subprocess_exec(
+        *capped,
         *argv,
         stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,

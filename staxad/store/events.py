@@ -63,15 +63,17 @@ def _topic(tenant_id: str) -> str:
 
 async def since(db: Database, tenant_id: str, after_id: int, limit: int = 500, wait: float = 0.0) -> list[Event]:
     """The tenant's events after `after_id`. With `wait`, none yet waits up to that long
-    for this process to append one (a write by another process shows after `wait`)."""
+    for this process to append one; the caller's next read sees another process's."""
     appended = db.bell(_topic(tenant_id))
     query = "SELECT * FROM events WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?"
     rows = await db.fetch_all(query, (tenant_id, after_id, limit))
     if not rows and wait > 0:
+        rang = False
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait):
-                await appended.wait()
-        rows = await db.fetch_all(query, (tenant_id, after_id, limit))
+                rang = await appended.wait()
+        if rang:
+            rows = await db.fetch_all(query, (tenant_id, after_id, limit))
     return [_event(r) for r in rows]
 
 
