@@ -4,8 +4,6 @@ endpoint's path under every method and for paths no endpoint has."""
 from __future__ import annotations
 
 import re
-import tempfile
-from pathlib import Path
 
 import pytest
 from starlette.routing import BaseRoute
@@ -16,8 +14,8 @@ from tests.conftest import make_settings
 
 
 @pytest.fixture(scope="module")
-def routes() -> list[BaseRoute]:
-    return list(Daemon(make_settings(Path(tempfile.mkdtemp()))).app.routes)
+def routes(tmp_path_factory: pytest.TempPathFactory) -> list[BaseRoute]:
+    return list(Daemon(make_settings(tmp_path_factory.mktemp("routing"))).app.routes)
 
 
 def scope(method: str, path: str) -> dict[str, object]:
