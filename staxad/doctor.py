@@ -286,7 +286,7 @@ def image_storage(drivers: set[str]) -> Finding:
         False,
         f"image storage is {', '.join(sorted(drivers))}: each container and build step copies whole images "
         "(slower starts and builds, an image's size on disk per container)",
-        'move it to overlay as the README\'s "Image storage" says',
+        "systemctl stop staxad; /opt/staxad/libexec/move-storage-to-overlay (README, Image storage)",
     )
 
 
