@@ -11,13 +11,12 @@ import argparse
 import asyncio
 import secrets
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import Row, first_200, print_stages, report, staxad
+from bench.harness import Row, first_200, median_ms, print_stages, report, staxad
 from bench.loadgen import free_port
 from tests.gitrepos import commit
 from tests.images import IMAGE, build_web_images, podman
@@ -103,15 +102,11 @@ async def _measure(args: argparse.Namespace, repo: Path, network: str) -> list[R
         ("staxad POST /deployments -> new commit served over HTTPS", staxad_times),
     )
     print_stages(stages)
-    median = f"{statistics.median(staxad_times) * 1000:.0f} ms"
+    median, hand, joined = median_ms(staxad_times), median_ms(hand_times), median_ms(joined_times)
     return [
-        Row("build and deploy a new commit", median, f"by hand {_ms(hand_times)}", ratio, "<= 1.3x"),
-        Row("build and deploy, on a network of its own", median, f"by hand {_ms(joined_times)}", like_for_like, "-"),
+        Row("build and deploy a new commit", median, f"by hand {hand}", ratio, "<= 1.3x"),
+        Row("build and deploy, on a network of its own", median, f"by hand {joined}", like_for_like, "-"),
     ]
-
-
-def _ms(times: list[float]) -> str:
-    return f"{statistics.median(times) * 1000:.0f} ms"
 
 
 if __name__ == "__main__":

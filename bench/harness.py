@@ -171,6 +171,11 @@ def report(title: str, baseline: tuple[str, list[float]], measured: tuple[str, l
     return ratio
 
 
+def median_ms(times: list[float]) -> str:
+    """The median of times in seconds, as a table cell."""
+    return f"{statistics.median(times) * 1000:.0f} ms"
+
+
 def print_stages(runs: list[list[tuple[str, float]]]) -> None:
     """The median ms of each stage over the runs, in stage order."""
     order: list[str] = []

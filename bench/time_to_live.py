@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import secrets
-import statistics
 import time
 
-from bench.harness import Row, first_200, print_stages, report, staxad
+from bench.harness import Row, first_200, median_ms, print_stages, report, staxad
 from bench.loadgen import free_port
 from tests.images import IMAGE, build_web_images, podman
 
@@ -79,23 +78,19 @@ async def measure(args: argparse.Namespace) -> list[Row]:
     return [
         Row(
             "time to live (POST -> first HTTPS 200)",
-            _ms(staxad_times),
-            f"podman run {_ms(hand_times)}",
+            median_ms(staxad_times),
+            f"podman run {median_ms(hand_times)}",
             ratio,
             "<= 1.5x",
         ),
         Row(
             "time to live, against a network of its own",
-            _ms(staxad_times),
-            f"podman run {_ms(isolated_times)}",
+            median_ms(staxad_times),
+            f"podman run {median_ms(isolated_times)}",
             like_for_like,
             "-",
         ),
     ]
-
-
-def _ms(times: list[float]) -> str:
-    return f"{statistics.median(times) * 1000:.0f} ms"
 
 
 if __name__ == "__main__":
