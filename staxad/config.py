@@ -260,7 +260,9 @@ class Settings:
 
     @property
     def ask_url(self) -> str:
-        return f"http://{self.server.host}:{self.server.port}/internal/tls/ask"
+        """Where Caddy asks whether to get a certificate: staxad's own listener."""
+        host = self.server.host
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.server.port}/internal/tls/ask"
 
 
 SCALARS = (str, int, bool)

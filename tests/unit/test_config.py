@@ -17,6 +17,14 @@ def test_defaults_need_no_file() -> None:
     assert settings.domains.base_domain == "localhost"
 
 
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [("127.0.0.1", "http://127.0.0.1:8780/internal/tls/ask"), ("::1", "http://[::1]:8780/internal/tls/ask")],
+)
+def test_caddy_asks_staxad_at_its_listener_ipv6_in_brackets(host: str, url: str) -> None:
+    assert load(None, {"STAXAD_SERVER_HOST": host}).ask_url == url
+
+
 def test_env_overrides_file(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text('instance = "a"\n[server]\nport = 9000\n[git]\nallow_local_repos = false\n')
