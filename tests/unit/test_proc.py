@@ -1,0 +1,164 @@
+"""staxad.adapters.proc's commands, on asyncio's own loop and on uvloop (which the daemon runs)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvloop
+
+from staxad.adapters import proc
+
+LOOPS: dict[str, Callable[[Coroutine[Any, Any, Any]], Any]] = {"asyncio": asyncio.run, "uvloop": uvloop.run}
+
+
+@pytest.fixture(params=sorted(LOOPS))
+def on_loop(request: pytest.FixtureRequest) -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    """Runs a coroutine on a fresh loop of each kind, and checks it left no descriptor or group."""
+    run = LOOPS[request.param]
+
+    run(asyncio.sleep(0))  # a loop's first run may open descriptors it keeps for the process
+
+    def checked(coroutine: Coroutine[Any, Any, Any]) -> Any:
+        before = set(os.listdir("/proc/self/fd"))
+        result = run(coroutine)
+        assert set(os.listdir("/proc/self/fd")) <= before
+        assert not proc.LIVE_GROUPS
+        return result
+
+    return checked
+
+
+def gone(pid: int) -> bool:
+    """Not running: absent, or a zombie of a PID 1 that does not reap."""
+    for _ in range(50):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0]
+        except OSError:
+            return True
+        if state == "Z":
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_run_gives_output_errors_and_exit_code(on_loop: Callable[..., Any]) -> None:
+    done = on_loop(proc.run(["sh", "-c", "echo out; echo err >&2; exit 3"]))
+    assert (done.returncode, done.stdout, done.stderr) == (3, b"out\n", b"err\n")
+    assert done.argv == ("sh", "-c", "echo out; echo err >&2; exit 3")
+
+
+def test_run_feeds_stdin_larger_than_a_pipe(on_loop: Callable[..., Any]) -> None:
+    data = os.urandom(1 << 20)
+    assert on_loop(proc.run(["cat"], stdin=data)).stdout == data
+
+
+def test_run_with_stdin_a_command_does_not_read(on_loop: Callable[..., Any]) -> None:
+    assert on_loop(proc.run(["true"], stdin=os.urandom(1 << 20))).returncode == 0
+
+
+def test_run_reports_a_signal_as_a_negative_code(on_loop: Callable[..., Any]) -> None:
+    assert on_loop(proc.run(["sh", "-c", "kill -KILL $$"])).returncode == -9
+
+
+def test_run_caps_file_sizes(on_loop: Callable[..., Any], tmp_path: Path) -> None:
+    done = on_loop(proc.run(["sh", "-c", f"head -c 100000 /dev/zero > {tmp_path}/f"], max_file_bytes=4096))
+    assert done.returncode != 0
+    assert (tmp_path / "f").stat().st_size == 4096
+
+
+def test_run_timeout_kills_the_whole_group(on_loop: Callable[..., Any], tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    with pytest.raises(TimeoutError):
+        on_loop(proc.run(["sh", "-c", f"sleep 30 & echo $! > {pid_file}; wait"], timeout=0.5))
+    assert gone(int(pid_file.read_text()))
+
+
+def test_cancelling_run_kills_the_whole_group(on_loop: Callable[..., Any], tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+
+    async def cancelled() -> None:
+        task = asyncio.create_task(proc.run(["sh", "-c", f"sleep 30 & echo $! > {pid_file}; wait"]))
+        while not pid_file.exists() or not pid_file.read_text():
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    on_loop(cancelled())
+    assert gone(int(pid_file.read_text()))
+
+
+def test_a_missing_program_raises_and_leaks_nothing(on_loop: Callable[..., Any]) -> None:
+    with pytest.raises(FileNotFoundError):
+        on_loop(proc.run(["/nonexistent/program"]))
+
+
+def test_lines_merges_stderr_and_checks_the_exit(on_loop: Callable[..., Any]) -> None:
+    async def read() -> list[bytes]:
+        seen = []
+        with pytest.raises(proc.LinesExit) as failed:
+            async for line in proc.lines(["sh", "-c", "echo one; echo two >&2; exit 4"], check=True):
+                seen.append(line)
+        assert failed.value.returncode == 4
+        return seen
+
+    assert on_loop(read()) == [b"one\n", b"two\n"]
+
+
+def test_lines_cuts_an_endless_line_into_chunks(on_loop: Callable[..., Any]) -> None:
+    async def read() -> list[int]:
+        return [len(line) async for line in proc.lines(["head", "-c", "200000", "/dev/zero"])]
+
+    sizes = on_loop(read())
+    assert sum(sizes) == 200000
+    assert max(sizes) <= proc.CHUNK
+
+
+def test_leaving_lines_early_kills_the_group_and_runs_after_kill(on_loop: Callable[..., Any]) -> None:
+    after: list[bool] = []
+
+    async def first_line() -> bytes:
+        async def killed() -> None:
+            after.append(True)
+
+        began = time.monotonic()
+        async with contextlib.aclosing(proc.lines(["sh", "-c", "echo a; sleep 30"], after_kill=killed)) as output:
+            line = await anext(output)
+        assert time.monotonic() - began < 5
+        return line
+
+    assert on_loop(first_line()) == b"a\n"
+    assert after == [True]
+
+
+def test_stream_moves_more_than_memory_chunk_by_chunk(on_loop: Callable[..., Any]) -> None:
+    blob = os.urandom(3 << 20)
+
+    async def round_trip() -> tuple[bytes, int]:
+        async def source() -> AsyncIterator[bytes]:
+            for start in range(0, len(blob), 1 << 16):
+                yield blob[start : start + (1 << 16)]
+
+        received = bytearray()
+
+        async def sink(chunk: bytes) -> None:
+            received.extend(chunk)
+
+        done = await proc.stream(["cat"], source=source(), sink=sink)
+        return bytes(received), done.returncode
+
+    assert on_loop(round_trip()) == (blob, 0)
+
+
+def test_stream_keeps_the_tail_of_stderr(on_loop: Callable[..., Any]) -> None:
+    done = on_loop(proc.stream(["sh", "-c", "head -c 10000 /dev/zero | tr '\\0' x >&2; echo end >&2; exit 2"]))
+    assert done.returncode == 2
+    assert len(done.stderr) == 4000
+    assert done.stderr.endswith(b"end\n")
