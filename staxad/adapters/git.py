@@ -14,6 +14,7 @@ reaches the disk.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import signal
 from dataclasses import dataclass, field
@@ -94,33 +95,52 @@ class Git:
         self.env = environment(str(local_config) if allow_local and local_config else "/dev/null")
 
     async def clone(
-        self, url: str, branch: str, commit: str | None, dest: Path, limits: Limits, token: HostToken | None = None
+        self,
+        url: str,
+        branch: str,
+        commit: str | None,
+        dest: Path,
+        history: Path,
+        limits: Limits,
+        token: HostToken | None = None,
     ) -> Commit:
-        """Clone into `dest` (an empty folder the service user owns), check the tree against
-        the limits, check it out and drop `.git`. `token` is used only if it covers `url`."""
+        """Check `url` out into `dest`, its history kept in `history` (two empty folders the
+        service user owns): the checkout gets no `.git`, which a build would copy, and
+        nothing needs removing before it is built. The tree is checked against the limits
+        before a file is written. `token` is used only if it covers `url`."""
         # Only the clone itself talks to the host: the token is in its environment alone.
         env = {**self.env, **(token.config() if token and token.covers(url) else {})}
-        return await self._clone(url, branch, commit, dest, limits, env)
+        return await self._clone(url, branch, commit, dest, history, limits, env)
 
     async def _clone(
-        self, url: str, branch: str, commit: str | None, dest: Path, limits: Limits, env: dict[str, str]
+        self,
+        url: str,
+        branch: str,
+        commit: str | None,
+        dest: Path,
+        history: Path,
+        limits: Limits,
+        env: dict[str, str],
     ) -> Commit:
         git = [*self.prefix, *_git(self.allow_local)]
         # A pinned commit needs the branch's history; the head needs one commit only.
         depth = [] if commit else ["--depth", "1"]
-        argv = [*git, "clone", "--quiet", "--no-checkout", "--single-branch", "--no-tags", *depth, "--branch", branch]
-        await self._run([*argv, "--", url, str(dest)], limits, f"cloning {url} (branch {branch})", env)
+        argv = [*git, "clone", "--quiet", "--bare", "--single-branch", "--no-tags", *depth, "--branch", branch]
+        await self._run([*argv, "--", url, str(history)], limits, f"cloning {url} (branch {branch})", env)
+        in_history = [*git, "--git-dir", str(history)]
         target = commit or "HEAD"
         if commit:
-            found = await self._output([*git, "-C", str(dest), "cat-file", "-t", commit], limits)
+            found = await self._output([*in_history, "cat-file", "-t", commit], limits)
             if found.strip() != b"commit":
                 raise PermanentError(f"commit {commit} is not on branch {branch} of {url}")
-        listing = await self._output([*git, "-C", str(dest), "ls-tree", "-r", "-l", "-z", target], limits)
+        listing, shown = await asyncio.gather(
+            self._output([*in_history, "ls-tree", "-r", "-l", "-z", target], limits),
+            self._output([*in_history, "log", "-1", "--format=%H%n%s", target], limits),
+        )
         check_tree(listing, limits)
-        await self._run([*git, "-C", str(dest), "checkout", "--quiet", "--detach", target], limits, "checking out")
-        shown = await self._output([*git, "-C", str(dest), "log", "-1", "--format=%H%n%s"], limits)
+        checkout = [*in_history, "--work-tree", str(dest), "checkout", "--quiet", "--detach", target]
+        await self._run(checkout, limits, "checking out")
         sha, _, message = shown.decode(errors="replace").partition("\n")
-        await self._run([*self.prefix, "rm", "-rf", "--", str(dest / ".git")], limits, "removing .git")
         return Commit(sha.strip(), message.strip()[:500])
 
     async def _output(self, argv: list[str], limits: Limits) -> bytes:

@@ -5,10 +5,12 @@ Layout under the work root (root-owned, not writable by anyone else):
     <work root>/builds/<deployment id>/            root, 0755: root's files only
     <work root>/builds/<deployment id>/Containerfile   root, 0644
     <work root>/builds/<deployment id>/repo/       the service user's, 0700: the checkout
+    <work root>/builds/<deployment id>/git/        the service user's, 0700: its history
 
 The service user cannot rename, replace or link anything root touches, because every
-folder root writes to is root's. What is inside `repo` is deleted by the service user
-itself (`rm` run as that user), and root only removes the then-empty entries.
+folder root writes to is root's. What is inside `repo` and `git` is deleted by the
+service user itself (`find -delete` run as that user), and root only removes the
+then-empty entries.
 """
 
 from __future__ import annotations
@@ -39,21 +41,28 @@ def ensure_root_dir(path: Path, mode: int = 0o711) -> None:
         os.chmod(path, mode, follow_symlinks=False)
 
 
+USER_FOLDERS = ("repo", "git")  # the checkout, and the history git keeps apart from it
+
+
+def _real_folder(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
 class Workspace:
     def __init__(self, root: Path, user: str) -> None:
         self.root = root
         self.user = user
 
     def prepare(self, name: str) -> Path:
-        """A fresh work dir with an empty `repo` folder owned by the service user."""
+        """A fresh work dir with empty `repo` and `git` folders owned by the service user."""
         ensure_root_dir(self.root)
         work = self.root / name
         work.mkdir(mode=0o755)
         work.chmod(0o755)  # whatever the umask: podman, as the service user, reads the Containerfile here
-        repo = work / "repo"
-        repo.mkdir(mode=0o700)
         account = pwd.getpwnam(self.user)
-        os.chown(repo, account.pw_uid, account.pw_gid, follow_symlinks=False)
+        for folder in USER_FOLDERS:
+            (work / folder).mkdir(mode=0o700)
+            os.chown(work / folder, account.pw_uid, account.pw_gid, follow_symlinks=False)
         return work
 
     def names(self) -> list[str]:
@@ -64,15 +73,16 @@ class Workspace:
     async def remove(self, name: str) -> bool:
         """Remove a work dir; False when something was left (the next sweep tries again)."""
         work = self.root / name
-        repo = work / "repo"
-        if repo.is_dir() and not repo.is_symlink():
-            # The service user empties its own folder; root never walks into it.
+        owned = [str(work / folder) for folder in USER_FOLDERS if _real_folder(work / folder)]
+        if owned:
+            # The service user empties its own folders; root never walks into them.
             await proc.run(
-                [*proc.as_user(self.user), "find", str(repo), "-mindepth", "1", "-delete"], cwd="/", timeout=300
+                [*proc.as_user(self.user), "find", *owned, "-mindepth", "1", "-delete"], cwd="/", timeout=300
             )
         try:
-            with contextlib.suppress(FileNotFoundError):
-                os.rmdir(repo)
+            for folder in USER_FOLDERS:
+                with contextlib.suppress(FileNotFoundError):
+                    os.rmdir(work / folder)
             with contextlib.suppress(FileNotFoundError):
                 for entry in os.scandir(work):
                     os.unlink(work / entry.name)  # root's own files; a folder here raises

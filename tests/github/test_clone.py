@@ -32,11 +32,13 @@ LIMITS = Limits(max_bytes=50 << 20, max_files=1000, timeout=60)
 
 @pytest.fixture
 def dest(certs: Certs) -> Iterator[Path]:
-    """An empty folder the service user owns, as the build workspace gives git."""
+    """An empty folder the service user owns, as the build workspace gives git, beside
+    `git`, the one for the history."""
     user = pwd.getpwnam(CLONE_USER)
     folder = certs.folder / "work"
-    folder.mkdir()
-    os.chown(folder, user.pw_uid, user.pw_gid)
+    for made in (folder, folder / "repo", folder / "git"):
+        made.mkdir()
+        os.chown(made, user.pw_uid, user.pw_gid)
     yield folder / "repo"
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -51,14 +53,16 @@ async def test_a_clone_with_the_installation_token_succeeds_and_without_it_fails
     gitserver.tokens.add("ghs_valid_token_for_the_test")
     url = f"{gitserver.url}/acme-org/webapp.git"
     with pytest.raises(PermanentError, match="cloning") as refused:
-        await service_git().clone(url, "main", None, dest, LIMITS, HostToken(gitserver.url, "", str(certs.cert)))
+        await service_git().clone(
+            url, "main", None, dest, dest.parent / "git", LIMITS, HostToken(gitserver.url, "", str(certs.cert))
+        )
     assert "ghs_" not in str(refused.value)
     wrong = HostToken(gitserver.url, "ghs_wrong", str(certs.cert))
     with pytest.raises(PermanentError) as refused:
-        await service_git().clone(url, "main", None, dest, LIMITS, wrong)
+        await service_git().clone(url, "main", None, dest, dest.parent / "git", LIMITS, wrong)
     assert "ghs_wrong" not in str(refused.value)
     token = HostToken(gitserver.url, "ghs_valid_token_for_the_test", str(certs.cert))
-    commit = await service_git().clone(url, "main", None, dest, LIMITS, token)
+    commit = await service_git().clone(url, "main", None, dest, dest.parent / "git", LIMITS, token)
     assert commit.message == "first page" and len(commit.sha) == 40
     assert (dest / "index.html").read_text() == "<h1>private</h1>\n" and not (dest / ".git").exists()
 
@@ -77,7 +81,7 @@ async def test_a_token_for_one_host_never_goes_to_another(gitserver: GitServer, 
     for index in range(int(token.config()["GIT_CONFIG_COUNT"]), 9):  # fill the gap with harmless keys
         env |= {f"GIT_CONFIG_KEY_{index}": "core.quotePath", f"GIT_CONFIG_VALUE_{index}": "true"}
     with pytest.raises(PermanentError, match="cloning"):
-        await git._clone(url, "main", None, dest, LIMITS, env)
+        await git._clone(url, "main", None, dest, dest.parent / "git", LIMITS, env)
     assert gitserver.seen_auth and not any(gitserver.seen_auth)  # asked, never given anything
 
 
@@ -127,7 +131,7 @@ async def test_the_build_gets_a_token_only_for_the_github_host_and_keeps_it_nowh
     assert await github.clone_token(provider, url) == token  # cached, not minted again
     gitserver.tokens.add(token)
     commit = await service_git().clone(
-        url, "main", None, dest, LIMITS, HostToken(gitserver.url, token, str(certs.cert))
+        url, "main", None, dest, dest.parent / "git", LIMITS, HostToken(gitserver.url, token, str(certs.cert))
     )
     assert commit.message == "first page"
     tenant = await client.post(
