@@ -76,6 +76,10 @@ class HostToken:
         return url.startswith(self.site.rstrip("/") + "/")
 
 
+READING = "reading the repository"
+SUBJECT = 500  # characters of a commit's subject kept
+LISTED_BYTES_PER_FILE = 1024  # of `ls-tree -r -l` output read per allowed file: its path and more
+
 # Local repositories (operator-allowed only) belong to someone else than the service user;
 # git refuses to serve them unless this is in its global config.
 LOCAL_CONFIG = "[safe]\n\tdirectory = *\n"
@@ -130,38 +134,71 @@ class Git:
         in_history = [*git, "--git-dir", str(history)]
         target = commit or "HEAD"
         if commit:
-            found = await self._output([*in_history, "cat-file", "-t", commit], limits)
-            if found.strip() != b"commit":
+            found = await self._exec([*in_history, "cat-file", "-t", commit], limits, READING, self.env, check=False)
+            if found.returncode != 0 or found.stdout.strip() != b"commit":
                 raise PermanentError(f"commit {commit} is not on branch {branch} of {url}")
-        listing, shown = await asyncio.gather(
-            self._output([*in_history, "ls-tree", "-r", "-l", "-z", target], limits),
-            self._output([*in_history, "log", "-1", "--format=%H%n%s", target], limits),
+        # Both outputs grow with what the tenant committed (a tree of shared subtrees lists
+        # billions of paths from a small pack): they are read up to a bound only.
+        listed = limits.max_files * LISTED_BYTES_PER_FILE
+        too_long = (
+            f"the repository lists more than {listed >> 10} KiB of paths: more files than build.max_files "
+            f"({limits.max_files}) allows, or paths that long"
         )
-        check_tree(listing, limits)
+        try:  # side by side; a failure stops the other
+            async with asyncio.TaskGroup() as group:
+                listing = group.create_task(
+                    self._output([*in_history, "ls-tree", "-r", "-l", "-z", target], limits, listed, too_long)
+                )
+                shown = group.create_task(
+                    self._output([*in_history, "log", "-1", f"--format=%H%n%<({SUBJECT},trunc)%s", target], limits)
+                )
+        except* PermanentError as failed:
+            raise failed.exceptions[0] from None
+        check_tree(listing.result(), limits)
         checkout = [*in_history, "--work-tree", str(dest), "checkout", "--quiet", "--detach", target]
         await self._run(checkout, limits, "checking out")
-        sha, _, message = shown.decode(errors="replace").partition("\n")
-        return Commit(sha.strip(), message.strip()[:500])
+        sha, _, message = shown.result().decode(errors="replace").partition("\n")
+        return Commit(sha.strip(), message.strip()[:SUBJECT])
 
-    async def _output(self, argv: list[str], limits: Limits) -> bytes:
-        result = await self._exec(argv, limits, "reading the repository", self.env)
+    async def _output(
+        self, argv: list[str], limits: Limits, max_output: int = 1 << 16, too_long: str | None = None
+    ) -> bytes:
+        result = await self._exec(argv, limits, READING, self.env, max_output=max_output, too_long=too_long)
         return result.stdout
 
     async def _run(self, argv: list[str], limits: Limits, doing: str, env: dict[str, str] | None = None) -> None:
         await self._exec(argv, limits, doing, env or self.env)
 
-    async def _exec(self, argv: list[str], limits: Limits, doing: str, env: dict[str, str]) -> proc.Completed:
+    async def _exec(
+        self,
+        argv: list[str],
+        limits: Limits,
+        doing: str,
+        env: dict[str, str],
+        check: bool = True,
+        max_output: int = 1 << 16,
+        too_long: str | None = None,
+    ) -> proc.Completed:
         try:
-            result = await proc.run(argv, env=env, timeout=limits.timeout, cwd="/", max_file_bytes=limits.max_bytes)
+            result = await proc.run(
+                argv,
+                env=env,
+                timeout=limits.timeout,
+                cwd="/",
+                max_file_bytes=limits.max_bytes,
+                max_output=max_output,
+            )
         except TimeoutError:
             raise PermanentError(f"{doing} took longer than {limits.timeout:.0f} s") from None
+        except proc.OutputTooLarge as exc:
+            raise PermanentError(too_long or f"{doing} stopped: git wrote more than {exc.limit} bytes") from None
         stderr = result.stderr.decode(errors="replace")
         # SIGXFSZ stops git itself, or its index-pack child (then git says its output was invalid).
         if result.returncode in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ) or "index-pack" in stderr:
             raise PermanentError(
                 f"{doing} stopped: the repository is larger than build.max_repo_mb ({limits.max_bytes >> 20} MiB)"
             )
-        if result.returncode != 0:
+        if check and result.returncode != 0:
             error = stderr.strip().splitlines()
             detail = "; ".join(line.removeprefix("fatal: ") for line in error[-3:]) or f"git exited {result.returncode}"
             raise PermanentError(f"{doing} failed: {detail}")

@@ -20,6 +20,7 @@ from pathlib import Path
 log = logging.getLogger("staxad.proc")
 
 CHUNK = 64 * 1024  # the longest line `lines` yields; longer output comes in pieces
+ERRORS_KEPT = 64 * 1024  # of a command's stderr, the end
 
 # The process group of every child staxad started and has not reaped yet (each child
 # leads its own group): what a forced exit kills, so no child outlives the daemon.
@@ -67,8 +68,8 @@ class Child:
     Not asyncio's own subprocesses: on uvloop those fork the whole daemon (libuv's
     uv_spawn), 2.6 ms per command with the daemon's imports alone and 5.8 ms at 250 MiB,
     the event loop standing still meanwhile; Popen uses vfork, 0.4 ms at any size. The
-    exit is watched through a pidfd (Linux 5.3), so no child watcher or SIGCHLD handler
-    is involved. The command leads a process group of its own."""
+    exit is watched and reaped through a pidfd (Linux 5.4), so no child watcher or
+    SIGCHLD handler is involved. The command leads a process group of its own."""
 
     def __init__(self, popen: subprocess.Popen[bytes], pidfd: int) -> None:
         self.popen = popen
@@ -78,6 +79,10 @@ class Child:
         self.stderr: asyncio.StreamReader | None = None
         self._transports: list[asyncio.BaseTransport] = []
         self._loop = asyncio.get_running_loop()
+        # uvloop gives a pipe's descriptor to libuv, which closes it; asyncio's loop closes
+        # the file object. A file object that closed it as well would close it twice, and
+        # the second time it may be another thread's file by then.
+        self._file_closes = not type(self._loop).__module__.startswith("uvloop")
         self._exited: asyncio.Future[int] = self._loop.create_future()
         self._pidfd = pidfd
         self._loop.add_reader(pidfd, self._reap)
@@ -114,7 +119,6 @@ class Child:
                 cwd=cwd,
                 start_new_session=True,
             )
-            child = cls(popen, os.pidfd_open(popen.pid))
         except BaseException:
             for fd in ours:
                 os.close(fd)
@@ -123,7 +127,16 @@ class Child:
             for fd in theirs:
                 os.close(fd)
         try:
-            ends = iter(ours)
+            child = cls(popen, os.pidfd_open(popen.pid))
+        except BaseException:  # out of descriptors: the command must not run unwatched
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(popen.pid, signal.SIGKILL)
+            popen.wait()
+            for fd in ours:
+                os.close(fd)
+            raise
+        ends = iter(ours)
+        try:
             if stdin:
                 child.stdin = await child._writer(next(ends))
             if stdout:
@@ -131,7 +144,7 @@ class Child:
             if stderr == PIPE:
                 child.stderr = await child._reader(next(ends))
         except BaseException:
-            for fd in ends:  # the ends no transport took yet
+            for fd in ends:  # the ends no transport took yet (the loop closes one it refused)
                 os.close(fd)
             await child.end(kill=True)
             raise
@@ -139,31 +152,31 @@ class Child:
 
     async def _reader(self, fd: int) -> asyncio.StreamReader:
         reader = asyncio.StreamReader(limit=CHUNK)
-        transport, _ = await self._loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), os.fdopen(fd, "rb", buffering=0)
-        )
+        pipe = os.fdopen(fd, "rb", buffering=0, closefd=self._file_closes)
+        transport, _ = await self._loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), pipe)
         self._transports.append(transport)
         return reader
 
     async def _writer(self, fd: int) -> asyncio.StreamWriter:
-        transport, protocol = await self._loop.connect_write_pipe(
-            asyncio.streams.FlowControlMixin, os.fdopen(fd, "wb", buffering=0)
-        )
+        pipe = os.fdopen(fd, "wb", buffering=0, closefd=self._file_closes)
+        transport, protocol = await self._loop.connect_write_pipe(asyncio.streams.FlowControlMixin, pipe)
         self._transports.append(transport)
         return asyncio.StreamWriter(transport, protocol, None, self._loop)
 
     def _reap(self) -> None:
-        self._forget()
-        code = self.popen.wait()  # the pidfd said it exited: this does not block
-        LIVE_GROUPS.discard(self.pid)
-        if not self._exited.done():
+        self._loop.remove_reader(self._pidfd)
+        try:  # through the pidfd: only this command can be reaped, and never twice
+            exited = os.waitid(os.P_PIDFD, self._pidfd, os.WEXITED)
+        except ChildProcessError as exc:  # something else reaped it: its code is unknown
+            self._exited.set_exception(exc)
+        else:
+            assert exited is not None
+            code = exited.si_status if exited.si_code == os.CLD_EXITED else -exited.si_status
+            self.popen.returncode = code
             self._exited.set_result(code)
-
-    def _forget(self) -> None:
-        if self._pidfd >= 0:
-            self._loop.remove_reader(self._pidfd)
+        finally:
             os.close(self._pidfd)
-            self._pidfd = -1
+            LIVE_GROUPS.discard(self.pid)
 
     async def feed(self, data: bytes | None) -> None:
         """Write `data` to stdin and close it; a command that stopped reading is no error."""
@@ -175,11 +188,26 @@ class Child:
                 await self.stdin.drain()
         self.stdin.close()
 
-    async def read_all(self) -> bytes:
-        return await self.stdout.read() if self.stdout is not None else b""
+    async def read_all(self, limit: int | None = None) -> bytes:
+        """All of stdout; past `limit` bytes, OutputTooLarge."""
+        if self.stdout is None:
+            return b""
+        chunks, size = [], 0
+        while chunk := await self.stdout.read(CHUNK):
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise OutputTooLarge(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)
 
     async def read_errors(self) -> bytes:
-        return await self.stderr.read() if self.stderr is not None else b""
+        """stderr's last ERRORS_KEPT bytes: what says why it failed, in bounded memory."""
+        if self.stderr is None:
+            return b""
+        tail = b""
+        while chunk := await self.stderr.read(CHUNK):
+            tail = (tail + chunk)[-ERRORS_KEPT:]
+        return tail
 
     async def wait(self) -> int:
         return await asyncio.shield(self._exited)
@@ -198,10 +226,16 @@ class Child:
         try:  # bounded: a killed command in uninterruptible sleep may take its time
             await asyncio.wait_for(self.wait(), 30)
         except TimeoutError:
-            log.warning("process %d was killed but has not exited; leaving it", self.pid)
-            self._forget()
-        for transport in self._transports:
-            transport.close()
+            log.warning("process %d was killed but has not exited; it is reaped when it does", self.pid)
+        finally:
+            for transport in self._transports:
+                transport.close()
+
+
+class OutputTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the command wrote more than {limit} bytes")
+        self.limit = limit
 
 
 async def run(
@@ -212,8 +246,11 @@ async def run(
     env: Mapping[str, str] | None = None,
     cwd: str | None = "/",  # staxad's own folder may be root's alone; commands may run as another user
     max_file_bytes: int | None = None,
+    max_output: int | None = None,
 ) -> Completed:
     """Run to completion; on timeout the whole process group is killed and TimeoutError raised.
+    Past `max_output` bytes of stdout it is killed too, and OutputTooLarge raised: what a
+    command prints about tenant input may be as large as that input makes it.
 
     `max_file_bytes` caps every file the command (and its children) writes: past it the
     kernel stops the command with SIGXFSZ, which bounds a download by the size of disk it
@@ -225,7 +262,7 @@ async def run(
     child = await Child.start([*capped, *argv], stdin=stdin is not None, stderr=PIPE, env=env, cwd=cwd)
     try:
         async with asyncio.timeout(timeout):
-            out, err, _ = await asyncio.gather(child.read_all(), child.read_errors(), child.feed(stdin))
+            out, err, _ = await asyncio.gather(child.read_all(max_output), child.read_errors(), child.feed(stdin))
             code = await child.wait()
     except BaseException:
         await child.end(kill=True)

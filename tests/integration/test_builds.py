@@ -112,11 +112,14 @@ async def test_containerfile_repo_a_failing_build_and_hostile_repos(builder: Liv
     commit(dense, {"index.html": "hi\n", "noise.bin": os.urandom(3 << 20)}, "a big pack")  # stopped mid-download
     many = repos / "many"
     commit(many, {f"f/{n}": "" for n in range(60)}, "many files")
+    deep = repos / "deep"  # few files, but a listing past what 50 files may take (50 KiB)
+    commit(deep, {"/".join([f"{n:02}" + "d" * 198] * 10): "" for n in range(30)}, "long paths")
     cases = (
         ("evil", evil, "symbolic link"),
         ("huge", huge, "build.max_repo_mb"),
         ("dense", dense, "larger than build.max_repo_mb"),
         ("many", many, "build.max_files"),
+        ("deep", deep, "KiB of paths"),
     )
     for name, repo_path, says in cases:
         made = await create(live, git_tenant(name, repo_path))
@@ -126,6 +129,10 @@ async def test_containerfile_repo_a_failing_build_and_hostile_repos(builder: Liv
         assert podman("images", "-q", "--filter", built).stdout.strip() == b""
     assert live.daemon.tenant_reconciler.pipeline is not None
     assert live.daemon.tenant_reconciler.pipeline.builder.workspace.names() == []  # no checkout outlives its build
+
+    elsewhere = await live.client.post(url, headers=live.auth, json={"commit_sha": "0" * 40})
+    gone = await settled(live, tenant["id"], elsewhere.json()["data"]["id"])
+    assert gone["status"] == "failed" and f"commit {'0' * 40} is not on branch main" in gone["reason"], gone
 
     hostile = [
         {"branch": "--upload-pack=touch /tmp/pwned"},

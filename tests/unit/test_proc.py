@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
@@ -93,6 +95,78 @@ def test_cancelling_run_kills_the_whole_group(on_loop: Callable[..., Any], tmp_p
 
     on_loop(cancelled())
     assert gone(int(pid_file.read_text()))
+
+
+@pytest.mark.parametrize("steps", range(6))
+def test_cancelling_at_any_step_closes_each_pipe_once(on_loop: Callable[..., Any], steps: int) -> None:
+    """A descriptor closed twice closes, the second time, whatever file got its number in
+    between: here, files opened after the cancel must stay open through a collection."""
+
+    async def cancelled() -> None:
+        task = asyncio.create_task(proc.run(["sleep", "5"], stdin=b"x"))
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        opened = [os.open("/dev/null", os.O_RDONLY) for _ in range(4)]
+        gc.collect()
+        await asyncio.sleep(0.05)
+        try:
+            for fd in opened:
+                os.fstat(fd)  # raises if something closed it
+        finally:
+            for fd in opened:
+                os.close(fd)
+
+    on_loop(cancelled())
+
+
+def test_commands_never_close_another_threads_files(on_loop: Callable[..., Any]) -> None:
+    null = os.stat("/dev/null").st_rdev
+    lost: list[int] = []
+    done = threading.Event()
+
+    def opener() -> None:
+        while not done.is_set():
+            opened = [os.open("/dev/null", os.O_RDONLY) for _ in range(4)]
+            for fd in opened:
+                try:
+                    if os.fstat(fd).st_rdev != null:
+                        lost.append(fd)
+                except OSError:
+                    lost.append(fd)
+            for fd in opened:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+
+    async def many() -> None:
+        thread = threading.Thread(target=opener)
+        thread.start()
+        try:
+            for _ in range(40):
+                runs = await asyncio.gather(*(proc.run(["echo", "hi"]) for _ in range(8)))
+                assert all(run.stdout == b"hi\n" for run in runs)
+        finally:
+            done.set()
+            thread.join()
+
+    on_loop(many())
+    assert lost == []
+
+
+def test_run_stops_a_command_past_its_output_limit(on_loop: Callable[..., Any]) -> None:
+    began = time.monotonic()
+    with pytest.raises(proc.OutputTooLarge):
+        on_loop(proc.run(["sh", "-c", "while :; do echo line; done"], max_output=100_000))
+    assert time.monotonic() - began < 5
+    assert on_loop(proc.run(["echo", "short"], max_output=100)).stdout == b"short\n"
+
+
+def test_run_keeps_only_the_end_of_a_flood_of_errors(on_loop: Callable[..., Any]) -> None:
+    done = on_loop(proc.run(["sh", "-c", "head -c 1000000 /dev/zero >&2; echo end >&2"]))
+    assert len(done.stderr) == proc.ERRORS_KEPT
+    assert done.stderr.endswith(b"\0end\n")
 
 
 def test_a_missing_program_raises_and_leaks_nothing(on_loop: Callable[..., Any]) -> None:
