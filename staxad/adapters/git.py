@@ -103,29 +103,22 @@ class Git:
         url: str,
         branch: str,
         commit: str | None,
-        dest: Path,
-        history: Path,
+        work: Path,
         limits: Limits,
         token: HostToken | None = None,
     ) -> Commit:
-        """Check `url` out into `dest`, its history kept in `history` (two empty folders the
-        service user owns): the checkout gets no `.git`, which a build would copy, and
-        nothing needs removing before it is built. The tree is checked against the limits
-        before a file is written. `token` is used only if it covers `url`."""
+        """Check `url` out into `work`/repo, its history kept in `work`/git (two empty
+        folders the service user owns): the checkout gets no `.git`, which a build would
+        copy, and nothing needs removing before it is built. The tree is checked against
+        the limits before a file is written. `token` is used only if it covers `url`."""
         # Only the clone itself talks to the host: the token is in its environment alone.
         env = {**self.env, **(token.config() if token and token.covers(url) else {})}
-        return await self._clone(url, branch, commit, dest, history, limits, env)
+        return await self._clone(url, branch, commit, work, limits, env)
 
     async def _clone(
-        self,
-        url: str,
-        branch: str,
-        commit: str | None,
-        dest: Path,
-        history: Path,
-        limits: Limits,
-        env: dict[str, str],
+        self, url: str, branch: str, commit: str | None, work: Path, limits: Limits, env: dict[str, str]
     ) -> Commit:
+        dest, history = work / "repo", work / "git"
         git = [*self.prefix, *_git(self.allow_local)]
         # A pinned commit needs the branch's history; the head needs one commit only.
         depth = [] if commit else ["--depth", "1"]

@@ -118,7 +118,7 @@ class Builder:
             await progress(f"Cloning {service.repo_url} ({branch})")
             limits = git.Limits(build.max_repo_mb << 20, build.max_files, self.settings.git.clone_timeout_seconds)
             token = await self._token(tenant, service.repo_url)
-            commit = await self.git.clone(service.repo_url, branch, d.commit_sha, repo, work / "git", limits, token)
+            commit = await self.git.clone(service.repo_url, branch, d.commit_sha, work, limits, token)
             log.write(f"==> commit {commit.sha}: {commit.message}")
             plan = await asyncio.to_thread(detect, Checkout(repo), self._base_images())
             await self._check_containerfile(plan.containerfile, tenant, progress)

@@ -53,16 +53,14 @@ async def test_a_clone_with_the_installation_token_succeeds_and_without_it_fails
     gitserver.tokens.add("ghs_valid_token_for_the_test")
     url = f"{gitserver.url}/acme-org/webapp.git"
     with pytest.raises(PermanentError, match="cloning") as refused:
-        await service_git().clone(
-            url, "main", None, dest, dest.parent / "git", LIMITS, HostToken(gitserver.url, "", str(certs.cert))
-        )
+        await service_git().clone(url, "main", None, dest.parent, LIMITS, HostToken(gitserver.url, "", str(certs.cert)))
     assert "ghs_" not in str(refused.value)
     wrong = HostToken(gitserver.url, "ghs_wrong", str(certs.cert))
     with pytest.raises(PermanentError) as refused:
-        await service_git().clone(url, "main", None, dest, dest.parent / "git", LIMITS, wrong)
+        await service_git().clone(url, "main", None, dest.parent, LIMITS, wrong)
     assert "ghs_wrong" not in str(refused.value)
     token = HostToken(gitserver.url, "ghs_valid_token_for_the_test", str(certs.cert))
-    commit = await service_git().clone(url, "main", None, dest, dest.parent / "git", LIMITS, token)
+    commit = await service_git().clone(url, "main", None, dest.parent, LIMITS, token)
     assert commit.message == "first page" and len(commit.sha) == 40
     assert (dest / "index.html").read_text() == "<h1>private</h1>\n" and not (dest / ".git").exists()
 
@@ -81,7 +79,7 @@ async def test_a_token_for_one_host_never_goes_to_another(gitserver: GitServer, 
     for index in range(int(token.config()["GIT_CONFIG_COUNT"]), 9):  # fill the gap with harmless keys
         env |= {f"GIT_CONFIG_KEY_{index}": "core.quotePath", f"GIT_CONFIG_VALUE_{index}": "true"}
     with pytest.raises(PermanentError, match="cloning"):
-        await git._clone(url, "main", None, dest, dest.parent / "git", LIMITS, env)
+        await git._clone(url, "main", None, dest.parent, LIMITS, env)
     assert gitserver.seen_auth and not any(gitserver.seen_auth)  # asked, never given anything
 
 
@@ -131,7 +129,7 @@ async def test_the_build_gets_a_token_only_for_the_github_host_and_keeps_it_nowh
     assert await github.clone_token(provider, url) == token  # cached, not minted again
     gitserver.tokens.add(token)
     commit = await service_git().clone(
-        url, "main", None, dest, dest.parent / "git", LIMITS, HostToken(gitserver.url, token, str(certs.cert))
+        url, "main", None, dest.parent, LIMITS, HostToken(gitserver.url, token, str(certs.cert))
     )
     assert commit.message == "first page"
     tenant = await client.post(
