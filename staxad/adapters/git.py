@@ -145,7 +145,10 @@ class Git:
                 shown = group.create_task(
                     self._output([*in_history, "log", "-1", f"--format=%H%n%<({SUBJECT},trunc)%s", target], limits)
                 )
-        except* PermanentError as failed:
+        except* Exception as failed:  # the first failure, as one command alone would raise it
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError from None  # a cancel beside a failure stays a cancel
             raise failed.exceptions[0] from None
         check_tree(listing.result(), limits)
         checkout = [*in_history, "--work-tree", str(dest), "checkout", "--quiet", "--detach", target]

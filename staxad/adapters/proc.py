@@ -167,7 +167,7 @@ class Child:
         self._loop.remove_reader(self._pidfd)
         try:  # through the pidfd: only this command can be reaped, and never twice
             exited = os.waitid(os.P_PIDFD, self._pidfd, os.WEXITED)
-        except ChildProcessError as exc:  # something else reaped it: its code is unknown
+        except OSError as exc:  # something else reaped it (ECHILD): its code is unknown
             self._exited.set_exception(exc)
         else:
             assert exited is not None
@@ -183,7 +183,9 @@ class Child:
         if self.stdin is None:
             return
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            if data:
+            # uvloop closes the pipe as soon as the command closes its end, and then
+            # refuses writes: a command that exits early is no error either way
+            if data and not self.stdin.transport.is_closing():
                 self.stdin.write(data)
                 await self.stdin.drain()
         self.stdin.close()
@@ -287,6 +289,8 @@ async def stream(
         assert child.stdin is not None and source is not None
         try:
             async for chunk in source:
+                if child.stdin.transport.is_closing():
+                    return  # the command closed its stdin (see Child.feed)
                 child.stdin.write(chunk)
                 await child.stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
