@@ -10,7 +10,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from types import FrameType
 
@@ -123,6 +123,8 @@ class Daemon:
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._tasks: list[asyncio.Task[None]] = []
+        self._jobs: set[asyncio.Task[object]] = set()  # scheduled jobs running now
+        self._stopping = False
         self.stop_by: float | None = None  # time.monotonic() by which stop() must be done
         self.app: Starlette = build_app(self.platform, settings, self._lifespan)
 
@@ -150,7 +152,7 @@ class Daemon:
         self._tasks.append(asyncio.create_task(guard("webhooks", self.webhooks.run)))
         self.reconciler.kick()
         self.scheduler.add_job(
-            self._periodic,
+            self._job(self._periodic),
             "interval",
             seconds=self.settings.runtime.reconcile_interval_seconds,
             id="reconcile",
@@ -159,7 +161,7 @@ class Daemon:
             next_run_time=datetime.now(UTC),  # sweep what a crash left behind at once
         )
         self.scheduler.add_job(
-            self.platform.domains.recheck_all,
+            self._job(self.platform.domains.recheck_all),
             "interval",
             minutes=self.settings.domains.reverify_interval_minutes,
             id="reverify-domains",
@@ -167,7 +169,7 @@ class Daemon:
             max_instances=1,
         )
         self.scheduler.add_job(
-            self.platform.tenants.prune_history,
+            self._job(self.platform.tenants.prune_history),
             "interval",
             hours=1,
             id="prune-history",
@@ -177,7 +179,7 @@ class Daemon:
         )
         if self.podman is not None:
             self.scheduler.add_job(
-                self.platform.backups.queue_due,
+                self._job(self.platform.backups.queue_due),
                 "interval",
                 minutes=1,
                 id="scheduled-backups",
@@ -185,7 +187,7 @@ class Daemon:
                 max_instances=1,
             )
             self.scheduler.add_job(
-                self.tenant_reconciler.measure_volumes,
+                self._job(self.tenant_reconciler.measure_volumes),
                 "interval",
                 seconds=self.settings.volumes.measure_interval_seconds,
                 id="measure-volumes",
@@ -210,6 +212,26 @@ class Daemon:
     def _caddy_restarted(self) -> None:
         if self.caddy is not None:
             self.caddy.forget_loaded()
+
+    def _job(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """A scheduled job that stop() can cancel before it closes the store: APScheduler
+        leaves a running job to the loop's end and logs its cancel as an error."""
+
+        async def job() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self._jobs.add(task)
+            try:
+                await work()
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+                log.info("%s stopped: staxad is stopping", getattr(work, "__name__", "a job"))
+            finally:
+                self._jobs.discard(task)
+
+        job.__qualname__ = getattr(work, "__qualname__", job.__qualname__)  # the name APScheduler logs
+        return job
 
     async def _periodic(self) -> None:
         """Drift repair: every tenant again, orphans swept, Caddy checked against the store."""
@@ -245,8 +267,12 @@ class Daemon:
             await self.db.close()
 
     async def _stop_in_order(self) -> None:
+        self._stopping = True
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        for running in list(self._jobs):
+            running.cancel()
+        await asyncio.gather(*self._jobs, return_exceptions=True)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -89,3 +89,29 @@ async def test_stop_cancels_a_pass_under_way() -> None:
     await asyncio.wait_for(reconciler.stop(), 1)
     await asyncio.wait_for(reconciler.idle(), 1)
     task.cancel()
+
+
+async def test_stop_cancels_a_scheduled_job_under_way_quietly(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A job running when staxad stops is cancelled before the store closes, and its
+    cancel is no error in the log (APScheduler logs any exception a job raises)."""
+    from datetime import UTC, datetime
+
+    from staxad.daemon import Daemon
+    from tests.conftest import make_settings
+
+    daemon = Daemon(make_settings(tmp_path))
+    await daemon.start()
+    running, ended = asyncio.Event(), []
+
+    async def slow() -> None:
+        running.set()
+        try:
+            await asyncio.sleep(60)
+        finally:
+            ended.append(daemon.db._writer is not None)
+
+    daemon.scheduler.add_job(daemon._job(slow), next_run_time=datetime.now(UTC))
+    await asyncio.wait_for(running.wait(), 10)
+    await daemon.stop()
+    assert ended == [True]  # cancelled before the store closed
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
