@@ -137,23 +137,26 @@ class Git:
             f"the repository lists more than {listed >> 10} KiB of paths: more files than build.max_files "
             f"({limits.max_files}) allows, or paths that long"
         )
-        try:  # side by side; a failure stops the other
-            async with asyncio.TaskGroup() as group:
-                listing = group.create_task(
-                    self._output([*in_history, "ls-tree", "-r", "-l", "-z", target], limits, listed, too_long)
-                )
-                shown = group.create_task(
-                    self._output([*in_history, "log", "-1", f"--format=%H%n%<({SUBJECT},trunc)%s", target], limits)
-                )
-        except* Exception as failed:  # the first failure, as one command alone would raise it
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                raise asyncio.CancelledError from None  # a cancel beside a failure stays a cancel
-            raise failed.exceptions[0] from None
-        check_tree(listing.result(), limits)
+        # Side by side. Not a TaskGroup: on Python 3.11 a child's failure can leave the
+        # parent task marked as cancelling, and failures would come wrapped in a group.
+        both = [
+            asyncio.ensure_future(
+                self._output([*in_history, "ls-tree", "-r", "-l", "-z", target], limits, listed, too_long)
+            ),
+            asyncio.ensure_future(
+                self._output([*in_history, "log", "-1", f"--format=%H%n%<({SUBJECT},trunc)%s", target], limits)
+            ),
+        ]
+        try:
+            listing, shown = await asyncio.gather(*both)
+        finally:  # a failure (or a cancel) stops the other, and its command is reaped
+            for future in both:
+                future.cancel()
+            await asyncio.gather(*both, return_exceptions=True)
+        check_tree(listing, limits)
         checkout = [*in_history, "--work-tree", str(dest), "checkout", "--quiet", "--detach", target]
         await self._run(checkout, limits, "checking out")
-        sha, _, message = shown.result().decode(errors="replace").partition("\n")
+        sha, _, message = shown.decode(errors="replace").partition("\n")
         return Commit(sha.strip(), message.strip()[:SUBJECT])
 
     async def _output(
