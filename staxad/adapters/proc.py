@@ -178,17 +178,23 @@ class Child:
             os.close(self._pidfd)
             LIVE_GROUPS.discard(self.pid)
 
-    async def feed(self, data: bytes | None) -> None:
-        """Write `data` to stdin and close it; a command that stopped reading is no error."""
+    async def feed(self, source: AsyncIterator[bytes]) -> None:
+        """Write `source` to stdin chunk by chunk, then close it. A command that stopped
+        reading is no error: its exit code says why."""
         if self.stdin is None:
             return
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            # uvloop closes the pipe as soon as the command closes its end, and then
-            # refuses writes: a command that exits early is no error either way
-            if data and not self.stdin.transport.is_closing():
-                self.stdin.write(data)
+        try:
+            async for chunk in source:
+                # uvloop closes the pipe as soon as the command closes its end, and then
+                # refuses writes
+                if self.stdin.transport.is_closing():
+                    return
+                self.stdin.write(chunk)
                 await self.stdin.drain()
-        self.stdin.close()
+        except (BrokenPipeError, ConnectionResetError):
+            return
+        finally:
+            self.stdin.close()
 
     async def read_all(self, limit: int | None = None) -> bytes:
         """All of stdout; past `limit` bytes, OutputTooLarge."""
@@ -264,13 +270,20 @@ async def run(
     child = await Child.start([*capped, *argv], stdin=stdin is not None, stderr=PIPE, env=env, cwd=cwd)
     try:
         async with asyncio.timeout(timeout):
-            out, err, _ = await asyncio.gather(child.read_all(max_output), child.read_errors(), child.feed(stdin))
+            out, err, _ = await asyncio.gather(
+                child.read_all(max_output), child.read_errors(), child.feed(_chunks(stdin))
+            )
             code = await child.wait()
     except BaseException:
         await child.end(kill=True)
         raise
     await child.end(kill=False)
     return Completed(tuple(argv), code, out, err)
+
+
+async def _chunks(data: bytes | None) -> AsyncIterator[bytes]:
+    if data:
+        yield data
 
 
 async def stream(
@@ -285,19 +298,6 @@ async def stream(
     on error and when the caller is cancelled."""
     child = await Child.start(argv, stdin=source is not None, stdout=sink is not None, stderr=PIPE)
 
-    async def feed() -> None:
-        assert child.stdin is not None and source is not None
-        try:
-            async for chunk in source:
-                if child.stdin.transport.is_closing():
-                    return  # the command closed its stdin (see Child.feed)
-                child.stdin.write(chunk)
-                await child.stdin.drain()
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the command stopped reading: its exit code says why
-        finally:
-            child.stdin.close()
-
     async def drain() -> None:
         assert child.stdout is not None and sink is not None
         while chunk := await child.stdout.read(CHUNK):
@@ -306,7 +306,7 @@ async def stream(
     try:
         async with asyncio.timeout(timeout), asyncio.TaskGroup() as group:
             if source is not None:
-                group.create_task(feed())
+                group.create_task(child.feed(source))
             if sink is not None:
                 group.create_task(drain())
             err = group.create_task(child.read_errors())
