@@ -210,7 +210,7 @@ async def _start(podman: Podman, trial: Trial) -> int:
         labels = {f"{LABEL}.doctor": trial.tag}
         await podman.ensure_network(trial.name, labels)
         step = "starting a container with the options tenants get"
-        state = await podman.run(
+        host_port = await podman.run(
             ContainerSpec(
                 name=trial.name,
                 image=trial.image,
@@ -231,9 +231,7 @@ async def _start(podman: Podman, trial: Trial) -> int:
         raise
     except Exception as exc:
         raise diagnose(step, str(exc)) from None
-    if state.host_port is None:
-        raise TrialFailed("the container's port was not published on 127.0.0.1", "see `podman port` as the user")
-    return state.host_port
+    return host_port
 
 
 async def _expect(port: int, path: str, want: str, what: str, timeout: float = 20.0) -> None:

@@ -380,7 +380,12 @@ class Podman:
 
     # containers
 
-    async def run(self, spec: ContainerSpec) -> ContainerState:
+    async def run(self, spec: ContainerSpec) -> int:
+        """Create and start the container; the host port its TCP port is published on.
+
+        podman picks the port when it creates the container, so create's answer has it and
+        no inspect after the start is needed; whether the app came up is the caller's health
+        check."""
         size = SIZES[spec.resource_size]
         kwargs: dict[str, Any] = {
             "name": spec.name,
@@ -412,8 +417,11 @@ class Podman:
         for attempt in range(PORT_RACE_ATTEMPTS):
             container = await self._call(self.client.containers.create, spec.image, **kwargs)
             try:
+                host_port = _state(container.attrs).host_port
+                if host_port is None:
+                    raise TemporaryError(f"podman published no TCP port for {spec.name}")
                 await self._call(container.start)
-                break
+                return host_port
             except Exception as exc:
                 with contextlib.suppress(Exception):
                     await self._call(container.remove, force=True)
@@ -422,10 +430,7 @@ class Podman:
                 if "address already in use" not in str(exc) or attempt == PORT_RACE_ATTEMPTS - 1:
                     raise
                 log.info("published port of %s was taken before it started; creating it again", spec.name)
-        state = await self.inspect(spec.name)
-        if state is None:
-            raise TemporaryError(f"container {spec.name} vanished after start")
-        return state
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def inspect(self, name: str) -> ContainerState | None:
         try:

@@ -72,9 +72,14 @@ class DeployPipeline:
 
     async def run(self, tenant: Tenant, service: Service, d: Deployment, live: Deployment | None) -> None:
         container = names.container(self.settings.instance, tenant.name, service.name, d.id)
+        certificate: asyncio.Task[bool] | None = None
         try:
             if not await self._begin(d, service):
                 return  # cancelled or superseded since the pass saw it queued
+            if service.is_routable and live is None:
+                # Caddy obtains a new name's certificate at its first handshake, which the
+                # route check would wait for (seconds with a public CA): ask while it starts.
+                certificate = asyncio.create_task(probe.handshake(self._hostname(tenant, service), self._https_port))
             image = await self._network_and_image(tenant, service, d)
             env = await env_store.read(self.platform.ctx.db, self.platform.ctx.box, tenant.id)
             mounts = await self.jobs.mounts(tenant, service.id)
@@ -92,11 +97,10 @@ class DeployPipeline:
                 container_id=container,
                 spec=snapshot.seal(self.platform.ctx.box, spec),
             )
-            state = await self.podman.run(spec)
-            assert state.host_port is not None
+            host_port = await self.podman.run(spec)
             async with self.platform.ctx.db.transaction() as tx:
-                await deployment_store.update(tx, d.id, host_port=state.host_port)
-            await self._wait_healthy(service, container, state.host_port)
+                await deployment_store.update(tx, d.id, host_port=host_port)
+            await self._wait_healthy(service, container, host_port)
             await self._record(d, "route", f"{service.name} answers; switching traffic to it")
             async with self.platform.ctx.db.transaction() as tx:
                 await deployment_store.set_live(tx, service.id, d.id)
@@ -140,6 +144,9 @@ class DeployPipeline:
                 await self._retry(tenant, service)
                 raise
             return
+        finally:
+            if certificate is not None:
+                certificate.cancel()  # done by now unless the deployment ended early
         self._retire(tenant, service, live, image)
 
     async def _begin(self, d: Deployment, service: Service) -> bool:
@@ -327,10 +334,17 @@ class DeployPipeline:
             f"0.0.0.0:{service.port} (it also gets the port as $PORT)"
         )
 
+    def _hostname(self, tenant: Tenant, service: Service) -> str:
+        return names.hostname(self.settings.domains.base_domain, tenant.name, service.name, service.is_primary)
+
+    @property
+    def _https_port(self) -> int:
+        return self.settings.domains.https_port
+
     async def _check_route(self, tenant: Tenant, service: Service) -> None:
-        host = names.hostname(self.settings.domains.base_domain, tenant.name, service.name, service.is_primary)
+        host = self._hostname(tenant, service)
         for _ in range(50):
-            status = await probe.through_caddy(host, self.settings.domains.https_port)
+            status = await probe.through_caddy(host, self._https_port)
             if status is not None and status != 502:
                 return
             await asyncio.sleep(0.1)

@@ -292,9 +292,9 @@ class TenantReconciler:
             env = envvars.for_service(stored, service.name)
             spec = snapshot.container_spec(instance, tenant, service, d.id, d.image_ref, env, mounts)
         await self.pipeline.ensure_network(tenant)
-        state = await self.podman.run(spec)
+        host_port = await self.podman.run(spec)
         async with self.db.transaction() as tx:
-            await deployment_store.update(tx, d.id, host_port=state.host_port)
+            await deployment_store.update(tx, d.id, host_port=host_port)
         await self._event(
             tenant.id, "container.recreated", f"Container of {service.name} was missing; recreated it", service.name
         )

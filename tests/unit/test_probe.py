@@ -1,0 +1,127 @@
+"""The route check and the certificate handshake against a loopback TLS server that
+records what it was sent: the status comes back, the tenant's name goes out as SNI and
+Host, and anything but an HTTP status line is no answer."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from staxad.adapters import probe
+
+HOST = "shop.staxa.test"
+
+
+@pytest.fixture(scope="module")
+def server_context(tmp_path_factory: pytest.TempPathFactory) -> ssl.SSLContext:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOST)]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    folder: Path = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    return context
+
+
+@dataclass
+class Seen:
+    sni: list[str | None] = field(default_factory=list)
+    requests: list[bytes] = field(default_factory=list)
+
+
+@asynccontextmanager
+async def tls_server(context: ssl.SSLContext | None, answer: bytes) -> AsyncIterator[tuple[int, Seen]]:
+    """Answers each request with `answer`; with no context, a plain TCP server that never
+    speaks (a handshake to it hangs)."""
+    seen = Seen()
+    if context is not None:
+
+        def sni(sock: ssl.SSLObject, name: str | None, _: ssl.SSLContext) -> None:
+            seen.sni.append(name)
+
+        context.sni_callback = sni
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            if context is None:
+                await reader.read()  # holds the connection open and silent
+                return
+            seen.requests.append(await reader.readuntil(b"\r\n\r\n"))
+            writer.write(answer)
+            await writer.drain()
+        except (OSError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        finally:
+            writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield port, seen
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_route_check_reads_the_status_and_sends_the_tenants_name(server_context: ssl.SSLContext) -> None:
+    async with tls_server(server_context, b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n") as (port, seen):
+        assert await probe.through_caddy(HOST, port) == 502
+    assert seen.sni == [HOST]
+    assert seen.requests[0].startswith(b"GET / HTTP/1.1\r\n")
+    assert f"\r\nHost: {HOST}\r\n".encode() in seen.requests[0]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [b"", b"SSH-2.0-OpenSSH\r\n", b"HTTP/1.1\r\n\r\n", b"HTTP/1.1 OK fine\r\n\r\n"],
+    ids=["closed", "not http", "no status", "status not a number"],
+)
+async def test_anything_but_a_status_line_is_no_answer(server_context: ssl.SSLContext, answer: bytes) -> None:
+    async with tls_server(server_context, answer) as (port, _):
+        assert await probe.through_caddy(HOST, port) is None
+
+
+async def test_nothing_listening_is_no_answer() -> None:
+    async with tls_server(None, b"") as (port, _):
+        pass  # closed again: the port refuses
+    assert await probe.through_caddy(HOST, port) is None
+    assert await probe.handshake(HOST, port) is False
+
+
+async def test_a_server_that_never_handshakes_times_out() -> None:
+    async with tls_server(None, b"") as (port, _):
+        assert await probe.through_caddy(HOST, port, timeout=0.2) is None
+        assert await probe.handshake(HOST, port, timeout=0.2) is False
+
+
+async def test_the_certificate_handshake_sends_the_name(server_context: ssl.SSLContext) -> None:
+    async with tls_server(server_context, b"") as (port, seen):
+        assert await probe.handshake(HOST, port) is True
+        assert await probe.certificate_names(HOST, port) == {HOST}
+    assert seen.sni == [HOST, HOST]
