@@ -14,7 +14,6 @@ reaches the disk.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import signal
 from dataclasses import dataclass, field
@@ -137,22 +136,10 @@ class Git:
             f"the repository lists more than {listed >> 10} KiB of paths: more files than build.max_files "
             f"({limits.max_files}) allows, or paths that long"
         )
-        # Side by side. Not a TaskGroup: on Python 3.11 a child's failure can leave the
-        # parent task marked as cancelling, and failures would come wrapped in a group.
-        both = [
-            asyncio.ensure_future(
-                self._output([*in_history, "ls-tree", "-r", "-l", "-z", target], limits, listed, too_long)
-            ),
-            asyncio.ensure_future(
-                self._output([*in_history, "log", "-1", f"--format=%H%n%<({SUBJECT},trunc)%s", target], limits)
-            ),
-        ]
-        try:
-            listing, shown = await asyncio.gather(*both)
-        finally:  # a failure (or a cancel) stops the other, and its command is reaped
-            for future in both:
-                future.cancel()
-            await asyncio.gather(*both, return_exceptions=True)
+        listing, shown = await proc.side_by_side(
+            self._output([*in_history, "ls-tree", "-r", "-l", "-z", target], limits, listed, too_long),
+            self._output([*in_history, "log", "-1", f"--format=%H%n%<({SUBJECT},trunc)%s", target], limits),
+        )
         check_tree(listing, limits)
         checkout = [*in_history, "--work-tree", str(dest), "checkout", "--quiet", "--detach", target]
         await self._run(checkout, limits, "checking out")

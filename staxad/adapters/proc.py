@@ -16,6 +16,7 @@ import subprocess
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("staxad.proc")
 
@@ -286,6 +287,20 @@ async def _chunks(data: bytes | None) -> AsyncIterator[bytes]:
         yield data
 
 
+async def side_by_side(*steps: Awaitable[Any]) -> list[Any]:
+    """Run `steps` concurrently; their results, in order. The first failure, or a cancel,
+    stops the others and waits for them (their commands reaped), and comes out as itself.
+    Not a TaskGroup: it wraps failures in a group, and on Python 3.11 a child's failure
+    leaves the caller's task marked as cancelling, which reads as a real cancel later."""
+    futures = [asyncio.ensure_future(step) for step in steps]
+    try:
+        return list(await asyncio.gather(*futures))
+    finally:
+        for future in futures:
+            future.cancel()
+        await asyncio.gather(*futures, return_exceptions=True)
+
+
 async def stream(
     argv: Sequence[str],
     *,
@@ -303,19 +318,18 @@ async def stream(
         while chunk := await child.stdout.read(CHUNK):
             await sink(chunk)
 
+    steps = [child.feed(source)] if source is not None else []
+    if sink is not None:
+        steps.append(drain())
     try:
-        async with asyncio.timeout(timeout), asyncio.TaskGroup() as group:
-            if source is not None:
-                group.create_task(child.feed(source))
-            if sink is not None:
-                group.create_task(drain())
-            err = group.create_task(child.read_errors())
-        code = await child.wait()
+        async with asyncio.timeout(timeout):
+            *_, errors = await side_by_side(*steps, child.read_errors())
+            code = await child.wait()
     except BaseException:
         await child.end(kill=True)
         raise
     await child.end(kill=False)
-    return Completed(tuple(argv), code, b"", err.result()[-4000:])
+    return Completed(tuple(argv), code, b"", errors[-4000:])
 
 
 async def lines(

@@ -246,3 +246,48 @@ def test_stream_keeps_the_tail_of_stderr(on_loop: Callable[..., Any]) -> None:
     assert done.returncode == 2
     assert len(done.stderr) == 4000
     assert done.stderr.endswith(b"end\n")
+
+
+def test_a_failing_sink_comes_out_as_itself_and_kills_the_command(on_loop: Callable[..., Any], tmp_path: Path) -> None:
+    """A backup whose archive cannot be written says why (not "unhandled errors in a
+    TaskGroup"), its command is stopped, and the caller's task is not left cancelling."""
+    pid_file = tmp_path / "pid"
+
+    async def failing() -> int:
+        async def sink(chunk: bytes) -> None:
+            raise OSError(28, "No space left on device")
+
+        with pytest.raises(OSError, match="No space left"):
+            await proc.stream(["sh", "-c", f"echo $$ > {pid_file}; exec yes"], sink=sink)
+        task = asyncio.current_task()
+        assert task is not None
+        return task.cancelling()
+
+    assert on_loop(failing()) == 0
+    assert gone(int(pid_file.read_text()))
+
+
+def test_side_by_side_gives_results_in_order_and_stops_the_rest_on_a_failure(on_loop: Callable[..., Any]) -> None:
+    stopped: list[str] = []
+
+    async def slow(name: str) -> str:
+        try:
+            await asyncio.sleep(30)
+        finally:
+            stopped.append(name)
+        return name
+
+    async def failing() -> str:
+        await asyncio.sleep(0.01)
+        raise ValueError("the first failure")
+
+    async def both() -> tuple[list[Any], int]:
+        results = await proc.side_by_side(asyncio.sleep(0.02, "b"), asyncio.sleep(0, "a"))
+        with pytest.raises(ValueError, match="the first failure"):
+            await proc.side_by_side(slow("other"), failing())
+        task = asyncio.current_task()
+        assert task is not None
+        return results, task.cancelling()
+
+    assert on_loop(both()) == (["b", "a"], 0)
+    assert stopped == ["other"]
