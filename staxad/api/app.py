@@ -106,8 +106,9 @@ def build_app(
     routes.append(Route("/internal/tls/ask", ask, methods=["GET"]))
     routes.extend(pages.routes())
     fallback_endpoint = Endpoint("ANY", "/{path:path}", fallback, None, "default", "fallback", 404)
-    everything = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-    routes.append(Route("/{path:path}", pipeline.wrap(fallback_endpoint), methods=everything))
+    # No method list: every method (TRACE, or one nobody defined) reaches the fallback,
+    # which answers 404 or 405 in the error envelope, not Starlette's plain text.
+    routes.append(Route("/{path:path}", pipeline.wrap(fallback_endpoint), methods=None))
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.router = IndexedRouter(routes=routes, lifespan=lifespan)

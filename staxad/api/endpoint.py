@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
@@ -85,6 +85,7 @@ class Call:
 
 Handler = Callable[[Call], Awaitable[Response]]
 ANONYMOUS = Principal(provider_id="", key_id="", mode="live", scopes=())
+CLIENT_CLOSED_REQUEST = 499
 
 
 @dataclass(frozen=True)
@@ -246,6 +247,13 @@ class Pipeline:
                 return await endpoint.handler(call)
             except ApiError as exc:
                 return responses.error(exc, headers)
+            except ClientDisconnect:
+                # Nothing was changed (handlers read the whole body before they write), and
+                # nobody is there to answer: 499, as nginx logs a client that closed early.
+                log.info(
+                    "request %s %s: the client went away before sending its body", request.method, request.url.path
+                )
+                return Response(None, CLIENT_CLOSED_REQUEST, headers)
             except Exception:
                 log.exception("request %s %s failed (request id %s)", request.method, request.url.path, request_id)
                 return responses.internal_error(request_id, headers)

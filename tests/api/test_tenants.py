@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from typing import Any
 
 import httpx
+import pytest
 
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
@@ -321,6 +324,11 @@ async def test_unknown_routes_and_methods_use_the_error_envelope(
     response = await client.put("/tenants", headers=auth)
     assert_error(response, 405, "method_not_allowed")
     assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+    for method in ("TRACE", "PROPFIND", "BREW"):  # methods no route names
+        response = await client.request(method, "/tenants", headers=auth)
+        assert_error(response, 405, "method_not_allowed")
+        assert set(response.headers["allow"].split(", ")) == {"GET", "POST"}
+        assert_error(await client.request(method, "/nope", headers=auth), 404, "not_found")
     outside = await client.get("http://testserver/robots.txt")
     assert_error(outside, 404, "not_found")
 
@@ -344,3 +352,44 @@ async def test_a_delete_asked_while_a_pass_writes_its_status_is_not_undone(
     assert row is not None and row["status"] == TenantStatus.DELETING
     types = await daemon.db.fetch_all("SELECT type FROM events WHERE tenant_id = ?", (tenant["id"],))
     assert "tenant.ready" not in [t["type"] for t in types]
+
+
+async def test_a_client_gone_mid_body_is_no_server_error(
+    daemon: Daemon, auth: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that disconnects while sending its body changes nothing and is not logged
+    as a failure (nor counted as a 500): nobody is there to answer."""
+    messages = [
+        {"type": "http.request", "body": b'{"name": "half', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    headers = [(b"authorization", auth["Authorization"].encode()), (b"content-type", b"application/json")]
+    headers.append((b"content-length", b"1000"))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/tenants",
+        "raw_path": b"/api/v1/tenants",
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    with caplog.at_level(logging.INFO):
+        await daemon.app(scope, receive, send)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert "went away" in caplog.text
+    assert sent[0]["status"] == 499
+    assert await tenant_store.count_by_status(daemon.db) == {}
