@@ -418,8 +418,11 @@ class Podman:
             container = await self._call(self.client.containers.create, spec.image, **kwargs)
             try:
                 host_port = _state(container.attrs).host_port
-                if host_port is None:
-                    raise TemporaryError(f"podman published no TCP port for {spec.name}")
+                if not host_port:
+                    raise TemporaryError(
+                        f"podman published no TCP port of {spec.name} on 127.0.0.1 "
+                        f"(see `podman port {spec.name}` as {self.service_user})"
+                    )
                 await self._call(container.start)
                 return host_port
             except Exception as exc:

@@ -56,17 +56,13 @@ async def through_caddy(host: str, https_port: int, timeout: float = 10.0) -> in
     request = f"GET / HTTP/1.1\r\nHost: {host}\r\nUser-Agent: staxad-route-check\r\nConnection: close\r\n\r\n"
     try:
         async with asyncio.timeout(timeout):
-            reader, writer = await asyncio.open_connection(
-                "127.0.0.1", https_port, ssl=_unverified(), server_hostname=host
-            )
+            reader, writer = await _tls(host, https_port)
             try:
                 writer.write(request.encode())
                 line = await reader.readline()
             finally:
-                writer.close()
-                with contextlib.suppress(OSError, ssl.SSLError):
-                    await writer.wait_closed()
-    except (OSError, TimeoutError, ssl.SSLError):
+                await _close(writer)
+    except (OSError, TimeoutError, ValueError):  # ValueError: a name IDNA refuses, a line past the limit
         return None
     parts = line.split()
     if len(parts) < 2 or not parts[0].startswith(b"HTTP/") or not parts[1].isdigit():
@@ -79,13 +75,24 @@ async def handshake(host: str, https_port: int, timeout: float = 60.0) -> bool:
     on-demand certificate. True when it completed."""
     try:
         async with asyncio.timeout(timeout):
-            _, writer = await asyncio.open_connection("127.0.0.1", https_port, ssl=_unverified(), server_hostname=host)
-            writer.close()
-            with contextlib.suppress(OSError, ssl.SSLError):
-                await writer.wait_closed()
-    except (OSError, TimeoutError, ssl.SSLError):
+            _, writer = await _tls(host, https_port)
+    except (OSError, TimeoutError, ValueError):
         return False
+    await _close(writer)
     return True
+
+
+async def _tls(host: str, https_port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    return await asyncio.open_connection("127.0.0.1", https_port, ssl=_unverified(), server_hostname=host)
+
+
+async def _close(writer: asyncio.StreamWriter, timeout: float = 1.0) -> None:
+    """Close, waiting a moment for the peer's close_notify; one that never sends it
+    costs that moment, not the answer already read."""
+    writer.close()
+    with contextlib.suppress(OSError, TimeoutError):  # ssl.SSLError is an OSError
+        async with asyncio.timeout(timeout):
+            await writer.wait_closed()
 
 
 async def certificate_names(host: str, https_port: int, timeout: float = 20.0) -> set[str]:
@@ -94,20 +101,16 @@ async def certificate_names(host: str, https_port: int, timeout: float = 20.0) -
     A handshake is also what makes Caddy obtain an on-demand certificate, so this both
     asks for the certificate and reads what was really issued. Empty when none is served.
     """
-    context = _unverified()
     try:
-        _, writer = await asyncio.wait_for(
-            asyncio.open_connection("127.0.0.1", https_port, ssl=context, server_hostname=host), timeout
-        )
-    except (OSError, TimeoutError, ssl.SSLError):
+        async with asyncio.timeout(timeout):
+            _, writer = await _tls(host, https_port)
+    except (OSError, TimeoutError, ValueError):
         return set()
     try:
         ssl_object = writer.get_extra_info("ssl_object")
         der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
     finally:
-        writer.close()
-        with contextlib.suppress(OSError, ssl.SSLError):
-            await writer.wait_closed()
+        await _close(writer)
     if not der:
         return set()
     certificate = x509.load_der_x509_certificate(der)

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
 from staxad.core.registries import Registries
-from staxad.core.specs import parse_service
+from staxad.core.specs import hostname_problem, parse_service
 from staxad.core.volumes import Volumes
 from staxad.model import envmask, validation
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
@@ -49,6 +49,9 @@ class Services:
             raise ValidationError(
                 "A new service cannot replace the primary one.", {"fields": {"is_primary": "must be false"}}
             )
+        problem = hostname_problem(tenant.name, spec)
+        if problem:
+            validation.raise_field("name", problem)
         if any(s.name == spec.name for s in tenant.services):
             raise Conflict(f"Service '{spec.name}' already exists in tenant '{tenant.name}'.")
         if tenant.status not in DEPLOYABLE:

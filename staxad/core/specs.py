@@ -11,6 +11,7 @@ from typing import Any
 
 from staxad.config import Settings
 from staxad.core.volumes import VolumeSpec, parse_service_volumes
+from staxad.model import names
 from staxad.model import validation as v
 from staxad.model.clock import new_id
 from staxad.model.errors import ValidationError
@@ -185,6 +186,11 @@ def parse_tenant(payload: object, settings: Settings) -> TenantSpec:
         services = _parse_services(body, settings)
     else:
         services = _single_service(body, settings, size)
+    if name is not None:
+        for index, service in enumerate(services):
+            problem = hostname_problem(name, service)
+            if problem:
+                body.fail("name" if single else f"services[{index}].name", problem)
     body.done()
     assert name is not None
     primary = next(s for s in services if s.is_primary)
@@ -196,6 +202,17 @@ def parse_tenant(payload: object, settings: Settings) -> TenantSpec:
         egress_mode=egress,
         services=tuple(services),
         env=env,
+    )
+
+
+def hostname_problem(tenant: str, service: ServiceSpec) -> str | None:
+    """Why a routable service's hostname cannot be served, or None."""
+    label = names.host_label(tenant, service.name, service.is_primary)
+    if not service.is_routable or len(label) <= names.MAX_LABEL:
+        return None
+    return (
+        f"makes the hostname label '{label}' ({len(label)} characters; a DNS label holds at most "
+        f"{names.MAX_LABEL}): shorten the service or tenant name, or set is_routable: false"
     )
 
 

@@ -38,10 +38,19 @@ def network_prefix(instance: str) -> str:
     return f"staxa-{instance}-"
 
 
+MAX_LABEL = 63  # a DNS label's length limit; a longer one can have no certificate
+
+
+def host_label(tenant: str, service: str, primary: bool) -> str:
+    """The first label of a routable service's hostname: the tenant's name for the primary,
+    `<service>--<tenant>` for any other (tenant names cannot contain `--`, so the two
+    never collide)."""
+    return tenant if primary else f"{service}--{tenant}"
+
+
 def hostname(base_domain: str, tenant: str, service: str, primary: bool) -> str:
-    """Where a routable service answers: the primary at `<tenant>.<base>`, any other at
-    `<service>--<tenant>.<base>` (tenant names cannot contain `--`, so the two never collide)."""
-    return f"{tenant}.{base_domain}" if primary else f"{service}--{tenant}.{base_domain}"
+    """Where a routable service answers: `<host_label>.<base>`."""
+    return f"{host_label(tenant, service, primary)}.{base_domain}"
 
 
 def route(instance: str, tenant: str, service: str) -> str:

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from staxad.adapters import probe
+from staxad.adapters import probe, proc
 from staxad.adapters.podman import Podman
 from staxad.adapters.volumes import Volumes
 from staxad.core.platform import Platform
@@ -248,13 +248,8 @@ class DeployPipeline:
             await self._record(d, "build", f"Preparing image for {service.name}")
             return await self._image(tenant, service, d)
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                group.create_task(self.ensure_network(tenant))
-                built = group.create_task(image())
-        except* Exception as failed:
-            raise failed.exceptions[0] from None  # as if run one after the other: the first error
-        return built.result()
+        _, built = await proc.side_by_side(self.ensure_network(tenant), image())
+        return str(built)
 
     async def ensure_network(self, tenant: Tenant) -> None:
         instance = self.settings.instance

@@ -393,3 +393,22 @@ async def test_a_client_gone_mid_body_is_no_server_error(
     assert "went away" in caplog.text
     assert sent[0]["status"] == 499
     assert await tenant_store.count_by_status(daemon.db) == {}
+
+
+async def test_a_routable_service_whose_hostname_label_is_too_long_is_refused(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    """`<service>--<tenant>` is one DNS label: past 63 characters no certificate can name
+    it, so the service could never be served. Said at once, with the fix."""
+    tenant, service = "t" * 40, "s" * 30
+    web = {"name": "web", **IMAGE_TENANT}
+    long = {"name": service, **IMAGE_TENANT, "is_routable": True}
+    response = await client.post("/tenants", headers=auth, json={"name": tenant, "services": [web, long]})
+    fields = assert_error(response, 400, "validation_error")["details"]["fields"]
+    assert "72 characters" in fields["services[1].name"] and "is_routable: false" in fields["services[1].name"]
+    internal = {**long, "is_routable": False}
+    created = assert_resource(
+        await client.post("/tenants", headers=auth, json={"name": tenant, "services": [web, internal]}), 202
+    )
+    response = await client.post(f"/tenants/{created['id']}/services", headers=auth, json={**long, "name": "x" * 30})
+    assert "characters" in assert_error(response, 400, "validation_error")["details"]["fields"]["name"]

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import socket
 import ssl
+import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -125,3 +128,38 @@ async def test_the_certificate_handshake_sends_the_name(server_context: ssl.SSLC
         assert await probe.handshake(HOST, port) is True
         assert await probe.certificate_names(HOST, port) == {HOST}
     assert seen.sni == [HOST, HOST]
+
+
+async def test_a_name_no_certificate_can_carry_is_no_answer(server_context: ssl.SSLContext) -> None:
+    """A label over 63 characters: the SNI encoding refuses it, which is no answer, not a crash."""
+    long_name = "a" * 64 + ".staxa.test"
+    async with tls_server(server_context, b"HTTP/1.1 200 OK\r\n\r\n") as (port, _):
+        assert await probe.through_caddy(long_name, port) is None
+        assert await probe.handshake(long_name, port) is False
+        assert await probe.certificate_names(long_name, port) == set()
+
+
+async def test_a_peer_that_never_closes_keeps_neither_the_answer_nor_the_caller(
+    server_context: ssl.SSLContext,
+) -> None:
+    """The status is read before the close, and the close waits a moment only."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    release = threading.Event()
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with server_context.wrap_socket(connection, server_side=True) as tls:
+            tls.recv(4096)
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            release.wait(10)  # neither reads again nor closes
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        began = time.monotonic()
+        assert await probe.through_caddy(HOST, listener.getsockname()[1]) == 200
+        assert time.monotonic() - began < 5
+    finally:
+        release.set()
+        thread.join()
+        listener.close()
