@@ -78,6 +78,7 @@ class HostToken:
 READING = "reading the repository"
 SUBJECT = 500  # characters of a commit's subject kept
 LISTED_BYTES_PER_FILE = 1024  # of `ls-tree -r -l` output read per allowed file: its path and more
+OUTPUT_READ = 1 << 16  # of any other git command's output
 
 # Local repositories (operator-allowed only) belong to someone else than the service user;
 # git refuses to serve them unless this is in its global config.
@@ -147,7 +148,7 @@ class Git:
         return Commit(sha.strip(), message.strip()[:SUBJECT])
 
     async def _output(
-        self, argv: list[str], limits: Limits, max_output: int = 1 << 16, too_long: str | None = None
+        self, argv: list[str], limits: Limits, max_output: int = OUTPUT_READ, too_long: str | None = None
     ) -> bytes:
         result = await self._exec(argv, limits, READING, self.env, max_output=max_output, too_long=too_long)
         return result.stdout
@@ -162,7 +163,7 @@ class Git:
         doing: str,
         env: dict[str, str],
         check: bool = True,
-        max_output: int = 1 << 16,
+        max_output: int = OUTPUT_READ,
         too_long: str | None = None,
     ) -> proc.Completed:
         try:

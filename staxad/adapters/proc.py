@@ -271,7 +271,7 @@ async def run(
     child = await Child.start([*capped, *argv], stdin=stdin is not None, stderr=PIPE, env=env, cwd=cwd)
     try:
         async with asyncio.timeout(timeout):
-            out, err, _ = await asyncio.gather(
+            out, err, _ = await side_by_side(
                 child.read_all(max_output), child.read_errors(), child.feed(_chunks(stdin))
             )
             code = await child.wait()
