@@ -10,9 +10,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
 from types import FrameType
+from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -29,6 +30,7 @@ from staxad.config import Settings
 from staxad.core.context import Context
 from staxad.core.platform import Platform
 from staxad.model.clock import Clock
+from staxad.reconcile.anchor import Anchor
 from staxad.reconcile.firewall import Firewall
 from staxad.reconcile.guard import guard
 from staxad.reconcile.loop import Reconciler
@@ -87,6 +89,7 @@ class Daemon:
             else None
         )
         self.ctx.logs = self.podman
+        self.anchor = Anchor(self.podman, settings.instance) if self.podman is not None else None
         self.caddy = CaddyAdmin(settings.caddy_admin) if runtime else None
         self.managed_caddy = (
             ManagedCaddy(
@@ -123,6 +126,7 @@ class Daemon:
         )
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._tasks: list[asyncio.Task[None]] = []
+        self._anchor_repair: asyncio.Task[None] | None = None
         self._jobs: set[asyncio.Task[object]] = set()  # scheduled jobs running now
         self._stopping = False
         self.stop_by: float | None = None  # time.monotonic() by which stop() must be done
@@ -147,6 +151,7 @@ class Daemon:
             self.firewall.allow_dnat_to_loopback()
         if self.podman is not None:
             await self.podman.start_service()
+            await self._anchor_namespace()  # before any tenant container starts in it
             self._tasks.append(asyncio.create_task(guard("podman-events", self._watch_podman)))
         self._tasks.append(asyncio.create_task(guard("reconciler", self.reconciler.run)))
         self._tasks.append(asyncio.create_task(guard("webhooks", self.webhooks.run)))
@@ -203,17 +208,35 @@ class Daemon:
         assert self.podman is not None
         while True:
             async for tenant_id, status in self.podman.events(self.settings.instance):
-                if status in REPAIR_TRIGGERS:
+                if status not in REPAIR_TRIGGERS:
+                    continue
+                if tenant_id:
                     self.reconciler.kick(tenant_id)
+                else:  # the anchor, the one container of staxad's that is no tenant's
+                    self._repair_anchor()
             log.warning("podman event stream ended; restarting it and checking every tenant")
             await asyncio.sleep(1.0)
             self.reconciler.kick()  # events may have been missed meanwhile
+
+    async def _anchor_namespace(self) -> None:
+        """The anchor running, and the egress table in the namespace it holds: a new
+        namespace (the anchor was not running) has none until this loads it."""
+        assert self.anchor is not None
+        try:
+            if await self.anchor.ensure() and self.firewall is not None:
+                await self.firewall.sync(verify=True)
+        except Exception:
+            log.exception("starting the network anchor failed; the periodic check retries")
+
+    def _repair_anchor(self) -> None:
+        if self._anchor_repair is None or self._anchor_repair.done():
+            self._anchor_repair = asyncio.create_task(self._job(self._anchor_namespace)())
 
     def _caddy_restarted(self) -> None:
         if self.caddy is not None:
             self.caddy.forget_loaded()
 
-    def _job(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+    def _job(self, work: Callable[[], Awaitable[object]]) -> Callable[[], Coroutine[Any, Any, None]]:
         """A scheduled job that stop() can cancel before it closes the store: APScheduler
         leaves a running job to the loop's end and logs its cancel as an error."""
 
@@ -242,6 +265,8 @@ class Daemon:
                 await self.sandbox.ensure(verify=True)
             if self.podman is not None and not await self.podman.check_service():
                 return  # the service is restarting; the next pass sweeps
+            if self.anchor is not None:
+                await self._anchor_namespace()
             if self.podman is not None and (stale := await self.podman.stop_stale_dns()) is not None:
                 log.warning("stopped aardvark-dns %d: it served a network namespace podman no longer uses", stale)
             await self.tenant_reconciler.sweep()

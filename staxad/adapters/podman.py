@@ -212,7 +212,7 @@ class Podman:
         for attempt in (1, 2):
             try:
                 return await asyncio.to_thread(fn, *args, **kwargs)
-            except NotFound:
+            except (NotFound, ImageNotFound):  # the second is an APIError, not a NotFound
                 raise
             except OSError as exc:  # podman-py's APIError is an OSError too
                 unreachable = not isinstance(exc, APIError) or exc.response is None
@@ -361,6 +361,43 @@ class Podman:
         argv = [*proc.as_user(self.service_user), "podman", "import", "--change", change, "-", ref]
         (await proc.run(argv, stdin=rootfs, cwd="/", timeout=60)).check()
 
+    async def image_layers(self, ref: str) -> tuple[str, list[str]] | None:
+        """An image's id and the digests of its layers' contents, or None when absent."""
+        try:
+            image = await self._call(self.client.images.get, ref)
+        except (ImageNotFound, NotFound):
+            return None
+        return str(image.attrs.get("Id")), list((image.attrs.get("RootFS") or {}).get("Layers") or [])
+
+    async def run_idle(
+        self, name: str, image: str, entrypoint: list[str], network: str, labels: dict[str, str]
+    ) -> None:
+        """Create and start a container that only waits: no ports, no capabilities, a
+        read-only root and the smallest limits."""
+        container = await self._call(
+            self.client.containers.create,
+            image,
+            name=name,
+            entrypoint=entrypoint,
+            command=[],
+            labels=labels,
+            network_mode="bridge",
+            networks={network: {}},
+            cap_drop=["ALL"],
+            no_new_privileges=True,
+            read_only=True,
+            privileged=False,
+            pids_limit=8,
+            mem_limit="16m",
+            restart_policy={"Name": "no"},
+        )
+        try:
+            await self._call(container.start)
+        except Exception:
+            with contextlib.suppress(Exception):
+                await self._call(container.remove, force=True)
+            raise
+
     async def image_size(self, ref: str) -> int | None:
         try:
             image = await self._call(self.client.images.get, ref)
@@ -500,7 +537,8 @@ class Podman:
         return self._lines("logs", "-f", "--tail", str(lines), name)
 
     async def events(self, instance: str) -> AsyncIterator[tuple[str, str]]:
-        """(tenant id, status) for every container event of this instance, as it happens.
+        """(tenant id, status) for every container event of this instance, as it happens;
+        the tenant id is "" for the network anchor's.
 
         Ends when the podman process does (e.g. the service user's storage was reset);
         the caller restarts it.
@@ -510,11 +548,12 @@ class Podman:
         ):
             try:
                 event = json.loads(line)
-                tenant = (event.get("Attributes") or {}).get(f"{LABEL}.tenant")
+                attributes = event.get("Attributes") or {}
+                tenant = attributes.get(f"{LABEL}.tenant") or ("" if attributes.get(f"{LABEL}.anchor") else None)
                 status = str(event.get("Status", ""))
             except (ValueError, AttributeError):
                 continue
-            if tenant:
+            if tenant is not None:
                 yield str(tenant), status
 
     def _lines(self, *args: str) -> AsyncIterator[bytes]:

@@ -33,6 +33,16 @@ def labels(
     return out
 
 
+def anchor(instance: str) -> str:
+    """The network anchor's container and network (`--`: no tenant's network is named so)."""
+    return f"staxa-{instance}--anchor"
+
+
+def anchor_image(instance: str) -> str:
+    """The anchor's image; no tenant's build is tagged so (tenant names have no dot)."""
+    return f"localhost/staxa-{instance}/netns.anchor:1"
+
+
 def network_prefix(instance: str) -> str:
     """What every tenant network of this instance starts with; the rest is the tenant's name."""
     return f"staxa-{instance}-"

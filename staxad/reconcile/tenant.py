@@ -359,6 +359,8 @@ class TenantReconciler:
         self._backoff = {name: b for name, b in self._backoff.items() if name in present}
         self._unanswered = {name: n for name, n in self._unanswered.items() if name in present}
         for state in containers:
+            if state.name == names.anchor(instance):
+                continue  # no tenant's: the daemon keeps it
             if state.labels.get(f"{names.LABEL}.deployment") not in known:
                 log.info("removing orphan container %s", state.name)
                 await self.podman.remove(state.name)
@@ -370,6 +372,8 @@ class TenantReconciler:
                     await workspace.remove(name)
         tenant_names = await host_store.tenant_names(self.db)
         for network in await self.podman.networks(instance):
+            if network == names.anchor(instance):
+                continue
             if network.removeprefix(names.network_prefix(instance)) not in tenant_names:
                 await self.podman.remove_network(network)
         await self._jobs().sweep(set(await host_store.tenant_ids(self.db)))

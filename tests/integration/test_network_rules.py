@@ -104,6 +104,45 @@ async def test_restricted_egress_blocks_all_but_its_outbound_rules(live: Live, w
             server.wait(10)
 
 
+def started_at(container: str) -> str:
+    """When the container last started, or "" while it is not running."""
+    out = podman("inspect", "--format", "{{.State.Running}} {{.State.StartedAt}}", container, check=False)
+    running, _, when = out.stdout.decode().strip().partition(" ")
+    return when if running == "true" else ""
+
+
+async def test_restricted_egress_holds_when_the_namespace_would_be_new(
+    live_without_sweep: Live, web_image: str
+) -> None:
+    """podman makes the rootless namespace anew when its last container stops, and
+    staxad's egress table is in it: a restricted tenant alone on the host that crashes
+    its app must not come back with open egress. The network anchor holds the namespace;
+    killed, it is started again. No periodic pass here: it would reload the table."""
+    live = live_without_sweep
+    anchor = f"staxa-{live.daemon.settings.instance}--anchor"
+    assert started_at(anchor)
+    tenant = await create(live, {"name": "alone", "source_type": "image", "image_url": web_image, "port": 8080})
+    ready = await live.wait_status(tenant["id"], "ready")
+    container = container_of(ready).format(instance=live.daemon.settings.instance)
+    with net_host() as target:
+        server = target.popen("python3", "-m", "http.server", "8000", "--bind", target.address)
+        try:
+            assert await until(lambda: "200" in fetch_from(container, target).split("\n", 1)[0])  # open first
+            url = f"/tenants/{tenant['id']}"
+            patched = await live.client.patch(url, headers=live.auth, json={"egress_mode": "restricted"})
+            assert patched.status_code == 200
+            assert await until(lambda: fetch_from(container, target) == "")
+
+            for victim in (container, anchor):  # the app crashes; someone kills the anchor
+                before = started_at(victim)
+                podman("kill", victim)
+                assert await until(lambda v=victim, b=before: started_at(v) not in ("", b)), f"{victim} not restarted"
+                assert fetch_from(container, target) == "", f"egress open after {victim} was killed"
+        finally:
+            server.terminate()
+            server.wait(10)
+
+
 def ask_dns(host: NetHost, port: int) -> str:
     """A DNS query over UDP from the test host, with dnspython from the project's venv."""
     code = (

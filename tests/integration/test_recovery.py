@@ -177,7 +177,16 @@ async def test_kill_9_mid_deploy_recovers_to_a_true_state(tmp_path: Path, instan
             assert history[1]["reason"] == "interrupted by a daemon restart"
             assert all(d["status"] in ("succeeded", "failed") for d in history)
             names = (
-                podman("ps", "-a", "--format", "{{.Names}}", "--filter", f"label=io.staxa.instance={instance}")
+                podman(
+                    "ps",
+                    "-a",
+                    "--format",
+                    "{{.Names}}",
+                    "--filter",
+                    f"label=io.staxa.instance={instance}",
+                    "--filter",
+                    "label=io.staxa.tenant",  # not the network anchor
+                )
                 .stdout.decode()
                 .split()
             )
