@@ -127,6 +127,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._tasks: list[asyncio.Task[None]] = []
         self._anchor_repair: asyncio.Task[None] | None = None
+        self._anchor_failed = False
         self._jobs: set[asyncio.Task[object]] = set()  # scheduled jobs running now
         self._stopping = False
         self.stop_by: float | None = None  # time.monotonic() by which stop() must be done
@@ -225,10 +226,16 @@ class Daemon:
         try:
             if await self.anchor.ensure() and self.firewall is not None:
                 await self.firewall.sync(verify=True)
+            self._anchor_failed = False
         except Exception:
+            self._anchor_failed = True
             log.exception("starting the network anchor failed; the periodic check retries")
 
     def _repair_anchor(self) -> None:
+        """At once, after its container went; not again while one repair runs, nor after one
+        failed: its own cleanup's events would retry it forever (the periodic pass does)."""
+        if self._stopping or self._anchor_failed:
+            return
         if self._anchor_repair is None or self._anchor_repair.done():
             self._anchor_repair = asyncio.create_task(self._job(self._anchor_namespace)())
 
@@ -298,6 +305,8 @@ class Daemon:
         for running in list(self._jobs):
             running.cancel()
         await asyncio.gather(*self._jobs, return_exceptions=True)
+        if self._anchor_repair is not None:
+            self._tasks.append(self._anchor_repair)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -1,5 +1,5 @@
 """The network anchor: one idle container that holds the service user's rootless network
-namespace up while staxad runs.
+namespace up. Like tenants' containers it stays across daemon restarts; a purge removes it.
 
 podman removes that namespace when the last container on a bridge network stops and
 makes a new one at the next start. staxad's egress table lives in it, so a new one ran a
@@ -8,12 +8,13 @@ table (a tenant alone on the host could bring that about by crashing its own app
 every start after an idle moment paid for a new namespace (slirp4netns and netavark's
 base chains: 17 ms here). The anchor is catatonit paused on a network of its own: no
 ports, no capabilities, nothing to serve. Its image is made offline from the host's
-catatonit and checked by content before each start, so an image planted under its name
-is never what runs.
+catatonit and checked before each start (its one layer is that tar, it carries no
+labels), so an image planted under its name is not what runs.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import logging
@@ -52,38 +53,36 @@ class Anchor:
         self.name = names.anchor(instance)
         self.image = names.anchor_image(instance)
         self.labels = {f"{names.LABEL}.instance": instance, f"{names.LABEL}.anchor": "true"}
+        self._lock = asyncio.Lock()  # the periodic pass and an event may both repair it
 
     async def ensure(self) -> bool:
         """Running after this; True when it was not (the namespace may be a new one, without
         staxad's egress table)."""
-        state = await self.podman.inspect(self.name)
-        if state is not None and state.running:
-            return False
-        await self.podman.ensure_network(self.name, self.labels)
-        image_id = await self._checked_image()
-        if state is not None:
-            await self.podman.remove(self.name)  # made again from the checked image
-        await self.podman.run_idle(self.name, image_id, ENTRYPOINT, self.name, self.labels)
-        log.info("network anchor %s started", self.name)
-        return True
+        async with self._lock:
+            state = await self.podman.inspect(self.name)
+            if state is not None and state.running:
+                return False
+            if state is not None:
+                await self.podman.remove(self.name)  # made again from the checked image
+            await self.podman.ensure_network(self.name, self.labels)
+            image_id = await self._checked_image()
+            await self.podman.run_idle(self.name, image_id, ENTRYPOINT, self.name, self.labels)
+            log.info("network anchor %s started", self.name)
+            return True
 
     async def _checked_image(self) -> str:
-        """The anchor image's id, imported anew unless its one layer is exactly our tar."""
+        """The anchor image's id, imported anew unless it is exactly ours: one layer that is
+        our tar, no labels (podman copies an image's labels onto its containers)."""
         tar = rootfs()
         layer = f"sha256:{hashlib.sha256(tar).hexdigest()}"
-        found = await self.podman.image_layers(self.image)
-        if found is None or found[1] != [layer]:
-            if found is not None:
-                log.warning("image %s is not staxad's anchor image; importing it again", self.image)
-                await self.podman.remove_image(self.image)
-            await self.podman.import_rootfs(tar, self.image, ENTRYPOINT)
-            found = await self.podman.image_layers(self.image)
-            if found is None or found[1] != [layer]:
-                raise TemporaryError(f"podman stored {self.image} with other contents than staxad imported")
-        return found[0]
-
-    async def remove(self) -> None:
-        """For a purge or a test: the container and its network (the image stays with the
-        instance's others)."""
-        await self.podman.remove(self.name)
-        await self.podman.remove_network(self.name)
+        found = await self.podman.image_contents(self.image)
+        if found is not None and found.layers == [layer] and not found.labels:
+            return found.id
+        if found is not None:
+            log.warning("image %s is not staxad's anchor image; importing it again", self.image)
+            await self.podman.remove_image(self.image)
+        await self.podman.import_rootfs(tar, self.image, ENTRYPOINT)
+        found = await self.podman.image_contents(self.image)
+        if found is None or found.layers != [layer] or found.labels:
+            raise TemporaryError(f"podman stored {self.image} with other contents than staxad imported")
+        return found.id

@@ -28,6 +28,7 @@ from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events
 from staxad.store import images as image_store
+from staxad.store import netrules as rule_store
 from staxad.store import tenants as tenant_store
 
 log = logging.getLogger("staxad.deploy")
@@ -85,7 +86,10 @@ class DeployPipeline:
             mounts = await self.jobs.mounts(tenant, service.id)
             extra, command = await self.platform.databases.container_env(service)
             pairs = [*envvars.for_service(env, service.name), *extra.items()]
-            spec = snapshot.container_spec(self.settings.instance, tenant, service, d.id, image, pairs, mounts, command)
+            udp = service.id in await rule_store.udp_targets(self.platform.ctx.db, tenant.id)
+            spec = snapshot.container_spec(
+                self.settings.instance, tenant, service, d.id, image, pairs, mounts, command, udp
+            )
             # The name (and the whole spec, for repairs) is stored before the container
             # exists, so a crash in between leaves nothing that recovery does not know.
             await self._record(

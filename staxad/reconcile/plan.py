@@ -14,8 +14,9 @@ retry timers are left. Each plan handles one concern, in this order:
    the oldest queued restore, then the oldest queued backup;
 4. a live container that stopped is started, one that was removed is recreated from its
    deployment's snapshot, each with capped exponential back-off per container; a service
-   stopped by request has its container stopped instead, and one whose restart was asked
-   for after its container last started is restarted;
+   stopped by request has its container stopped instead, one whose restart was asked
+   for after its container last started is restarted, and one an inbound UDP rule
+   forwards to whose container publishes no UDP port is deployed anew;
 5. service and tenant statuses follow what was seen, a service that does not answer
    included.
 """
@@ -34,6 +35,7 @@ from staxad.model.volumes import Backup, JobStatus, Restore
 MAX_BACKOFF_SECONDS = 300.0
 INTERRUPTED = "interrupted by a daemon restart"
 RECOVERING = "recovering after a restart"
+PUBLISHING_UDP = "publishing its port over UDP for an inbound rule"
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class TenantView:
     backoff: Mapping[str, Backoff] = field(default_factory=dict)  # container name -> repairs so far
     backups: Sequence[Backup] = ()  # queued or running, oldest first
     restores: Sequence[Restore] = ()  # queued or running, oldest first
+    udp_inbound: frozenset[str] = frozenset()  # services an active inbound UDP rule forwards to
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,8 @@ def _repairs(view: TenantView, now: float) -> list[Action]:
         elif state is not None and state.running:
             if _restart_due(service, state):
                 actions.append(RestartContainer(d))
+            elif _needs_udp(view, service, state):
+                actions.append(QueueDeployments((service.id,), PUBLISHING_UDP))
             elif backoff != NO_BACKOFF:
                 actions.append(ForgetBackoff(d.container_name))
         elif backoff.not_before > now:
@@ -243,6 +248,16 @@ def _repairs(view: TenantView, now: float) -> list[Action]:
 
 def _wanted(service: Service) -> bool:
     return service.desired_state != DesiredState.STOPPED
+
+
+def _needs_udp(view: TenantView, service: Service, state: ContainerState) -> bool:
+    """An inbound UDP rule forwards to a container that publishes its port over TCP only:
+    ports are published when a container is made, so a new deployment is. Not after that
+    one failed: the next deploy publishes it, and a retry could fail the same way forever."""
+    if service.id not in view.udp_inbound or f"{service.port}/udp" in state.published:
+        return False
+    latest = view.latest.get(service.id)
+    return latest is None or latest.status != DeploymentStatus.FAILED
 
 
 def _restart_due(service: Service, state: ContainerState) -> bool:

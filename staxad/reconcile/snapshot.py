@@ -27,9 +27,11 @@ def container_spec(
     env: Iterable[tuple[str, str]],
     volumes: dict[str, str] | None = None,
     command: Sequence[str] | None = None,
+    udp: bool = False,
 ) -> ContainerSpec:
     """How staxad runs a deployment's container; the app also gets its port as $PORT.
-    `volumes`: podman volume name -> where it is mounted."""
+    `volumes`: podman volume name -> where it is mounted; `udp`: publish the port over UDP
+    too (an inbound UDP rule forwards to it)."""
     return ContainerSpec(
         name=names.container(instance, tenant.name, service.name, deployment_id),
         image=image,
@@ -41,6 +43,7 @@ def container_spec(
         resource_size=service.resource_size,
         volumes=dict(volumes or {}),
         command=list(command) if command else None,
+        udp=udp,
     )
 
 

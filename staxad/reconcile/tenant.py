@@ -53,6 +53,7 @@ from staxad.store import env as env_store
 from staxad.store import events
 from staxad.store import host as host_store
 from staxad.store import images as image_store
+from staxad.store import netrules as rule_store
 from staxad.store import tenants as tenant_store
 from staxad.store import volumes as volume_store
 
@@ -137,6 +138,7 @@ class TenantReconciler:
             {name: self._backoff[name] for name in containers if name in self._backoff},
             backups,
             restores,
+            await rule_store.udp_targets(self.db, tenant.id),
         )
 
     async def _probe(
@@ -286,11 +288,11 @@ class TenantReconciler:
         sealed = await deployment_store.sealed_spec(self.db, d.id)
         if sealed is not None:
             spec = snapshot.unseal(self.platform.ctx.box, sealed)  # what was deployed, not what is stored now
-        else:  # deployed before snapshots were kept
+        else:  # deployed before snapshots were kept, when every container published UDP too
             stored = await env_store.read(self.db, self.platform.ctx.box, tenant.id)
             instance = self.platform.ctx.settings.instance
             env = envvars.for_service(stored, service.name)
-            spec = snapshot.container_spec(instance, tenant, service, d.id, d.image_ref, env, mounts)
+            spec = snapshot.container_spec(instance, tenant, service, d.id, d.image_ref, env, mounts, udp=True)
         await self.pipeline.ensure_network(tenant)
         host_port = await self.podman.run(spec)
         async with self.db.transaction() as tx:

@@ -43,6 +43,16 @@ async def for_tenant(
     return [_rule(r) for r in rows]
 
 
+async def udp_targets(db: Database, tenant_id: str) -> frozenset[str]:
+    """The services of this tenant an active inbound UDP rule forwards to."""
+    rows = await db.fetch_all(
+        "SELECT DISTINCT target_service_id FROM network_rules WHERE tenant_id = ? AND direction = 'inbound'"
+        " AND protocol = 'udp' AND status = 'active' AND target_service_id IS NOT NULL",
+        (tenant_id,),
+    )
+    return frozenset(str(r["target_service_id"]) for r in rows)
+
+
 async def get(db: Database | Transaction, tenant_id: str, rule_id: str) -> NetworkRule | None:
     row = await db.fetch_one("SELECT * FROM network_rules WHERE id = ? AND tenant_id = ?", (rule_id, tenant_id))
     return _rule(row) if row else None

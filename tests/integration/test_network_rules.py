@@ -160,9 +160,13 @@ async def test_udp_node_port(live: Live) -> None:
         "services": [{"name": "dns", "source_type": "image", "image_url": image, "port": 8053, "is_routable": False}],
     }
     tenant = await create(live, body)
-    await live.wait_status(tenant["id"], "ready")
+    ready = await live.wait_status(tenant["id"], "ready")
+    first = container_of(ready, "dns").format(instance=live.daemon.settings.instance)
+    assert podman("port", first, "8053/udp", check=False).returncode != 0  # no UDP rule, no UDP port
     with net_host() as allowed, net_host() as other:
         udp = await inbound(live, tenant, "udp", "dns", allowed)
         port = udp["allocated_port"]
-        assert await until(lambda: ask_dns(allowed, port) == "198.18.0.7")
+        assert await until(lambda: ask_dns(allowed, port) == "198.18.0.7")  # a new deployment publishes it
         assert ask_dns(other, port) == ""
+        history = (await live.client.get(f"/tenants/{tenant['id']}/deployments", headers=live.auth)).json()["data"]
+        assert [d["status"] for d in history] == ["succeeded", "succeeded"], history

@@ -14,6 +14,7 @@ from staxad.model.records import Deployment, Service, Tenant
 from staxad.model.volumes import Backup, Restore
 from staxad.reconcile.plan import (
     NO_BACKOFF,
+    PUBLISHING_UDP,
     Backoff,
     FailInterrupted,
     FailJob,
@@ -333,6 +334,28 @@ def test_a_restart_request_for_a_container_that_is_down_is_a_start() -> None:
     t = tenant(service(restart_requested_at="2026-01-01T12:00:01.000Z"))
     actions = plan(view(t, containers={"c1": running("c1", up=False)}), NOW)
     assert actions[0] == StartContainer(LIVE, "exited")
+
+
+UDP_PUBLISHED = dataclasses.replace(running("c1"), published={"8080/tcp": 40000, "8080/udp": 40001})
+FAILED_AFTER = deployment("dep_2", "failed", reason="the app did not answer")
+
+
+@pytest.mark.parametrize(
+    ("udp_inbound", "state", "latest", "want"),
+    [
+        ({"svc_web"}, running("c1"), LIVE, [QueueDeployments(("svc_web",), PUBLISHING_UDP)]),
+        ({"svc_web"}, UDP_PUBLISHED, LIVE, []),  # deployed since the rule came
+        (set(), running("c1"), LIVE, []),  # no UDP rule: TCP only
+        ({"svc_web"}, running("c1"), FAILED_AFTER, []),  # that deployment failed: not again and again
+        ({"svc_web"}, running("c1", up=False), LIVE, [StartContainer(LIVE, "exited")]),  # running first
+    ],
+)
+def test_an_inbound_udp_rule_redeploys_a_container_that_publishes_no_udp_port(
+    udp_inbound: set[str], state: ContainerState, latest: Deployment, want: list[object]
+) -> None:
+    changes = {"udp_inbound": frozenset(udp_inbound), "containers": {"c1": state}, "latest": {"svc_web": latest}}
+    actions = [a for a in plan(view(**changes), NOW) if not isinstance(a, SetServiceStatus | SetTenantStatus)]
+    assert actions == want
 
 
 def job_backup(n: int, status: str = "queued") -> Backup:
