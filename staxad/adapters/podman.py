@@ -49,9 +49,7 @@ class ContainerSpec:
     resource_size: str
     command: list[str] | None = None
     volumes: dict[str, str] = field(default_factory=dict)  # podman volume name -> mount path
-    # The port over UDP as well, for an inbound UDP rule. Specs sealed before this field
-    # existed published it for every service.
-    udp: bool = True
+    udp: bool = False  # the port over UDP as well, for an inbound UDP rule
 
 
 @dataclass(frozen=True)

@@ -117,6 +117,7 @@ class Firewall:
     async def _forwards(self, rules: list[NetworkRule]) -> list[Forward]:
         forwards = []
         lives: dict[str, dict[str, Deployment]] = {}
+        udp_ports: dict[str, int | None] = {}  # container -> its UDP port (one per container)
         for rule in rules:
             if rule.direction != "inbound" or not rule.allocated_port or not rule.target_service_id:
                 continue
@@ -127,8 +128,11 @@ class Firewall:
                 continue  # not running: nothing to forward to until it is
             host_port = live.host_port
             if rule.protocol == "udp":
-                state = await self.podman.inspect(live.container_name)
-                host_port = state.published.get(f"{rule.target_port}/udp") if state else None
+                if live.container_name not in udp_ports:
+                    state = await self.podman.inspect(live.container_name)
+                    published = state.published.items() if state else ()
+                    udp_ports[live.container_name] = next((p for k, p in published if k.endswith("/udp")), None)
+                host_port = udp_ports[live.container_name]
             if host_port:
                 forwards += [
                     Forward(rule.protocol, source, rule.allocated_port, host_port, rule.id)

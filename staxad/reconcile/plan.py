@@ -16,7 +16,7 @@ retry timers are left. Each plan handles one concern, in this order:
    deployment's snapshot, each with capped exponential back-off per container; a service
    stopped by request has its container stopped instead, one whose restart was asked
    for after its container last started is restarted, and one an inbound UDP rule
-   forwards to whose container publishes no UDP port is deployed anew;
+   forwards to whose container publishes no UDP port has its live version deployed anew;
 5. service and tenant statuses follow what was seen, a service that does not answer
    included.
 """
@@ -67,7 +67,7 @@ class TenantView:
     backoff: Mapping[str, Backoff] = field(default_factory=dict)  # container name -> repairs so far
     backups: Sequence[Backup] = ()  # queued or running, oldest first
     restores: Sequence[Restore] = ()  # queued or running, oldest first
-    udp_inbound: frozenset[str] = frozenset()  # services an active inbound UDP rule forwards to
+    udp_inbound: Mapping[str, str] = field(default_factory=dict)  # service id -> its newest inbound UDP rule's time
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,15 @@ class FailInterrupted:
 @dataclass(frozen=True)
 class QueueDeployments:
     service_ids: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class RedeployLive:
+    """Deploy what runs now again, in a new container beside it (its image, not a rebuild
+    or a new pull): what a container publishes is fixed when it is made."""
+
+    deployment: Deployment
     reason: str
 
 
@@ -162,6 +171,7 @@ Action = (
     Teardown
     | FailInterrupted
     | QueueDeployments
+    | RedeployLive
     | RunDeployment
     | FailJob
     | RunBackup
@@ -234,7 +244,7 @@ def _repairs(view: TenantView, now: float) -> list[Action]:
             if _restart_due(service, state):
                 actions.append(RestartContainer(d))
             elif _needs_udp(view, service, state):
-                actions.append(QueueDeployments((service.id,), PUBLISHING_UDP))
+                actions.append(RedeployLive(d, PUBLISHING_UDP))
             elif backoff != NO_BACKOFF:
                 actions.append(ForgetBackoff(d.container_name))
         elif backoff.not_before > now:
@@ -251,13 +261,15 @@ def _wanted(service: Service) -> bool:
 
 
 def _needs_udp(view: TenantView, service: Service, state: ContainerState) -> bool:
-    """An inbound UDP rule forwards to a container that publishes its port over TCP only:
-    ports are published when a container is made, so a new deployment is. Not after that
-    one failed: the next deploy publishes it, and a retry could fail the same way forever."""
-    if service.id not in view.udp_inbound or f"{service.port}/udp" in state.published:
+    """An inbound UDP rule forwards to a container that publishes its port over TCP only,
+    and no deployment of the service was made since that rule (each one publishes UDP for
+    the rules there are when it starts its container). One that was, and failed or was
+    cancelled, is not tried again: the next deploy publishes it."""
+    rule_made = view.udp_inbound.get(service.id)
+    if rule_made is None or any(key.endswith("/udp") for key in state.published):
         return False
     latest = view.latest.get(service.id)
-    return latest is None or latest.status != DeploymentStatus.FAILED
+    return latest is None or latest.created_at < rule_made
 
 
 def _restart_due(service: Service, state: ContainerState) -> bool:

@@ -52,4 +52,6 @@ def seal(box: SecretBox, spec: ContainerSpec) -> bytes:
 
 
 def unseal(box: SecretBox, sealed: bytes) -> ContainerSpec:
-    return ContainerSpec(**json.loads(box.open(sealed)))
+    fields = json.loads(box.open(sealed))
+    fields.setdefault("udp", True)  # sealed before the field existed, when every container published UDP
+    return ContainerSpec(**fields)

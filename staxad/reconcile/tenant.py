@@ -32,6 +32,7 @@ from staxad.reconcile.plan import (
     ForgetBackoff,
     QueueDeployments,
     RecreateContainer,
+    RedeployLive,
     RestartContainer,
     RetryAt,
     RunBackup,
@@ -172,6 +173,10 @@ class TenantReconciler:
                     services = [s for s in view.tenant.services if s.id in service_ids]
                     async with self.db.transaction() as tx:
                         await self.platform.deployments.queue(tx, view.tenant, services, reason)
+                case RedeployLive(d, reason):
+                    services = [s for s in view.tenant.services if s.id == d.service_id]
+                    async with self.db.transaction() as tx:
+                        await self.platform.deployments.queue(tx, view.tenant, services, reason, rollback=d)
                 case RunDeployment(d):
                     await self._run(view, d)
                 case FailJob(job):

@@ -43,14 +43,16 @@ async def for_tenant(
     return [_rule(r) for r in rows]
 
 
-async def udp_targets(db: Database, tenant_id: str) -> frozenset[str]:
-    """The services of this tenant an active inbound UDP rule forwards to."""
+async def udp_targets(db: Database, tenant_id: str) -> dict[str, str]:
+    """The services of this tenant an active inbound UDP rule forwards to, each with when
+    the newest such rule was made."""
     rows = await db.fetch_all(
-        "SELECT DISTINCT target_service_id FROM network_rules WHERE tenant_id = ? AND direction = 'inbound'"
-        " AND protocol = 'udp' AND status = 'active' AND target_service_id IS NOT NULL",
+        "SELECT target_service_id, max(created_at) AS newest FROM network_rules WHERE tenant_id = ?"
+        " AND direction = 'inbound' AND protocol = 'udp' AND status = 'active' AND target_service_id IS NOT NULL"
+        " GROUP BY target_service_id",
         (tenant_id,),
     )
-    return frozenset(str(r["target_service_id"]) for r in rows)
+    return {str(r["target_service_id"]): str(r["newest"]) for r in rows}
 
 
 async def get(db: Database | Transaction, tenant_id: str, rule_id: str) -> NetworkRule | None:

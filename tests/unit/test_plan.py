@@ -21,6 +21,7 @@ from staxad.reconcile.plan import (
     ForgetBackoff,
     QueueDeployments,
     RecreateContainer,
+    RedeployLive,
     RestartContainer,
     RetryAt,
     RunBackup,
@@ -337,25 +338,37 @@ def test_a_restart_request_for_a_container_that_is_down_is_a_start() -> None:
 
 
 UDP_PUBLISHED = dataclasses.replace(running("c1"), published={"8080/tcp": 40000, "8080/udp": 40001})
-FAILED_AFTER = deployment("dep_2", "failed", reason="the app did not answer")
+RULE_MADE = "2026-01-01T00:00:05Z"  # after LIVE (00:00:01)
 
 
 @pytest.mark.parametrize(
     ("udp_inbound", "state", "latest", "want"),
     [
-        ({"svc_web"}, running("c1"), LIVE, [QueueDeployments(("svc_web",), PUBLISHING_UDP)]),
-        ({"svc_web"}, UDP_PUBLISHED, LIVE, []),  # deployed since the rule came
-        (set(), running("c1"), LIVE, []),  # no UDP rule: TCP only
-        ({"svc_web"}, running("c1"), FAILED_AFTER, []),  # that deployment failed: not again and again
-        ({"svc_web"}, running("c1", up=False), LIVE, [StartContainer(LIVE, "exited")]),  # running first
+        ({"svc_web": RULE_MADE}, running("c1"), LIVE, [RedeployLive(LIVE, PUBLISHING_UDP)]),
+        ({"svc_web": RULE_MADE}, UDP_PUBLISHED, LIVE, []),  # deployed since the rule came
+        ({}, running("c1"), LIVE, []),  # no UDP rule: TCP only
+        # a failure from before the rule does not hold the rule back
+        ({"svc_web": RULE_MADE}, running("c1"), deployment("dep_2", "failed"), [RedeployLive(LIVE, PUBLISHING_UDP)]),
+        # one made since the rule failed or was cancelled: not again and again
+        ({"svc_web": RULE_MADE}, running("c1"), deployment("dep_7", "failed"), []),
+        ({"svc_web": RULE_MADE}, running("c1"), deployment("dep_7", "cancelled"), []),
+        # made since the rule and live, yet no UDP port seen: no loop of deployments
+        ({"svc_web": RULE_MADE}, running("c1"), deployment("dep_7", "succeeded", container="c1"), []),
+        ({"svc_web": RULE_MADE}, running("c1", up=False), LIVE, [StartContainer(LIVE, "exited")]),  # running first
     ],
 )
-def test_an_inbound_udp_rule_redeploys_a_container_that_publishes_no_udp_port(
-    udp_inbound: set[str], state: ContainerState, latest: Deployment, want: list[object]
+def test_an_inbound_udp_rule_redeploys_the_live_version_when_its_container_publishes_no_udp_port(
+    udp_inbound: dict[str, str], state: ContainerState, latest: Deployment, want: list[object]
 ) -> None:
-    changes = {"udp_inbound": frozenset(udp_inbound), "containers": {"c1": state}, "latest": {"svc_web": latest}}
+    changes = {"udp_inbound": udp_inbound, "containers": {"c1": state}, "latest": {"svc_web": latest}}
     actions = [a for a in plan(view(**changes), NOW) if not isinstance(a, SetServiceStatus | SetTenantStatus)]
     assert actions == want
+
+
+def test_a_stopped_service_with_a_udp_rule_is_not_redeployed() -> None:
+    t = tenant(service(desired_state="stopped"))
+    actions = plan(view(t, udp_inbound={"svc_web": RULE_MADE}), NOW)
+    assert not any(isinstance(a, RedeployLive) for a in actions)
 
 
 def job_backup(n: int, status: str = "queued") -> Backup:
