@@ -210,7 +210,7 @@ async def _start(podman: Podman, trial: Trial) -> int:
         labels = {f"{LABEL}.doctor": trial.tag}
         await podman.ensure_network(trial.name, labels)
         step = "starting a container with the options tenants get"
-        host_port = await podman.run(
+        started = await podman.run(
             ContainerSpec(
                 name=trial.name,
                 image=trial.image,
@@ -222,6 +222,8 @@ async def _start(podman: Podman, trial: Trial) -> int:
                 resource_size="small",
             )
         )
+        host_port = started.host_port
+        assert host_port is not None  # run raises otherwise
     except TimeoutError:
         raise TrialFailed(
             f"{step} timed out",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -425,12 +426,13 @@ class Podman:
 
     # containers
 
-    async def run(self, spec: ContainerSpec) -> int:
-        """Create and start the container; the host port its TCP port is published on.
+    async def run(self, spec: ContainerSpec) -> ContainerState:
+        """Create and start the container; its state, with the host port its TCP port is
+        published on (never None).
 
-        podman picks the port when it creates the container, so create's answer has it and
-        no inspect after the start is needed; whether the app came up is the caller's health
-        check."""
+        podman picks the ports when it creates the container, so create's answer has them
+        and no inspect after the start is needed; whether the app came up is the caller's
+        health check."""
         size = SIZES[spec.resource_size]
         protocols = ("tcp", "udp") if spec.udp else ("tcp",)
         kwargs: dict[str, Any] = {
@@ -465,14 +467,14 @@ class Podman:
         for attempt in range(PORT_RACE_ATTEMPTS):
             container = await self._create(spec.image, **kwargs)
             try:
-                host_port = _state(container.attrs).host_port
-                if not host_port:
+                created = _state(container.attrs)
+                if not created.host_port:
                     raise TemporaryError(
                         f"podman published no TCP port of {spec.name} on 127.0.0.1 "
                         f"(see `podman port {spec.name}` as {self.service_user})"
                     )
                 await self._call(container.start)
-                return host_port
+                return dataclasses.replace(created, running=True, status="running")
             except Exception as exc:
                 with contextlib.suppress(Exception):
                     await self._call(container.remove, force=True)

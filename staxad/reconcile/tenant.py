@@ -123,10 +123,18 @@ class TenantReconciler:
         queued = tuple(d for d in pending if d.status == DeploymentStatus.QUEUED)
         active = tuple(d for d in pending if d.status != DeploymentStatus.QUEUED)
         containers: dict[str, ContainerState | None] = {}
+        verified = set()
+        fresh = self.pipeline.verified if self.pipeline else {}
         for d in live.values():
-            if d.container_name:
-                containers[d.container_name] = await self.podman.inspect(d.container_name)
-        answers = {} if pending else await self._probe(tenant, live, containers)
+            if not d.container_name:
+                continue
+            state = fresh.pop(d.container_name, None)
+            if state is not None:
+                verified.add(d.container_name)
+            else:
+                state = await self.podman.inspect(d.container_name)
+            containers[d.container_name] = state
+        answers = {} if pending else await self._probe(tenant, live, containers, verified)
         backups, restores = await volume_store.pending_jobs(self.db, tenant.id)
         return TenantView(
             tenant,
@@ -143,15 +151,24 @@ class TenantReconciler:
         )
 
     async def _probe(
-        self, tenant: Tenant, live: dict[str, Deployment], containers: dict[str, ContainerState | None]
+        self,
+        tenant: Tenant,
+        live: dict[str, Deployment],
+        containers: dict[str, ContainerState | None],
+        verified: set[str],
     ) -> dict[str, bool]:
         """Whether each running live service answers, as the deploy's health check asked it;
-        one missed probe is forgiven (a busy app), `UNANSWERED_LIMIT` in a row are not."""
+        one missed probe is forgiven (a busy app), `UNANSWERED_LIMIT` in a row are not. One
+        its deployment just saw answer is not asked again."""
         answers = {}
         for service in tenant.services:
             d = live.get(service.id)
             state = containers.get(d.container_name) if d and d.container_name else None
             if d is None or d.container_name is None or state is None or not state.running or not state.host_port:
+                continue
+            if d.container_name in verified:
+                self._unanswered.pop(d.container_name, None)
+                answers[service.id] = True
                 continue
             check = probe.http_answers if service.is_routable else probe.tcp_stays_open
             if await check(state.host_port):
@@ -299,9 +316,9 @@ class TenantReconciler:
             env = envvars.for_service(stored, service.name)
             spec = snapshot.container_spec(instance, tenant, service, d.id, d.image_ref, env, mounts, udp=True)
         await self.pipeline.ensure_network(tenant)
-        host_port = await self.podman.run(spec)
+        started = await self.podman.run(spec)
         async with self.db.transaction() as tx:
-            await deployment_store.update(tx, d.id, host_port=host_port)
+            await deployment_store.update(tx, d.id, host_port=started.host_port)
         await self._event(
             tenant.id, "container.recreated", f"Container of {service.name} was missing; recreated it", service.name
         )
@@ -365,6 +382,8 @@ class TenantReconciler:
         present = {state.name for state in containers}
         self._backoff = {name: b for name, b in self._backoff.items() if name in present}
         self._unanswered = {name: n for name, n in self._unanswered.items() if name in present}
+        if self.pipeline is not None:  # of tenants deleted before their next pass looked
+            self.pipeline.verified = {n: s for n, s in self.pipeline.verified.items() if n in present}
         for state in containers:
             if state.name == names.anchor(instance):
                 continue  # no tenant's: the daemon keeps it
