@@ -474,7 +474,7 @@ class Podman:
                         f"(see `podman port {spec.name}` as {self.service_user})"
                     )
                 await self._call(container.start)
-                return dataclasses.replace(created, running=True, status="running")
+                return dataclasses.replace(created, running=True, status="running", started_at=datetime.now(UTC))
             except Exception as exc:
                 with contextlib.suppress(Exception):
                     await self._call(container.remove, force=True)

@@ -51,10 +51,6 @@ class DeployPipeline:
         self._began: dict[str, float] = {}
         self._retiring: set[asyncio.Task[None]] = set()
         self.cancelling: set[str] = set()  # deployments a user cancelled while they ran
-        # Containers of deployments that just went live, seen running and answering: the
-        # pass's next look at its tenant takes them from here instead of asking podman and
-        # probing again (6 ms before a new tenant says ready).
-        self.verified: dict[str, ContainerState] = {}
 
     async def _record(
         self, d: Deployment, stage: str, message: str, type_: str = "deployment.stage", **changes: Any
@@ -75,12 +71,16 @@ class DeployPipeline:
                 service_name=d.service_name,
             )
 
-    async def run(self, tenant: Tenant, service: Service, d: Deployment, live: Deployment | None) -> None:
+    async def run(
+        self, tenant: Tenant, service: Service, d: Deployment, live: Deployment | None
+    ) -> ContainerState | None:
+        """The state of the container that went live, seen running and answering; None when
+        none did."""
         container = names.container(self.settings.instance, tenant.name, service.name, d.id)
         certificate: asyncio.Task[bool] | None = None
         try:
             if not await self._begin(d, service):
-                return  # cancelled or superseded since the pass saw it queued
+                return None  # cancelled or superseded since the pass saw it queued
             if service.is_routable and live is None:
                 # Caddy obtains a new name's certificate at its first handshake, which the
                 # route check would wait for (seconds with a public CA): ask while it starts.
@@ -130,12 +130,11 @@ class DeployPipeline:
             )
             self._finished(d, "succeeded")
             await self._service_status(service, ServiceStatus.RUNNING)
-            self.verified[container] = started
         except asyncio.CancelledError:
             if d.id not in self.cancelling:
                 raise  # the daemon stops: recovery fails the deployment at the next start
             await self._cancelled(tenant, service, d, live, container)
-            return
+            return None
         except Exception as exc:
             transient = not isinstance(exc, PermanentError | TimeoutError)
             reason = f"{TRANSIENT}{type(exc).__name__}: {exc}" if transient else str(exc)
@@ -154,11 +153,12 @@ class DeployPipeline:
             if transient:
                 await self._retry(tenant, service)
                 raise
-            return
+            return None
         finally:
             if certificate is not None:
                 certificate.cancel()  # done by now unless the deployment ended early
         self._retire(tenant, service, live, image)
+        return started
 
     async def _begin(self, d: Deployment, service: Service) -> bool:
         ctx = self.platform.ctx

@@ -4,8 +4,11 @@ namespace, checked from test hosts in network namespaces of the test's own (veth
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+from collections.abc import AsyncIterator
+from typing import Any
 
 from tests.images import SERVICE_USER, build_udp_image, podman
 from tests.integration.helpers import Live, container_of, create, curl, inbound, rule, until
@@ -61,47 +64,54 @@ def fetch_from(container: str, host: NetHost) -> str:
     return podman("exec", container, "sh", "-c", request, check=False).stdout.decode(errors="replace")
 
 
-async def test_restricted_egress_blocks_all_but_its_outbound_rules(live: Live, web_image: str) -> None:
-    tenant = await create(live, {"name": "closed", "source_type": "image", "image_url": web_image, "port": 8080})
+@contextlib.asynccontextmanager
+async def reached_while_open(
+    live: Live, name: str, web_image: str
+) -> AsyncIterator[tuple[dict[str, Any], str, NetHost]]:
+    """A tenant, its container, and a test host serving HTTP on port 8000 that the
+    container has reached while egress was open: a block after that is the rules' doing."""
+    tenant = await create(live, {"name": name, "source_type": "image", "image_url": web_image, "port": 8080})
     ready = await live.wait_status(tenant["id"], "ready")
     container = container_of(ready).format(instance=live.daemon.settings.instance)
     with net_host() as target:
         server = target.popen("python3", "-m", "http.server", "8000", "--bind", target.address)
         try:
-            # first reached while egress is open: the block below is the rules' doing
             assert await until(lambda: "200" in fetch_from(container, target).split("\n", 1)[0])
-            url = f"/tenants/{tenant['id']}"
-            body = {
-                "direction": "outbound",
-                "protocol": "tcp",
-                "destination_cidrs": [f"{target.address}/32"],
-                "destination_port": 8000,
-            }
-            refused = await live.client.post(f"{url}/network-rules", headers=live.auth, json=body)
-            assert refused.status_code == 422 and "restricted" in refused.json()["error"]["message"]
-
-            assert (
-                await live.client.patch(url, headers=live.auth, json={"egress_mode": "restricted"})
-            ).status_code == 200
-            assert await until(lambda: fetch_from(container, target) == "")
-            # name resolution (aardvark on the tenant's bridge) still works while restricted
-            looked_up = podman("exec", container, "nslookup", "web", check=False)
-            assert looked_up.returncode == 0 and b"Address" in looked_up.stdout, looked_up
-            outbound = await rule(live, tenant, **body)
-            assert await until(lambda: "200" in fetch_from(container, target).split("\n", 1)[0])
-
-            await live.client.delete(f"{url}/network-rules/{outbound['id']}", headers=live.auth)
-            assert await until(lambda: fetch_from(container, target) == "")
-            assert live.daemon.firewall is not None
-            loads = live.daemon.firewall.loads
-            nft_table_gone(live, "netns")  # as when the rootless namespace is made anew
-            assert await until(lambda: live.daemon.firewall.loads > loads)  # the reconciler put it back
-            assert await until(lambda: fetch_from(container, target) == "")
-            assert (await live.client.patch(url, headers=live.auth, json={"egress_mode": "open"})).status_code == 200
-            assert await until(lambda: "200" in fetch_from(container, target).split("\n", 1)[0])
+            yield tenant, container, target
         finally:
             server.terminate()
             server.wait(10)
+
+
+async def test_restricted_egress_blocks_all_but_its_outbound_rules(live: Live, web_image: str) -> None:
+    async with reached_while_open(live, "closed", web_image) as (tenant, container, target):
+        url = f"/tenants/{tenant['id']}"
+        body = {
+            "direction": "outbound",
+            "protocol": "tcp",
+            "destination_cidrs": [f"{target.address}/32"],
+            "destination_port": 8000,
+        }
+        refused = await live.client.post(f"{url}/network-rules", headers=live.auth, json=body)
+        assert refused.status_code == 422 and "restricted" in refused.json()["error"]["message"]
+
+        assert (await live.client.patch(url, headers=live.auth, json={"egress_mode": "restricted"})).status_code == 200
+        assert await until(lambda: fetch_from(container, target) == "")
+        # name resolution (aardvark on the tenant's bridge) still works while restricted
+        looked_up = podman("exec", container, "nslookup", "web", check=False)
+        assert looked_up.returncode == 0 and b"Address" in looked_up.stdout, looked_up
+        outbound = await rule(live, tenant, **body)
+        assert await until(lambda: "200" in fetch_from(container, target).split("\n", 1)[0])
+
+        await live.client.delete(f"{url}/network-rules/{outbound['id']}", headers=live.auth)
+        assert await until(lambda: fetch_from(container, target) == "")
+        assert live.daemon.firewall is not None
+        loads = live.daemon.firewall.loads
+        nft_table_gone(live, "netns")  # as when the rootless namespace is made anew
+        assert await until(lambda: live.daemon.firewall.loads > loads)  # the reconciler put it back
+        assert await until(lambda: fetch_from(container, target) == "")
+        assert (await live.client.patch(url, headers=live.auth, json={"egress_mode": "open"})).status_code == 200
+        assert await until(lambda: "200" in fetch_from(container, target).split("\n", 1)[0])
 
 
 def started_at(container: str) -> str:
@@ -121,26 +131,17 @@ async def test_restricted_egress_holds_when_the_namespace_would_be_new(
     live = live_without_sweep
     anchor = f"staxa-{live.daemon.settings.instance}--anchor"
     assert started_at(anchor)
-    tenant = await create(live, {"name": "alone", "source_type": "image", "image_url": web_image, "port": 8080})
-    ready = await live.wait_status(tenant["id"], "ready")
-    container = container_of(ready).format(instance=live.daemon.settings.instance)
-    with net_host() as target:
-        server = target.popen("python3", "-m", "http.server", "8000", "--bind", target.address)
-        try:
-            assert await until(lambda: "200" in fetch_from(container, target).split("\n", 1)[0])  # open first
-            url = f"/tenants/{tenant['id']}"
-            patched = await live.client.patch(url, headers=live.auth, json={"egress_mode": "restricted"})
-            assert patched.status_code == 200
-            assert await until(lambda: fetch_from(container, target) == "")
+    async with reached_while_open(live, "alone", web_image) as (tenant, container, target):
+        url = f"/tenants/{tenant['id']}"
+        patched = await live.client.patch(url, headers=live.auth, json={"egress_mode": "restricted"})
+        assert patched.status_code == 200
+        assert await until(lambda: fetch_from(container, target) == "")
 
-            for victim in (container, anchor):  # the app crashes; someone kills the anchor
-                before = started_at(victim)
-                podman("kill", victim)
-                assert await until(lambda v=victim, b=before: started_at(v) not in ("", b)), f"{victim} not restarted"
-                assert fetch_from(container, target) == "", f"egress open after {victim} was killed"
-        finally:
-            server.terminate()
-            server.wait(10)
+        for victim in (container, anchor):  # the app crashes; someone kills the anchor
+            before = started_at(victim)
+            podman("kill", victim)
+            assert await until(lambda v=victim, b=before: started_at(v) not in ("", b)), f"{victim} not restarted"
+            assert fetch_from(container, target) == "", f"egress open after {victim} was killed"
 
 
 def ask_dns(host: NetHost, port: int) -> str:
