@@ -119,6 +119,7 @@ class Daemon:
             self.podman,
             self.routes.sync if self.routes else None,
             self.firewall.request if self.firewall else None,
+            self._egress_ready if self.anchor is not None else None,
         )
         self.ctx.cancel_running = self.tenant_reconciler.cancel
         self.reconciler = Reconciler(
@@ -219,13 +220,16 @@ class Daemon:
             await asyncio.sleep(1.0)
             self.reconciler.kick()  # events may have been missed meanwhile
 
-    async def _anchor_namespace(self) -> None:
+    async def _egress_ready(self) -> None:
         """The anchor running, and the egress table in the namespace it holds: a new
         namespace (the anchor was not running) has none until this loads it."""
         assert self.anchor is not None
+        if await self.anchor.ensure() and self.firewall is not None:
+            await self.firewall.sync(verify=True)
+
+    async def _anchor_namespace(self) -> None:
         try:
-            if await self.anchor.ensure() and self.firewall is not None:
-                await self.firewall.sync(verify=True)
+            await self._egress_ready()
             self._anchor_failed = False
         except Exception:
             self._anchor_failed = True

@@ -41,10 +41,17 @@ TRANSIENT_RETRIES = 3
 
 
 class DeployPipeline:
-    def __init__(self, platform: Platform, podman: Podman, sync_routes: Callable[[], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        platform: Platform,
+        podman: Podman,
+        sync_routes: Callable[[], Awaitable[None]],
+        egress_ready: Callable[[], Awaitable[None]],
+    ) -> None:
         self.platform = platform
         self.podman = podman
         self.sync_routes = sync_routes
+        self.egress_ready = egress_ready  # before a restricted tenant's container starts
         self.settings = platform.ctx.settings
         self.builder = Builder(platform, podman)
         self.jobs = VolumeJobs(platform, podman, Volumes(self.settings.runtime.service_user))
@@ -105,6 +112,8 @@ class DeployPipeline:
                 container_id=container,
                 spec=snapshot.seal(self.platform.ctx.box, spec),
             )
+            if tenant.egress_mode == "restricted":
+                await self.egress_ready()
             started = await self.podman.run(spec)
             host_port = started.host_port
             assert host_port is not None  # run raises otherwise

@@ -68,6 +68,7 @@ class TenantView:
     backups: Sequence[Backup] = ()  # queued or running, oldest first
     restores: Sequence[Restore] = ()  # queued or running, oldest first
     udp_inbound: Mapping[str, str] = field(default_factory=dict)  # service id -> its newest inbound UDP rule's time
+    udp_asked: Mapping[str, str] = field(default_factory=dict)  # service id -> the rule time a redeploy was asked for
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class RedeployLive:
 
     deployment: Deployment
     reason: str
+    rule_made: str  # the newest UDP rule's time it is asked for, to ask only once
 
 
 @dataclass(frozen=True)
@@ -244,7 +246,7 @@ def _repairs(view: TenantView, now: float) -> list[Action]:
             if _restart_due(service, state):
                 actions.append(RestartContainer(d))
             elif _needs_udp(view, service, state):
-                actions.append(RedeployLive(d, PUBLISHING_UDP))
+                actions.append(RedeployLive(d, PUBLISHING_UDP, view.udp_inbound[service.id]))
             elif backoff != NO_BACKOFF:
                 actions.append(ForgetBackoff(d.container_name))
         elif backoff.not_before > now:
@@ -262,14 +264,15 @@ def _wanted(service: Service) -> bool:
 
 def _needs_udp(view: TenantView, service: Service, state: ContainerState) -> bool:
     """An inbound UDP rule forwards to a container that publishes its port over TCP only,
-    and no deployment of the service was made since that rule (each one publishes UDP for
-    the rules there are when it starts its container). One that was, and failed or was
-    cancelled, is not tried again: the next deploy publishes it."""
+    and this daemon has not yet asked for a deployment for that rule. Asked once, a
+    deployment that failed or was cancelled is not tried again (the next deploy publishes
+    the port, as every deployment does for the rules there are when its container starts).
+    Times are to the second, so "made since the rule" could not tell apart a deployment
+    and a rule of the same second."""
     rule_made = view.udp_inbound.get(service.id)
     if rule_made is None or any(key.endswith("/udp") for key in state.published):
         return False
-    latest = view.latest.get(service.id)
-    return latest is None or latest.created_at < rule_made
+    return view.udp_asked.get(service.id) != rule_made
 
 
 def _restart_due(service: Service, state: ContainerState) -> bool:

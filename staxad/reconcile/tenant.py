@@ -72,14 +72,22 @@ async def _nothing() -> None:
 
 class TenantReconciler:
     def __init__(
-        self, platform: Platform, podman: Podman | None, routes: Sync | None = None, firewall: Sync | None = None
+        self,
+        platform: Platform,
+        podman: Podman | None,
+        routes: Sync | None = None,
+        firewall: Sync | None = None,
+        egress_ready: Sync | None = None,
     ) -> None:
         self.platform = platform
         self.podman = podman
         self.routes = routes or _nothing
         self.firewall = firewall or _nothing
+        # Before a restricted tenant's container starts: the namespace it starts in holds
+        # the egress table (the anchor may have been killed while nothing else ran).
+        self.egress_ready = egress_ready or _nothing
         self.clock = platform.ctx.clock
-        self.pipeline = DeployPipeline(platform, podman, self.routes) if podman else None
+        self.pipeline = DeployPipeline(platform, podman, self.routes, self.egress_ready) if podman else None
         self.certificates = Certificates(platform)
         self._backoff: dict[str, Backoff] = {}  # container -> repairs that did not keep it running
         self._unanswered: dict[str, int] = {}  # container -> health probes missed in a row
@@ -88,6 +96,7 @@ class TenantReconciler:
         # answering: the pass's next look takes it instead of asking podman and probing
         # again (6 ms before a new tenant says ready). Only within that pass.
         self._went_live: dict[str, dict[str, ContainerState]] = {}
+        self._udp_asked: dict[str, str] = {}  # service id -> the UDP rule time a redeploy was asked for
 
     @property
     def db(self):  # type: ignore[no-untyped-def]
@@ -146,6 +155,7 @@ class TenantReconciler:
             containers[d.container_name] = state
         answers = {} if pending else await self._probe(tenant, live, containers, verified)
         backups, restores = await volume_store.pending_jobs(self.db, tenant.id)
+        udp_targets = await rule_store.udp_targets(self.db, tenant.id)
         return TenantView(
             tenant,
             live,
@@ -157,7 +167,8 @@ class TenantReconciler:
             {name: self._backoff[name] for name in containers if name in self._backoff},
             backups,
             restores,
-            await rule_store.udp_targets(self.db, tenant.id),
+            udp_targets,
+            {s.id: self._udp_asked[s.id] for s in tenant.services if s.id in self._udp_asked},
         )
 
     async def _probe(
@@ -200,10 +211,11 @@ class TenantReconciler:
                     services = [s for s in view.tenant.services if s.id in service_ids]
                     async with self.db.transaction() as tx:
                         await self.platform.deployments.queue(tx, view.tenant, services, reason)
-                case RedeployLive(d, reason):
+                case RedeployLive(d, reason, rule_made):
                     services = [s for s in view.tenant.services if s.id == d.service_id]
                     async with self.db.transaction() as tx:
                         await self.platform.deployments.queue(tx, view.tenant, services, reason, rollback=d)
+                    self._udp_asked[d.service_id] = rule_made
                 case RunDeployment(d):
                     await self._run(view, d)
                 case FailJob(job):
@@ -290,6 +302,8 @@ class TenantReconciler:
         self._backoff[d.container_name] = self._backoff.get(d.container_name, NO_BACKOFF).after_repair(
             self.clock.monotonic()
         )
+        if tenant.egress_mode == "restricted":
+            await self.egress_ready()
         if isinstance(action, RecreateContainer):
             await self._recreate(tenant, d)
             return
@@ -309,6 +323,8 @@ class TenantReconciler:
 
     async def _restart(self, tenant: Tenant, d: Deployment) -> None:
         assert self.podman is not None and d.container_name
+        if tenant.egress_mode == "restricted":
+            await self.egress_ready()
         await self.podman.restart(d.container_name)
         self._unanswered.pop(d.container_name, None)
         await self._event(tenant.id, "service.restarted", f"Restarted {d.service_name} as requested", d.service_name)
@@ -366,6 +382,8 @@ class TenantReconciler:
                     await self.podman.remove(state.name)
                     self._backoff.pop(state.name, None)
                     self._unanswered.pop(state.name, None)
+            for service in tenant.services:
+                self._udp_asked.pop(service.id, None)
             try:
                 await self.podman.remove_network(names.network(instance, tenant.name))
             except TemporaryError as exc:  # podman still releasing it; the periodic sweep retries

@@ -11,6 +11,7 @@ import pytest
 
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
+from staxad.store import netrules as netrule_store
 from tests.api.helpers import assert_error, assert_resource, create_tenant
 from tests.conftest import Keys, make_settings
 
@@ -141,3 +142,27 @@ async def test_get_one_rule_and_never_another_providers(
     assert_error(await client.get(f"/tenants/{tenant['id']}/network-rules/nr_nope", headers=auth), 404, "not_found")
     assert (await client.delete(url, headers=auth)).status_code == 204
     assert assert_resource(await client.get(url, headers=auth))["status"] == "deleted"
+
+
+async def test_the_services_inbound_udp_rules_target_are_what_publishes_udp(
+    daemon: Daemon, client: httpx.AsyncClient, auth: dict[str, str], clock: FrozenClock
+) -> None:
+    """Each with its newest active UDP rule's time: the plan deploys a service's live
+    version again, once per such time, when its container lacks the UDP port."""
+    tenant = await create_tenant(client, auth, "udp", port=5353)
+    service_id = tenant["services"][0]["id"]
+    assert await netrule_store.udp_targets(daemon.db, tenant["id"]) == {}
+    assert_resource(await post(client, auth, tenant, INBOUND), 201)  # TCP: not counted
+    first = assert_resource(await post(client, auth, tenant, {**INBOUND, "protocol": "udp"}), 201)
+    clock.advance(60)
+    second = {**INBOUND, "protocol": "udp", "source_cidrs": ["198.51.100.0/24"]}
+    newer = assert_resource(await post(client, auth, tenant, second), 201)
+    rules = {r.id: r for r in await netrule_store.for_tenant(daemon.db, tenant["id"])}
+    made = rules[newer["id"]].created_at
+    assert made > rules[first["id"]].created_at
+    assert await netrule_store.udp_targets(daemon.db, tenant["id"]) == {service_id: made}
+    url = f"/tenants/{tenant['id']}/network-rules"
+    assert (await client.delete(f"{url}/{newer['id']}", headers=auth)).status_code == 204
+    assert await netrule_store.udp_targets(daemon.db, tenant["id"]) == {service_id: rules[first["id"]].created_at}
+    assert (await client.delete(f"{url}/{first['id']}", headers=auth)).status_code == 204
+    assert await netrule_store.udp_targets(daemon.db, tenant["id"]) == {}

@@ -10,6 +10,8 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
+
 from tests.images import SERVICE_USER, build_udp_image, podman
 from tests.integration.helpers import Live, container_of, create, curl, inbound, rule, until
 from tests.netns import NetHost, net_host
@@ -122,12 +124,13 @@ def started_at(container: str) -> str:
 
 
 async def test_restricted_egress_holds_when_the_namespace_would_be_new(
-    live_without_sweep: Live, web_image: str
+    live_without_sweep: Live, web_image: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """podman makes the rootless namespace anew when its last container stops, and
     staxad's egress table is in it: a restricted tenant alone on the host that crashes
     its app must not come back with open egress. The network anchor holds the namespace;
-    killed, it is started again. No periodic pass here: it would reload the table."""
+    killed, it is started again, and a restricted tenant's container that starts first
+    makes sure of it. No periodic pass here: it would reload the table."""
     live = live_without_sweep
     anchor = f"staxa-{live.daemon.settings.instance}--anchor"
     assert started_at(anchor)
@@ -142,6 +145,16 @@ async def test_restricted_egress_holds_when_the_namespace_would_be_new(
             podman("kill", victim)
             assert await until(lambda v=victim, b=before: started_at(v) not in ("", b)), f"{victim} not restarted"
             assert fetch_from(container, target) == "", f"egress open after {victim} was killed"
+
+        # the anchor killed and, before its own repair, the app: the app's repair finds the
+        # namespace gone and makes the anchor and the table first (fails closed)
+        monkeypatch.setattr(live.daemon, "_repair_anchor", lambda: None)
+        podman("kill", anchor)
+        before = started_at(container)
+        podman("kill", container)
+        assert await until(lambda: started_at(container) not in ("", before)), "the app was not restarted"
+        assert fetch_from(container, target) == "", "egress open after the anchor and the app were killed"
+        assert started_at(anchor)
 
 
 def ask_dns(host: NetHost, port: int) -> str:

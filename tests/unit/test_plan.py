@@ -338,29 +338,27 @@ def test_a_restart_request_for_a_container_that_is_down_is_a_start() -> None:
 
 
 UDP_PUBLISHED = dataclasses.replace(running("c1"), published={"8080/tcp": 40000, "8080/udp": 40001})
-RULE_MADE = "2026-01-01T00:00:05Z"  # after LIVE (00:00:01)
+RULE_MADE = "2026-01-01T00:00:05Z"
+REDEPLOY = [RedeployLive(LIVE, PUBLISHING_UDP, RULE_MADE)]
 
 
 @pytest.mark.parametrize(
-    ("udp_inbound", "state", "latest", "want"),
+    ("udp_inbound", "udp_asked", "state", "want"),
     [
-        ({"svc_web": RULE_MADE}, running("c1"), LIVE, [RedeployLive(LIVE, PUBLISHING_UDP)]),
-        ({"svc_web": RULE_MADE}, UDP_PUBLISHED, LIVE, []),  # deployed since the rule came
-        ({}, running("c1"), LIVE, []),  # no UDP rule: TCP only
-        # a failure from before the rule does not hold the rule back
-        ({"svc_web": RULE_MADE}, running("c1"), deployment("dep_2", "failed"), [RedeployLive(LIVE, PUBLISHING_UDP)]),
-        # one made since the rule failed or was cancelled: not again and again
-        ({"svc_web": RULE_MADE}, running("c1"), deployment("dep_7", "failed"), []),
-        ({"svc_web": RULE_MADE}, running("c1"), deployment("dep_7", "cancelled"), []),
-        # made since the rule and live, yet no UDP port seen: no loop of deployments
-        ({"svc_web": RULE_MADE}, running("c1"), deployment("dep_7", "succeeded", container="c1"), []),
-        ({"svc_web": RULE_MADE}, running("c1", up=False), LIVE, [StartContainer(LIVE, "exited")]),  # running first
+        ({"svc_web": RULE_MADE}, {}, running("c1"), REDEPLOY),
+        ({"svc_web": RULE_MADE}, {}, UDP_PUBLISHED, []),  # deployed since the rule came
+        ({}, {}, running("c1"), []),  # no UDP rule: TCP only
+        # asked once for this rule: whether that deployment failed, was cancelled or is
+        # live without the port, not again and again
+        ({"svc_web": RULE_MADE}, {"svc_web": RULE_MADE}, running("c1"), []),
+        ({"svc_web": RULE_MADE}, {"svc_web": "2026-01-01T00:00:01Z"}, running("c1"), REDEPLOY),  # a newer rule
+        ({"svc_web": RULE_MADE}, {}, running("c1", up=False), [StartContainer(LIVE, "exited")]),  # running first
     ],
 )
 def test_an_inbound_udp_rule_redeploys_the_live_version_when_its_container_publishes_no_udp_port(
-    udp_inbound: dict[str, str], state: ContainerState, latest: Deployment, want: list[object]
+    udp_inbound: dict[str, str], udp_asked: dict[str, str], state: ContainerState, want: list[object]
 ) -> None:
-    changes = {"udp_inbound": udp_inbound, "containers": {"c1": state}, "latest": {"svc_web": latest}}
+    changes = {"udp_inbound": udp_inbound, "udp_asked": udp_asked, "containers": {"c1": state}}
     actions = [a for a in plan(view(**changes), NOW) if not isinstance(a, SetServiceStatus | SetTenantStatus)]
     assert actions == want
 
