@@ -346,10 +346,8 @@ class Podman:
         Only buildah shows them; podman's inspect leaves them out. An image id names its
         config, so the triggers of an id never change: they are read once per id (a
         buildah subprocess costs a tenth of a second on every build otherwise)."""
-        try:
-            image_id = (await self._call(self.client.images.get, ref)).id
-        except (ImageNotFound, NotFound):
-            image_id = None
+        image = await self._image(ref)
+        image_id = image.id if image is not None else None
         if image_id in self._triggers:
             return self._triggers[image_id]
         result = await proc.run(
@@ -371,9 +369,8 @@ class Podman:
         (await proc.run(argv, stdin=rootfs, cwd="/", timeout=60)).check()
 
     async def image_contents(self, ref: str) -> ImageContents | None:
-        try:
-            image = await self._call(self.client.images.get, ref)
-        except (ImageNotFound, NotFound):
+        image = await self._image(ref)
+        if image is None:
             return None
         layers = (image.attrs.get("RootFS") or {}).get("Layers") or []
         labels = image.attrs.get("Labels") or (image.attrs.get("Config") or {}).get("Labels") or {}
@@ -408,11 +405,15 @@ class Podman:
             raise
 
     async def image_size(self, ref: str) -> int | None:
+        image = await self._image(ref)
+        return int(image.attrs.get("Size") or 0) if image is not None else None
+
+    async def _image(self, ref: str) -> Any:
+        """podman-py's image, or None when there is none by that name."""
         try:
-            image = await self._call(self.client.images.get, ref)
+            return await self._call(self.client.images.get, ref)
         except (ImageNotFound, NotFound):
             return None
-        return int(image.attrs.get("Size") or 0)
 
     async def remove_image(self, ref: str) -> None:
         """Untag `ref`, deleting the image once no tag is left; kept while a container uses it."""

@@ -21,8 +21,9 @@ import logging
 import shutil
 import tarfile
 from pathlib import Path
+from typing import TypeGuard
 
-from staxad.adapters.podman import Podman
+from staxad.adapters.podman import ImageContents, Podman
 from staxad.model import names
 from staxad.model.errors import TemporaryError
 
@@ -75,14 +76,18 @@ class Anchor:
         our tar, no labels (podman copies an image's labels onto its containers)."""
         tar = rootfs()
         layer = f"sha256:{hashlib.sha256(tar).hexdigest()}"
+
+        def ours(found: ImageContents | None) -> TypeGuard[ImageContents]:
+            return found is not None and found.layers == [layer] and not found.labels
+
         found = await self.podman.image_contents(self.image)
-        if found is not None and found.layers == [layer] and not found.labels:
+        if ours(found):
             return found.id
         if found is not None:
             log.warning("image %s is not staxad's anchor image; importing it again", self.image)
             await self.podman.remove_image(self.image)
         await self.podman.import_rootfs(tar, self.image, ENTRYPOINT)
         found = await self.podman.image_contents(self.image)
-        if found is None or found.layers != [layer] or found.labels:
+        if found is None or not ours(found):
             raise TemporaryError(f"podman stored {self.image} with other contents than staxad imported")
         return found.id
