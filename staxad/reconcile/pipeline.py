@@ -51,7 +51,7 @@ class DeployPipeline:
         self.platform = platform
         self.podman = podman
         self.sync_routes = sync_routes
-        self.egress_ready = egress_ready  # before a restricted tenant's container starts
+        self._egress_ready = egress_ready
         self.settings = platform.ctx.settings
         self.builder = Builder(platform, podman)
         self.jobs = VolumeJobs(platform, podman, Volumes(self.settings.runtime.service_user))
@@ -112,8 +112,7 @@ class DeployPipeline:
                 container_id=container,
                 spec=snapshot.seal(self.platform.ctx.box, spec),
             )
-            if tenant.egress_mode == "restricted":
-                await self.egress_ready()
+            await self.before_start(tenant)
             started = await self.podman.run(spec)
             host_port = started.host_port
             assert host_port is not None  # run raises otherwise
@@ -168,6 +167,12 @@ class DeployPipeline:
                 certificate.cancel()  # done by now unless the deployment ended early
         self._retire(tenant, service, live, image)
         return started
+
+    async def before_start(self, tenant: Tenant) -> None:
+        """Before any container of a restricted tenant starts: the namespace it starts in
+        holds the egress table (the anchor may have been killed while nothing else ran)."""
+        if tenant.egress_mode == "restricted":
+            await self._egress_ready()
 
     async def _begin(self, d: Deployment, service: Service) -> bool:
         ctx = self.platform.ctx

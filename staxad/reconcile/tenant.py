@@ -83,11 +83,8 @@ class TenantReconciler:
         self.podman = podman
         self.routes = routes or _nothing
         self.firewall = firewall or _nothing
-        # Before a restricted tenant's container starts: the namespace it starts in holds
-        # the egress table (the anchor may have been killed while nothing else ran).
-        self.egress_ready = egress_ready or _nothing
         self.clock = platform.ctx.clock
-        self.pipeline = DeployPipeline(platform, podman, self.routes, self.egress_ready) if podman else None
+        self.pipeline = DeployPipeline(platform, podman, self.routes, egress_ready or _nothing) if podman else None
         self.certificates = Certificates(platform)
         self._backoff: dict[str, Backoff] = {}  # container -> repairs that did not keep it running
         self._unanswered: dict[str, int] = {}  # container -> health probes missed in a row
@@ -296,14 +293,13 @@ class TenantReconciler:
     async def _repair(self, tenant: Tenant, action: StartContainer | RecreateContainer) -> None:
         """Start a live container that stopped, or recreate one that was removed; either
         way the next repair of it waits longer, until it is seen running again."""
-        assert self.podman is not None
+        assert self.podman is not None and self.pipeline is not None
         d = action.deployment
         assert d.container_name
         self._backoff[d.container_name] = self._backoff.get(d.container_name, NO_BACKOFF).after_repair(
             self.clock.monotonic()
         )
-        if tenant.egress_mode == "restricted":
-            await self.egress_ready()
+        await self.pipeline.before_start(tenant)
         if isinstance(action, RecreateContainer):
             await self._recreate(tenant, d)
             return
@@ -322,9 +318,8 @@ class TenantReconciler:
         await self._event(tenant.id, "service.stopped", f"Stopped {d.service_name} as requested", d.service_name)
 
     async def _restart(self, tenant: Tenant, d: Deployment) -> None:
-        assert self.podman is not None and d.container_name
-        if tenant.egress_mode == "restricted":
-            await self.egress_ready()
+        assert self.podman is not None and self.pipeline is not None and d.container_name
+        await self.pipeline.before_start(tenant)
         await self.podman.restart(d.container_name)
         self._unanswered.pop(d.container_name, None)
         await self._event(tenant.id, "service.restarted", f"Restarted {d.service_name} as requested", d.service_name)
