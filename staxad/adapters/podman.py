@@ -408,6 +408,11 @@ class Podman:
         image = await self._image(ref)
         return int(image.attrs.get("Size") or 0) if image is not None else None
 
+    async def image_id(self, ref: str) -> str | None:
+        """The full id (64 hex digits) of the image `ref` names now, or None."""
+        image = await self._image(ref)
+        return str(image.id).removeprefix("sha256:") if image is not None else None
+
     async def _image(self, ref: str) -> Any:
         """podman-py's image, or None when there is none by that name."""
         try:

@@ -5,8 +5,9 @@ git and podman run as the service user; the checkout is that user's folder insid
 root-owned work dir (staxad.adapters.workspace) that root reads only without following
 links (staxad.adapters.checkout) and never walks or chowns. Builds queue for
 `build.max_concurrent` slots; each is limited in time, log size, checkout size and file
-count, and in memory/CPU where the host's cgroups allow it. The Containerfile is checked
-(staxad.model.containerfile) and handed to podman as a root-owned copy. Build steps reach
+count, and in memory/CPU where the host's cgroups allow it. podman never reads the
+tenant's Containerfile: staxad parses it, checks the parse, pins the images it names by id
+and writes its own rendering as a root-owned file (staxad.model.containerfile). Build steps reach
 no host address: the firewall's sandbox table drops the service user's connections to
 the host itself and to link-local addresses (staxad.model.sandbox).
 """
@@ -29,7 +30,16 @@ from staxad.adapters.proc import LinesExit
 from staxad.adapters.workspace import Workspace
 from staxad.core.platform import Platform
 from staxad.model import names
-from staxad.model.containerfile import base_images, refusals, trigger_refusals
+from staxad.model.containerfile import (
+    Unparsable,
+    base_images,
+    copy_images,
+    parse,
+    pins_for,
+    refusals,
+    render,
+    trigger_refusals,
+)
 from staxad.model.errors import PermanentError
 from staxad.model.frameworks import BaseImages, detect
 from staxad.model.records import Deployment, Service, Tenant
@@ -121,9 +131,9 @@ class Builder:
             commit = await self.git.clone(service.repo_url, branch, d.commit_sha, work, limits, token)
             log.write(f"==> commit {commit.sha}: {commit.message}")
             plan = await asyncio.to_thread(detect, Checkout(repo), self._base_images())
-            await self._check_containerfile(plan.containerfile, tenant, progress)
-            containerfile = work / "Containerfile"  # root's copy: what was checked is what is built
-            containerfile.write_text(plan.containerfile)
+            checked = await self._check_containerfile(plan.containerfile, tenant, progress)
+            containerfile = work / "Containerfile"  # root's, written from staxad's parse: what was checked is built
+            containerfile.write_text(checked)
             containerfile.chmod(0o644)
             log.write(f"==> detected {plan.framework}" + (" (generated Containerfile below)" if plan.generated else ""))
             if plan.generated:
@@ -151,17 +161,31 @@ class Builder:
         finally:
             await self.workspace.remove(d.id)
 
-    async def _check_containerfile(self, text: str, tenant: Tenant, progress: Progress) -> None:
-        refused = refusals(text, self.own_repositories(tenant))
-        images, _ = base_images(text)
-        if not refused:
-            insecure = self.settings.runtime.insecure_registries
-            for image in images:
-                await progress(f"Checking base image {image}")
-                await self.podman.ensure_image(image, tls_verify=image.split("/", 1)[0] not in insecure)
-                refused += trigger_refusals(image, await self.podman.onbuild_triggers(image))
-        if refused:
-            raise PermanentError("the Containerfile cannot be built here: " + "; ".join(refused))
+    async def _check_containerfile(self, text: str, tenant: Tenant, progress: Progress) -> str:
+        """The Containerfile to build: staxad's rendering of its parse of `text`, with the
+        images it names checked and pinned by id (never the tenant's own bytes)."""
+        try:
+            parsed = parse(text)
+            own = self.own_repositories(tenant)
+            refused = refusals(parsed, own)
+            ids: dict[str, str] = {}
+            if not refused:
+                bases = base_images(parsed)[0]
+                insecure = self.settings.runtime.insecure_registries
+                for image in [*bases, *(i for i in copy_images(parsed) if i not in bases)]:
+                    await progress(f"Checking base image {image}")
+                    await self.podman.ensure_image(image, tls_verify=image.split("/", 1)[0] not in insecure)
+                    image_id = await self.podman.image_id(image)
+                    if image_id is None:
+                        raise PermanentError(f"base image {image} went away while the build was checked; deploy again")
+                    ids[image] = image_id
+                    if image in bases:
+                        refused += trigger_refusals(image, await self.podman.onbuild_triggers(image_id), own)
+            if not refused:
+                return render(parsed, pins_for(parsed, ids))
+        except Unparsable as exc:
+            refused = exc.problems
+        raise PermanentError("the Containerfile cannot be built here: " + "; ".join(refused))
 
     async def _token(self, tenant: Tenant, repo_url: str) -> git.HostToken | None:
         """The provider's GitHub installation token, for a repository on the GitHub host only."""

@@ -74,6 +74,7 @@ async def builder(tmp_path: Path, instance: str, web_image: str) -> AsyncIterato
         "STAXAD_BUILD_STATIC_IMAGE": IMAGE,
         "STAXAD_BUILD_MAX_LOG_MB": "1",
         "STAXAD_BUILD_TIMEOUT_SECONDS": "120",
+        "STAXAD_RATE_LIMITS_CREATE_TENANT": "40",  # one tenant per hostile Containerfile
     }
     async with running_daemon(tmp_path, instance, **overrides) as live:
         yield live
@@ -183,7 +184,7 @@ async def test_hostile_containerfiles_are_refused_before_they_run(
 ) -> None:
     marker = Path("/root/staxad-canary-untouched")
     attacks = {
-        "trigger": (f"FROM {trapped_base}\nRUN true\n", {"linkroot": "/"}, "ONBUILD trigger with a RUN option"),
+        "trigger": (f"FROM {trapped_base}\nRUN true\n", {"linkroot": "/"}, "ONBUILD trigger staxad cannot build"),
         "mountroot": (
             f"FROM {IMAGE}\nRUN --mount=type=bind,source=linkroot,target=/h ls /h/root > /www/root.txt\n",
             {"linkroot": "/"},
@@ -207,6 +208,14 @@ async def test_hostile_containerfiles_are_refused_before_they_run(
             "another tenant's image",
         ),
     }
+    leak = "RUN --mount=type=bind,source=linkroot,target=/h cat /h/root/staxad-canary-untouched > /www/leak\n"
+    for name, space in (("nbsp", "\u00a0"), ("nel", "\u0085"), ("lsep", "\u2028"), ("ideo", "\u3000")):
+        attacks[f"lead-{name}"] = (f"FROM {IMAGE}\n{space}{leak}", {"linkroot": "/"}, "leading whitespace")
+    attacks["escaped"] = (
+        f"# escape=` x\nFROM {IMAGE}\nENV A=1 \\\n{leak}",
+        {"linkroot": "/"},
+        "escape parser directive",
+    )
     marker.write_text("root's\n")
     try:
         for name, (containerfile, links, says) in attacks.items():
@@ -217,6 +226,25 @@ async def test_hostile_containerfiles_are_refused_before_they_run(
         assert marker.read_text() == "root's\n"
     finally:
         marker.unlink()
+
+
+async def test_what_is_built_is_staxads_rendering_and_keeps_utf8(builder: Live, repos: Path) -> None:
+    """Commands, labels and variables in UTF-8 survive the parse and the rendering, and the
+    base image is pinned by id."""
+    containerfile = (
+        f"# syntax=docker/dockerfile:1\nFROM {IMAGE}\n"
+        'ENV GREETING="héllo wörld"\n'
+        'RUN echo "$GREETING ünïcode \\\n'
+        '    continued" > /www/index.html\n'
+        'CMD exec httpd -f -p "$PORT" -h /www\n'
+    )
+    done = await build(builder, repos, "utf8", containerfile)
+    assert done["status"] == "succeeded", done
+    log = await build_log(builder, "utf8", done)
+    image_id = podman("image", "inspect", "--format", "{{.Id}}", IMAGE).stdout.decode().strip()
+    assert f"FROM {image_id}" in log, log
+    want = "héllo wörld ünïcode     continued\n\n200"
+    assert await until(lambda: builder.https(builder.host("utf8")).stdout == want), builder.https(builder.host("utf8"))
 
 
 async def test_a_build_that_floods_its_log_is_cut_and_stopped(builder: Live, repos: Path) -> None:
