@@ -25,13 +25,29 @@ class Volumes:
     async def _podman(self, *args: str, timeout: float = 60) -> proc.Completed:
         return await proc.run(self._argv(*args), timeout=timeout)
 
-    async def ensure(self, name: str, labels: dict[str, str]) -> None:
-        if (await self._podman("volume", "exists", own_volume(name))).returncode == 0:
-            return
+    async def create(self, name: str, labels: dict[str, str]) -> None:
+        """Make the volume; one that exists already is used only when it carries `labels`
+        (a volume under this name that someone else made is refused, never adopted)."""
         flags = [f"--label={key}={value}" for key, value in sorted(labels.items())]
-        result = await self._podman("volume", "create", *flags, name)
-        if result.returncode != 0 and (await self._podman("volume", "exists", name)).returncode != 0:
+        result = await self._podman("volume", "create", *flags, own_volume(name))
+        if result.returncode == 0:
+            return
+        found = await self.labels(name)
+        if found is None:
             raise TemporaryError(f"volume {name} could not be created: {result.stderr.decode(errors='replace')[-300:]}")
+        if any(found.get(key) != value for key, value in labels.items()):
+            raise PermanentError(
+                f"a volume named {name} exists that staxad did not make for this volume (its labels name another "
+                "owner); it is left as it is and not mounted: see `staxad doctor`"
+            )
+
+    async def labels(self, name: str) -> dict[str, str] | None:
+        """The volume's labels, or None when there is no volume by that name."""
+        result = await self._podman("volume", "inspect", "--format=json", own_volume(name))
+        if result.returncode != 0:
+            return None
+        found = json.loads(result.stdout or b"[]") or [{}]
+        return dict(found[0].get("Labels") or {})
 
     async def remove(self, name: str) -> None:
         """Remove a volume no container uses; a volume still in use is a TemporaryError."""

@@ -22,8 +22,11 @@ def labels(
     service: str | None = None,
     deployment_id: str | None = None,
     volume_id: str | None = None,
+    provider_id: str | None = None,
 ) -> dict[str, str]:
     out = {f"{LABEL}.instance": instance, f"{LABEL}.tenant": tenant_id}
+    if provider_id:
+        out[f"{LABEL}.provider"] = provider_id
     if volume_id:
         out[f"{LABEL}.volume"] = volume_id
     if service:
@@ -81,10 +84,17 @@ def sandbox_table(instance: str) -> str:
     return f"staxad-{instance}-sandbox"
 
 
-def volume(instance: str, tenant: str, name: str) -> str:
-    """A tenant's named volume; `--` (never inside a tenant or volume name) keeps tenant `a`'s
-    volume `b-c` apart from tenant `a-b`'s volume `c`."""
-    return f"staxa-{instance}-{tenant}--{name}"
+def volume(instance: str, volume_id: str) -> str:
+    """A tenant's volume on the host, named by the volume's id: tenant and volume names are
+    free again after a delete (another provider's tenant `shop` may ask for volume `data`),
+    ids never. `--` keeps it apart from every name made from a tenant's name."""
+    return f"staxa-{instance}--{volume_id.replace('_', '-')}"
+
+
+def owns(labels: dict[str, str], tenant_id: str, volume_id: str) -> bool:
+    """Whether a host volume's labels name exactly this tenant's volume: a volume under a
+    staxad name with other labels, or none, is never mounted, backed up or deleted."""
+    return labels.get(f"{LABEL}.tenant") == tenant_id and labels.get(f"{LABEL}.volume") == volume_id
 
 
 VOLUME = re.compile(r"staxa-[a-z0-9][a-z0-9-]*")

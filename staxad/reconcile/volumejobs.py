@@ -42,20 +42,27 @@ class VolumeJobs:
     def _instance(self) -> str:
         return self.platform.ctx.settings.instance
 
-    def host_name(self, tenant: Tenant, volume: Volume) -> str:
-        return names.volume(self._instance, tenant.name, volume.name)
-
-    async def ensure(self, tenant: Tenant, volume: Volume) -> str:
-        name = self.host_name(tenant, volume)
-        await self.volumes.ensure(name, names.labels(self._instance, tenant.id, volume_id=volume.id))
+    async def ensure(self, tenant: Tenant, volume: Volume, on_host: dict[str, dict[str, str]] | None = None) -> str:
+        """The host volume of `volume`, made when missing: the one whose labels name this
+        tenant's volume (hosts before id names keep theirs), else the id-named one."""
+        if on_host is None:
+            on_host = await self.volumes.listing(self._instance)
+        for name, labels in on_host.items():
+            if names.owns(labels, tenant.id, volume.id):
+                return name
+        name = names.volume(self._instance, volume.id)
+        labels = names.labels(self._instance, tenant.id, volume_id=volume.id, provider_id=tenant.provider_id)
+        await self.volumes.create(name, labels)
         return name
 
     async def mounts(self, tenant: Tenant, service_id: str) -> dict[str, str]:
         """The service's volumes, created if missing: podman name -> mount path."""
         mounted = {}
+        on_host: dict[str, dict[str, str]] | None = None
         for volume in await store.of_tenant(self.platform.ctx.db, tenant.id):
             if volume.service_id == service_id and volume.mount_path:
-                mounted[await self.ensure(tenant, volume)] = volume.mount_path
+                on_host = on_host if on_host is not None else await self.volumes.listing(self._instance)
+                mounted[await self.ensure(tenant, volume, on_host)] = volume.mount_path
         return mounted
 
     async def backup(self, tenant: Tenant, job: Backup) -> None:
@@ -126,14 +133,14 @@ class VolumeJobs:
     async def teardown(self, tenant: Tenant) -> None:
         """A deleted tenant's volumes go with it, unless retained; its backups go either way
         (`retain` keeps the data on the host, not staxad's archives of it)."""
-        kept = set()
+        retained = set()
         for volume in await store.of_tenant(self.platform.ctx.db, tenant.id):
             for backup in await store.backups_of(self.platform.ctx.db, volume.id):
                 backup_files.remove(self.folder, backup.id)
             if volume.retain:
-                kept.add(self.host_name(tenant, volume))
+                retained.add(volume.id)
         for name, labels in (await self.volumes.listing(self._instance)).items():
-            if labels.get(f"{names.LABEL}.tenant") == tenant.id and name not in kept:
+            if labels.get(f"{names.LABEL}.tenant") == tenant.id and labels.get(f"{names.LABEL}.volume") not in retained:
                 await self.volumes.remove(name)
 
     async def measure(self) -> None:

@@ -118,11 +118,9 @@ async def test_a_retained_volume_outlives_its_tenant_and_a_deleted_one_goes(live
     body = {"name": "leaver", "source_type": "image", "image_url": web_image, "port": 8080, "volumes": volumes}
     tenant = await create(live, body)
     await live.wait_status(tenant["id"], "ready")
-    assert sorted(host_volumes(tenant["id"])) == [
-        f"staxa-{live.daemon.settings.instance}-leaver--keep",
-        f"staxa-{live.daemon.settings.instance}-leaver--scratch",
-    ]
     listed = (await live.client.get(f"/tenants/{tenant['id']}/volumes", headers=live.auth)).json()["data"]
+    by_id = {v["name"]: f"staxa-{live.daemon.settings.instance}--{v['id'].replace('_', '-')}" for v in listed}
+    assert sorted(host_volumes(tenant["id"])) == sorted(by_id.values())
     scratch = next(v for v in listed if v["name"] == "scratch")
     url = f"/tenants/{tenant['id']}/volumes/{scratch['id']}"
     detached = await live.client.patch(url, headers=live.auth, json={"service": None})
@@ -134,8 +132,50 @@ async def test_a_retained_volume_outlives_its_tenant_and_a_deleted_one_goes(live
     assert (await live.client.delete(f"/tenants/{tenant['id']}", headers=live.auth)).status_code == 202
     await live.wait_status(tenant["id"], "gone")
     left = host_volumes(tenant["id"])
-    assert left == [f"staxa-{live.daemon.settings.instance}-leaver--keep"]
+    assert left == [by_id["keep"]]
     labels = json.loads(podman("volume", "inspect", "--format", "{{json .Labels}}", left[0]).stdout)
     assert labels["io.staxa.tenant"] == tenant["id"]
     await live.daemon.tenant_reconciler.sweep()
     assert host_volumes(tenant["id"]) == left  # the sweep leaves a retained volume alone
+
+
+async def test_a_retained_volume_never_goes_to_another_providers_tenant_of_the_same_name(
+    live: Live, web_image: str
+) -> None:
+    """Provider A's tenant `shop` retains volume `data` and is deleted; provider B's new
+    tenant `shop` with a volume `data` gets a volume of its own, empty. A volume planted
+    under the name staxad once made from those names is neither mounted nor removed."""
+    instance = live.daemon.settings.instance
+    planted = f"staxa-{instance}-shop--data"
+    podman("volume", "create", "--label", f"io.staxa.instance={instance}", planted)
+    try:
+        volume = {"name": "data", "mount_path": "/data", "size_mb": 10, "retain": True}
+        body = {"name": "shop", "source_type": "image", "image_url": web_image, "port": 8080, "volumes": [volume]}
+        first = await create(live, body)
+        await live.wait_status(first["id"], "ready")
+        assert exec_in(await live_container(live, first["id"]), "echo A-secret > /data/row && echo ok") == "ok\n"
+        assert (await live.client.delete(f"/tenants/{first['id']}", headers=live.auth)).status_code == 202
+        await live.wait_status(first["id"], "gone")
+        [kept] = host_volumes(first["id"])
+
+        provider, _ = await live.daemon.platform.accounts.register("other@example.com", None)
+        _, raw = await live.daemon.platform.keys.create(provider.id, "b", "live", ["*"], None)
+        other = {"Authorization": f"Bearer {raw}"}
+        response = await live.client.post("/tenants", headers=other, json=body)
+        assert response.status_code == 202, response.text
+        second = response.json()["data"]
+        await live.wait_status_as(second["id"], "ready", other)
+        [mine] = host_volumes(second["id"])
+        assert mine not in (kept, planted)
+        labels = json.loads(podman("volume", "inspect", "--format", "{{json .Labels}}", mine).stdout)
+        assert labels["io.staxa.provider"] == provider.id
+        data = (await live.client.get(f"/tenants/{second['id']}", headers=other)).json()["data"]
+        [d] = [d for d in data["deployments"] if d["status"] == "succeeded"][:1]
+        container = f"staxa-{instance}-shop-web-{d['id'][4:]}"
+        assert exec_in(container, "ls -A /data; echo end") == "end\n"
+        assert (await live.client.delete(f"/tenants/{second['id']}", headers=other)).status_code == 202
+        await live.wait_status_as(second["id"], "gone", other)
+        assert podman("volume", "exists", planted, check=False).returncode == 0  # not staxad's to delete
+        podman("volume", "rm", kept, mine)
+    finally:
+        podman("volume", "rm", "-f", planted, check=False)
