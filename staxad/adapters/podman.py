@@ -17,7 +17,7 @@ import os
 import pwd
 import re
 import socket
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,6 +79,9 @@ class ImageContents:
 
 
 PORT_RACE_ATTEMPTS = 3
+# `podman unshare` enters the service user's user namespace, where `unshare` may make the
+# build's PID namespace; --kill-child ends it when the group is killed (staxad's cancel).
+BUILD_PID_NAMESPACE = ("podman", "unshare", "unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "--")
 _RFC3339 = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|z|[+-]\d\d:\d\d)$")
 
 # Removes aardvark-dns configs of networks that no longer exist, then prints and stops the
@@ -302,7 +305,6 @@ class Podman:
         containerfile: Path,
         tag: str,
         limits: BuildLimits | None = None,
-        after_kill: Callable[[], Awaitable[None]] | None = None,
     ) -> AsyncGenerator[bytes, None]:
         """`podman build` as the service user, its output line by line; raises LinesExit on failure.
 
@@ -310,6 +312,12 @@ class Podman:
         store's images table knows which images are staxad's. RUN steps get the default
         rootless network (slirp4netns): package registries are reachable, the host is not
         (the sandbox table drops the service user's connections to host addresses).
+
+        The build is pid 1 of a PID namespace of its own (made inside the service user's
+        user namespace, with its own /proc: podman outside it could not see the pause
+        process), so its RUN steps' containers, which runc starts outside podman's process
+        group, live in it too: killing the group ends the namespace and everything in it,
+        and no other build's steps (cgroups v1 gives rootless builds no cgroup to kill).
         """
         bounds = (
             [
@@ -326,6 +334,7 @@ class Podman:
         return proc.lines(
             [
                 *proc.as_user(self.service_user),
+                *BUILD_PID_NAMESPACE,
                 "podman",
                 "build",
                 "--pull=missing",
@@ -338,7 +347,6 @@ class Podman:
                 str(context),
             ],
             check=True,
-            after_kill=after_kill,
         )
 
     async def onbuild_triggers(self, ref: str) -> list[str]:

@@ -338,30 +338,22 @@ async def lines(
     env: Mapping[str, str] | None = None,
     cwd: str = "/",
     check: bool = False,
-    after_kill: Callable[[], Awaitable[None]] | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield a command's output (stdout and stderr) line by line.
 
     The command gets its own process group, killed when the caller stops reading:
     wrappers such as runuser leave children that would otherwise hold the pipe open.
-    `after_kill` runs when the command was stopped before it ended, before waiting for
-    it: for what escaped the group (a build step's container) and still holds the pipe.
     With `check`, a non-zero exit raises `LinesExit` after the last line.
     """
     child = await Child.start(argv, stderr=STDOUT, env=env, cwd=cwd)
     assert child.stdout is not None
-    ended = False
     try:
         while line := await _read_line(child.stdout):
             yield line
-        ended = True
         code = await child.wait()
         if check and code != 0:
             raise LinesExit(code)
     finally:
-        if not ended and after_kill is not None:
-            child.kill()
-            await after_kill()
         await child.end(kill=True)  # what runuser and the like leave in the group
 
 
@@ -524,47 +516,3 @@ class Supervised:
             with contextlib.suppress(ProcessLookupError):  # what the child left in its group
                 os.killpg(self.process.pid, signal.SIGKILL)
             LIVE_GROUPS.discard(self.process.pid)
-
-
-def boot_ticks() -> int:
-    """Now, in the clock ticks since boot that /proc/<pid>/stat counts start times in."""
-    with open("/proc/uptime") as uptime:
-        return int(float(uptime.read().split()[0]) * os.sysconf("SC_CLK_TCK"))
-
-
-def _command(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-def kill_orphaned_container_inits(uids: list[tuple[int, int]], since: int) -> list[int]:
-    """Kill what a stopped `podman build` leaves behind: the init of a RUN step's container
-    (pid 1 of its own pid namespace, so killing it ends the whole step) that was started
-    after `since` (boot ticks) and runs as one of `uids`. Its parent is runc (which runs
-    outside podman's process group) or, once runc is gone, init. A tenant's container is
-    a child of conmon and is never matched. The pids killed."""
-    killed = []
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = Path(entry.path, "stat").read_text().rsplit(") ", 1)[1].split()
-            status = Path(entry.path, "status").read_text()
-        except (OSError, IndexError):
-            continue
-        parent, started = int(stat[1]), int(stat[19])
-        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        uid = int(fields.get("Uid", "-1").split()[0])
-        ns_pids = fields.get("NSpid", "").split()
-        if fields.get("State", "").startswith("Z") or started < since or _command(parent) == "conmon":
-            continue
-        if len(ns_pids) < 2 or ns_pids[-1] != "1":
-            continue
-        if not any(first <= uid <= last for first, last in uids):
-            continue
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(entry.name), signal.SIGKILL)
-            killed.append(int(entry.name))
-    return killed

@@ -22,9 +22,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import IO
 
-from staxad.adapters import git, proc
+from staxad.adapters import git
 from staxad.adapters.checkout import Checkout
-from staxad.adapters.hostinfo import cgroups_v2, service_uid_ranges
+from staxad.adapters.hostinfo import cgroups_v2
 from staxad.adapters.podman import BuildLimits, Podman
 from staxad.adapters.proc import LinesExit
 from staxad.adapters.workspace import Workspace
@@ -208,15 +208,9 @@ class Builder:
     async def _podman_build(self, repo: Path, containerfile: Path, tag: str, log: BuildLog, progress: Progress) -> None:
         limit = self.settings.build.timeout_seconds
         tail: list[str] = []
-        began = proc.boot_ticks()
-
-        async def kill_steps() -> None:
-            # A build stopped mid-step (log cap, timeout, cancel) leaves the step's container
-            # running outside podman's process group, holding the output pipe: kill it before
-            # waiting for podman (staxad.adapters.proc.lines runs this then).
-            await asyncio.to_thread(self._kill_leftover_steps, began)
-
-        building = self.podman.build(repo, containerfile, tag, self._limits(), after_kill=kill_steps)
+        # Leaving the loop early (log cap, timeout, cancel) kills the build's PID namespace
+        # and with it its RUN steps, and only its own (staxad.adapters.podman.build).
+        building = self.podman.build(repo, containerfile, tag, self._limits())
         try:
             async with asyncio.timeout(limit), contextlib.aclosing(building) as output:
                 async for raw in output:
@@ -237,13 +231,6 @@ class Builder:
             raise PermanentError(
                 f"the image build failed (podman exited {exc.returncode}). Last output:\n{last}"
             ) from None
-
-    def _kill_leftover_steps(self, since: int) -> None:
-        uids = service_uid_ranges(self.settings.runtime.service_user)
-        for _ in range(3):  # runc and buildah may take a moment to die and hand the step to init
-            for pid in proc.kill_orphaned_container_inits(uids, since):
-                log.warning("killed build step process %d left by a stopped build", pid)
-            time.sleep(0.3)
 
     def _limits(self) -> BuildLimits | None:
         """Memory and CPU for build steps; None where rootless cgroups cannot apply them

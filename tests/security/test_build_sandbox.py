@@ -260,6 +260,21 @@ async def test_a_build_that_floods_its_log_is_cut_and_stopped(builder: Live, rep
     assert not flooders(), flooders()  # the step's own process went with the build
 
 
+async def test_a_stopped_build_kills_only_its_own_steps(builder: Live, repos: Path) -> None:
+    """A build that floods its log is stopped while a neighbour's RUN step, started after
+    it, still runs: the neighbour's build goes on and succeeds."""
+
+    async def neighbour() -> dict[str, Any]:
+        await asyncio.sleep(1.5)  # the flood's build has begun; this step starts after it
+        return await build(builder, repos, "steady", f"FROM {IMAGE}\nRUN sleep 6 && echo done > /www/done\n")
+
+    flooding = f"FROM {IMAGE}\nRUN sleep 4; yes staxad-flood\n"
+    flood, steady = await asyncio.gather(build(builder, repos, "flood2", flooding), neighbour())
+    assert flood["status"] == "failed" and "build.max_log_mb" in flood["reason"], flood
+    assert steady["status"] == "succeeded", steady
+    assert not flooders()
+
+
 def flooders() -> list[int]:
     """Processes still running the flooding step (outside podman: a RUN step's container)."""
     found = []
