@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -57,6 +57,18 @@ class Browser:
     def find(self, css: str, timeout: float = 10) -> WebElement:
         return WebDriverWait(self.driver, timeout).until(lambda d: d.find_element(By.CSS_SELECTOR, css))
 
+    def click(self, css: str, timeout: float = 10) -> None:
+        """Click the element `css` names, found again if the page re-rendered it meanwhile."""
+
+        def attempt(d: webdriver.Chrome) -> bool:
+            try:
+                d.find_element(By.CSS_SELECTOR, css).click()
+            except (StaleElementReferenceException, NoSuchElementException):
+                return False
+            return True
+
+        WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(attempt)
+
     def all(self, css: str) -> list[WebElement]:
         return self.driver.find_elements(By.CSS_SELECTOR, css)
 
@@ -89,7 +101,7 @@ class Browser:
             else:
                 field.clear()
                 field.send_keys(value)
-        self.find(f"{form} button[type=submit]").click()
+        self.click(f"{form} button[type=submit]")
 
     def sign_in(self, base: str, key: str) -> None:
         self.open(base + "/")

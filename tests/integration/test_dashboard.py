@@ -45,7 +45,7 @@ async def test_a_team_deploys_opens_and_deletes_an_app_from_the_dashboard(live: 
             browser.open(url)
             browser.until(lambda: "hello from v1" in browser.text_of("body"), what="the app through Caddy")
             browser.open(f"{base}/t/{tenant_id}")
-            browser.find("#delete").click()
+            browser.click("#delete")
             browser.fill("#confirm-delete", name="dash")
             browser.until(lambda: browser.driver.current_url == base + "/", what="back on the list")
             return tenant_id

@@ -6,8 +6,10 @@ Caddy is tests/integration/test_dashboard.py."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
+from selenium.common.exceptions import StaleElementReferenceException
 
 from staxad.daemon import Daemon
 from tests.browser import chromium
@@ -44,7 +46,7 @@ async def test_a_bad_key_is_refused_and_a_good_one_stays_out_of_cookies(served: 
             assert browser.script("return document.cookie") == ""
             assert browser.driver.get_cookies() == []
             assert browser.script("return sessionStorage.getItem('staxa.key')") == key
-            browser.find("#sign-out").click()
+            browser.click("#sign-out")
             browser.find("#sign-in")
             assert browser.script("return sessionStorage.getItem('staxa.key')") is None
             assert all("401" in error for error in browser.errors())  # only the refused key's answer
@@ -95,7 +97,7 @@ async def test_the_tenant_page_sets_env_adds_a_domain_and_deletes_after_confirma
             browser.fill("#rule-form", direction="inbound", cidrs="198.18.0.0/24")
             browser.until(lambda: "198.18.0.0/24" in browser.text_of("#rules"), what="the rule")
             browser.screenshot("tenant-settings")
-            browser.find("#delete").click()
+            browser.click("#delete")
             browser.fill("#confirm-delete", name="not-blog")
             browser.until(lambda: "nothing was deleted" in browser.text_of("#notice"))
             browser.fill("#confirm-delete", name="blog")
@@ -158,12 +160,15 @@ async def test_a_built_deployment_shows_its_build_log_and_a_revoked_key_signs_ou
         with chromium() as browser:
             browser.sign_in(served, key_of(auth))
             browser.open(f"{served}/t/{tenant['id']}")
-            browser.find("#deployments .build-log").click()
+            browser.click("#deployments .build-log")
             browser.until(lambda: "Build log of web at ababababab" in browser.text_of("#build-log"), what="the log")
             # the key is revoked meanwhile: reading a log signs the tab out, as any call does
+            # (the event stream or the page's refresh may be the first call to be refused)
             revoked = httpx.delete(f"{served}/api/v1/api-keys/{auth['X-Key-Id']}", headers=auth)
             assert revoked.status_code == 204, revoked.text
-            browser.find("#deployments .build-log").click()
+            for button in browser.all("#deployments .build-log"):
+                with contextlib.suppress(StaleElementReferenceException):
+                    button.click()
             browser.find("#sign-in")
             browser.until(lambda: "refused" in browser.text_of("#notice"), what="the sign-out")
             assert browser.script("return sessionStorage.getItem('staxa.key')") is None

@@ -50,13 +50,16 @@ function table(id, columns, rows, empty) {
     "table",
     { id },
     h("thead", {}, h("tr", {}, columns.map(([title]) => h("th", {}, title)))),
-    h("tbody", {}, rows.map((row) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(row)))))),
+    h("tbody", {}, rows.map((row) => h("tr", { "data-key": row.id }, columns.map(([, cell]) => h("td", {}, cell(row)))))),
   );
 }
 
+// A refresh that changes nothing keeps the nodes on the page, so a click (or a selection)
+// under way on them is not lost to a list redrawn every few seconds. Rows carry their
+// record's id, so equal markup means the same records behind each button.
 function replace(id, node) {
   const old = $(id);
-  if (old) old.replaceWith(node);
+  if (old && !old.isEqualNode(node)) old.replaceWith(node);
 }
 
 function notice(text, kind = "error") {
