@@ -108,6 +108,7 @@ class BuildSettings:
     keep_images: int = 5
     max_concurrent: int = 2
     max_log_mb: int = 20
+    keep_logs: int = 20  # build logs kept per service: its newest deployments'
     max_files: int = 20000
     memory_mb: int = 2048
     cpu_percent: int = 100
@@ -125,7 +126,11 @@ class RuntimeSettings:
     podman_socket: str = ""
     health_timeout_seconds: int = 60
     reconcile_interval_seconds: int = 15
+    container_log_mb: int = 10  # a container's log file, cut (by conmon) past this size
     insecure_registries: tuple[str, ...] = ()
+    # Registries (host or host:port) staxad may call although they resolve to loopback,
+    # private, link-local or CGNAT addresses or to this host; TLS is still verified.
+    private_registries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,9 @@ class VolumeSettings:
     max_size_mb: int = 102400
     measure_interval_seconds: int = 300
     keep_last: int = 7  # backups a volume keeps unless it says otherwise (pinned ones never count)
+    backup_quota_mb: int = 20480  # bytes of backups a provider may keep, pinned included
+    min_backup_interval_minutes: int = 60  # the shortest gap a backup_schedule may have
+    backups_dir: str = ""  # where archives go ("": <data_dir>/volume-backups); may be another filesystem
 
 
 @dataclass(frozen=True)
@@ -251,8 +259,8 @@ class Settings:
 
     @property
     def backups_dir(self) -> Path:
-        """Volume backups: root's, under the data dir (0700)."""
-        return self.data_dir / "volume-backups"
+        """Volume backups: root's (0700), under the data dir unless volumes.backups_dir says."""
+        return Path(self.volumes.backups_dir) if self.volumes.backups_dir else self.data_dir / "volume-backups"
 
     @property
     def podman_socket(self) -> Path:

@@ -116,8 +116,10 @@ class Podman:
         service_user: str,
         service_env: dict[str, str] | None = None,
         pid_file: Path | None = None,
+        log_bytes: int = 10 << 20,
     ) -> None:
         self.socket_path = socket_path
+        self.log_bytes = log_bytes  # each container's log file: conmon cuts it past this
         self.service_user = service_user
         self.service_env = service_env or {}  # extra environment of the API service (doctor's trials)
         self.pid_file = pid_file
@@ -473,6 +475,7 @@ class Podman:
             "mem_limit": f"{size.memory_mib}m",
             "nano_cpus": int(size.cpus * 1e9),
             "restart_policy": {"Name": "no"},
+            "log_config": {"Type": "k8s-file", "Config": {"size": self.log_bytes}},
         }
         if spec.command:
             kwargs["command"] = spec.command

@@ -33,6 +33,7 @@ def registry(r: Registry, listing: bool = True) -> dict[str, Any]:
         "registry_url": r.registry_url,
         "username": r.username,
         "verified": r.verified,
+        "mode": r.mode,
     }
     if listing:
         shown["created_at"] = r.created_at

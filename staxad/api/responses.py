@@ -18,6 +18,7 @@ STATUS: dict[type[errors.ApiError], int] = {
     errors.MethodNotAllowed: 405,
     errors.Conflict: 409,
     errors.Unprocessable: 422,
+    errors.LimitExceeded: 422,
     errors.RateLimited: 429,
 }
 

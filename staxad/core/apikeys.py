@@ -58,7 +58,7 @@ class ApiKeys:
         return key, who
 
     async def page(self, who: Principal, limit: int, offset: int) -> tuple[list[ApiKey], int]:
-        return await store.list_for(self.ctx.db, who.provider_id, limit, offset, _visible_modes(who))
+        return await store.list_for(self.ctx.db, who.provider_id, limit, offset, apikeys.visible_modes(who.mode))
 
     async def create_body(self, who: Principal, payload: object) -> tuple[ApiKey, str]:
         body = validation.Body(payload, ("name", "scopes", "mode", "expires_at"))
@@ -123,11 +123,6 @@ class ApiKeys:
 
     async def delete(self, who: Principal, key_id: str) -> None:
         async with self.ctx.db.transaction() as tx:
-            if not await store.delete(tx, who.provider_id, key_id, _visible_modes(who)):
+            if not await store.delete(tx, who.provider_id, key_id, apikeys.visible_modes(who.mode)):
                 raise NotFound(f"API key '{key_id[:64]}' not found.")
         self._cache = {d: entry for d, entry in self._cache.items() if entry[0].id != key_id}
-
-
-def _visible_modes(who: Principal) -> tuple[str, ...]:
-    """A test key sees and revokes only test keys; a live key, every key of its provider."""
-    return ("test",) if who.mode == "test" else apikeys.MODES

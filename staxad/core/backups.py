@@ -12,7 +12,7 @@ from __future__ import annotations
 from staxad.core.context import Context
 from staxad.core.volumes import Volumes
 from staxad.model.clock import new_id, parse_iso
-from staxad.model.errors import Conflict, NotFound, Unprocessable
+from staxad.model.errors import Conflict, LimitExceeded, NotFound, Unprocessable
 from staxad.model.lifecycle import DEPLOYABLE
 from staxad.model.records import Tenant
 from staxad.model.volumes import PENDING, Backup, JobStatus, Restore, Volume, due
@@ -29,34 +29,49 @@ class Backups:
         volume = await self.volumes.get(tenant, volume_id)
         if tenant.status not in DEPLOYABLE:
             raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status}; it cannot be backed up now.")
+        full = await self.over_quota(tenant.provider_id)
+        if full is not None:
+            raise full
         backup = await self._queue(tenant.id, volume, "manual")
         self.ctx.changed(tenant.id)
         return backup
 
-    async def _queue(self, tenant_id: str, volume: Volume, kind: str) -> Backup:
+    async def over_quota(self, provider_id: str) -> LimitExceeded | None:
+        """The error a new backup meets when the provider's archives fill its quota."""
+        used = await store.backup_bytes_of_provider(self.ctx.db, provider_id)
+        limit = self.ctx.settings.volumes.backup_quota_mb << 20
+        if used < limit:
+            return None
+        return LimitExceeded(
+            f"Backups use {used >> 20} MiB of this provider's {limit >> 20} MiB (volumes.backup_quota_mb); "
+            "delete or unpin older backups first.",
+            {"used_bytes": used, "limit_bytes": limit},
+        )
+
+    async def _queue(self, tenant_id: str, volume: Volume, kind: str, refused: str | None = None) -> Backup:
+        """A backup for the tenant's pass to run, or (`refused`) one that failed before it ran."""
+        now = self.ctx.now()
         backup = Backup(
             id=new_id("bak"),
             tenant_id=tenant_id,
             volume_id=volume.id,
             kind=kind,
-            status=JobStatus.QUEUED,
-            reason=None,
+            status=JobStatus.FAILED if refused else JobStatus.QUEUED,
+            reason=refused,
             pinned=False,
             size_bytes=None,
             sha256=None,
             blocked_ms=None,
-            created_at=self.ctx.now(),
-            finished_at=None,
+            created_at=now,
+            finished_at=now if refused else None,
         )
         async with self.ctx.db.transaction() as tx:
             await store.insert_backup(tx, backup)
-            await events.append(
-                tx,
-                tenant_id,
-                "backup.queued",
-                f"{kind.capitalize()} backup of volume {volume.name} queued",
-                self.ctx.clock.now(),
-            )
+            what = f"{kind.capitalize()} backup of volume {volume.name}"
+            if refused:
+                await events.append(tx, tenant_id, "backup.failed", f"{what} failed: {refused}", self.ctx.clock.now())
+            else:
+                await events.append(tx, tenant_id, "backup.queued", f"{what} queued", self.ctx.clock.now())
         return backup
 
     async def page(self, tenant: Tenant, volume_id: str) -> list[Backup]:
@@ -127,7 +142,9 @@ class Backups:
             last = await store.last_scheduled(self.ctx.db, volume.id)
             since = parse_iso(last) if last else None
             if due(volume.backup_schedule, since, parse_iso(volume.created_at), now):
-                await self._queue(volume.tenant_id, volume, "scheduled")
+                provider_id = await store.provider_of(self.ctx.db, volume.tenant_id)
+                full = await self.over_quota(provider_id) if provider_id else None
+                await self._queue(volume.tenant_id, volume, "scheduled", full.message if full else None)
                 self.ctx.changed(volume.tenant_id)
                 queued += 1
         return queued

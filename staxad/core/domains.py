@@ -34,20 +34,25 @@ log = logging.getLogger("staxad.domains")
 class Domains:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._served: frozenset[str] = frozenset()
+        self._served_at: int | None = None  # the store's commit count `_served` was read at
 
     async def serves(self, domain: str) -> bool:
-        """Caddy's `ask` decision, before it gets a certificate: only names of tenants that
-        exist and are not being deleted, and custom domains verified now."""
+        """Caddy's `ask` decision, before it gets a certificate: only the names staxad routes
+        (routable services of tenants not being deleted) and custom domains verified now.
+        Answered from memory, read again only after a commit: a flood of unknown names costs
+        no store read and cannot starve real issuance."""
         if not 0 < len(domain) <= 253 or domain != domain.lower():
             return False
-        base = "." + self.ctx.settings.domains.base_domain
-        if not domain.endswith(base):
-            return await host_store.serves_custom(self.ctx.db, domain)
-        label = domain[: -len(base)]
-        service, _, tenant = label.rpartition("--") if "--" in label else ("", "", label)
-        if "." in label or not tenant:
-            return False
-        return await host_store.serves_service(self.ctx.db, tenant, service)
+        commits = self.ctx.db.commits  # read first: a later commit only means a later read
+        if commits != self._served_at:
+            services, custom = await host_store.servable(self.ctx.db)
+            base = self.ctx.settings.domains.base_domain
+            self._served = frozenset(
+                {names.hostname(base, tenant, service, primary) for tenant, service, primary in services} | set(custom)
+            )
+            self._served_at = commits
+        return domain in self._served
 
     def platform_host(self, tenant: Tenant) -> str:
         return names.hostname(self.ctx.settings.domains.base_domain, tenant.name, "", primary=True)

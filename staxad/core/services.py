@@ -44,7 +44,9 @@ class Services:
                 validation.image_of_own(spec.image_url, await image_store.built_by(self.ctx.db, tenant.id))
             except ValueError as exc:
                 validation.raise_field("image_url", str(exc))
-        await self.registries.require_own(tenant.provider_id, "registry_id", spec.registry_id)
+        await self.registries.require_own(
+            tenant.provider_id, tenant.mode, "registry_id", spec.registry_id, spec.image_url
+        )
         if spec.is_primary:
             raise ValidationError(
                 "A new service cannot replace the primary one.", {"fields": {"is_primary": "must be false"}}

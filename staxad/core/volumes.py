@@ -61,7 +61,11 @@ def parse_volume(payload: object, settings: Settings, where: str = "", in_servic
     name = body.check("name", body.string("name", required=True, max_len=63), lambda n: v.dns_label(n, "a volume name"))
     path = body.check("mount_path", body.string("mount_path", required=in_service, max_len=255), mount_path)
     size = body.integer("size_mb", 1, settings.volumes.max_size_mb, required=True)
-    cron = body.check("backup_schedule", body.string("backup_schedule", max_len=100), schedule)
+    cron = body.check(
+        "backup_schedule",
+        body.string("backup_schedule", max_len=100),
+        lambda line: schedule(line, settings.volumes.min_backup_interval_minutes),
+    )
     keep = body.integer("keep_last", 1, 1000)
     service = None if in_service else body.string("service", max_len=63)
     if service is not None and path is None and not body.errors.get(where + "mount_path"):
@@ -158,7 +162,8 @@ class Volumes:
             changes["retain"] = int(bool(body.boolean("retain")))
         if "backup_schedule" in body.data:
             raw = body.string("backup_schedule", max_len=100)
-            changes["backup_schedule"] = body.check("backup_schedule", raw, schedule) if raw else None
+            gap = self.ctx.settings.volumes.min_backup_interval_minutes
+            changes["backup_schedule"] = body.check("backup_schedule", raw, lambda x: schedule(x, gap)) if raw else None
         if body.has("keep_last"):
             changes["keep_last"] = body.integer("keep_last", 1, 1000)
         moving = "service" in body.data or "mount_path" in body.data

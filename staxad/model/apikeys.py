@@ -30,6 +30,12 @@ def mode_of(raw: str) -> str | None:
     return None
 
 
+def visible_modes(mode: str) -> tuple[str, ...]:
+    """The modes of what a key of `mode` sees and changes (keys, webhooks, registry
+    credentials): a test key only test ones; a live key every one of its provider."""
+    return ("test",) if mode == "test" else MODES
+
+
 def child_expiry(requested: str | None, parent: str | None) -> str | None:
     """The expiry of a key minted by a key expiring at `parent`: a child never outlives
     its parent, and a child that names no expiry inherits the parent's. Raises

@@ -47,6 +47,12 @@ class Unprocessable(ApiError):
     code = "unprocessable_entity"
 
 
+class LimitExceeded(Unprocessable):
+    """A quota is used up; `details` say what is used and what the limit is."""
+
+    code = "limit_exceeded"
+
+
 class RateLimited(ApiError):
     code = "rate_limited"
 

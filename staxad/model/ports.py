@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from staxad.model.github import Access
@@ -19,17 +20,28 @@ class Resolver(Protocol):
     async def lookup(self, name: str, rdtype: str) -> Lookup: ...
 
 
+# The addresses a connection to host (and port) may go to, each checked; ValueError
+# saying why when the host may not be connected to.
+Addresses = Callable[[str, int | None], Awaitable[list[str]]]
+
+
+@dataclass(frozen=True)
+class RegistryLogin:
+    base: str  # where the v2 API answers, such as https://registry.example.com
+    username: str
+    password: str = field(repr=False)
+    verify_tls: bool
+    addresses: Addresses  # asked at every connection, to the registry and its token service alike
+
+
 class RegistryApi(Protocol):
-    """A registry's v2 API, logged in as `login` = (base URL, username, password, verify TLS).
-    Raises ValueError with what went wrong."""
+    """A registry's v2 API, logged in as `login`. Raises ValueError with what went wrong."""
 
-    async def check(self, login: tuple[str, str, str, bool]) -> None: ...
+    async def check(self, login: RegistryLogin) -> None: ...
 
-    async def repositories(
-        self, login: tuple[str, str, str, bool], query: str, limit: int
-    ) -> list[tuple[str, int]]: ...
+    async def repositories(self, login: RegistryLogin, query: str, limit: int) -> list[tuple[str, int]]: ...
 
-    async def tags(self, login: tuple[str, str, str, bool], repo: str) -> list[tuple[str, str | None, int | None]]: ...
+    async def tags(self, login: RegistryLogin, repo: str) -> list[tuple[str, str | None, int | None]]: ...
 
 
 class GitHubApi(Protocol):

@@ -10,7 +10,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from apscheduler.triggers.cron import CronTrigger
@@ -100,15 +100,42 @@ def overlapping(paths: Iterable[str]) -> list[str]:
     )
 
 
-def schedule(value: str) -> str:
-    """`daily@HH:MM` (UTC) or a five-field cron line; returned as the cron line."""
+def schedule(value: str, min_gap_minutes: int = 0) -> str:
+    """`daily@HH:MM` (UTC) or a five-field cron line; returned as the cron line. Its runs
+    must lie at least `min_gap_minutes` apart (a backup a minute fills a disk)."""
     daily = DAILY.match(value.strip())
     line = f"{int(daily[2])} {int(daily[1])} * * *" if daily else " ".join(value.split())
     try:
-        CronTrigger.from_crontab(line, timezone="UTC")
+        trigger = CronTrigger.from_crontab(line, timezone="UTC")
     except ValueError as exc:
         raise ValueError(f"must be 'daily@HH:MM' (UTC) or a five-field cron line: {exc}") from None
+    gap = shortest_gap(trigger)
+    if gap < timedelta(minutes=min_gap_minutes):
+        raise ValueError(
+            f"has runs {int(gap.total_seconds() // 60)} minutes apart; backups may run at most once every "
+            f"{min_gap_minutes} minutes (volumes.min_backup_interval_minutes)"
+        )
     return line
+
+
+GAP_SAMPLE = datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def shortest_gap(trigger: CronTrigger) -> timedelta:
+    """The shortest time between two of its next 400 runs: minutes and hours are the same
+    on every day a schedule runs, so 400 runs (several days of the densest schedules) show
+    its gaps within a day and from one day to the next."""
+    shortest = timedelta(days=366)
+    previous = trigger.get_next_fire_time(None, GAP_SAMPLE)
+    for _ in range(400):
+        if previous is None:
+            break
+        following = trigger.get_next_fire_time(previous, previous + timedelta(seconds=1))
+        if following is None:
+            break
+        shortest = min(shortest, following - previous)
+        previous = following
+    return shortest
 
 
 def due(cron: str, last: datetime | None, created: datetime, now: datetime) -> bool:

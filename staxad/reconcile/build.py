@@ -43,6 +43,7 @@ from staxad.model.containerfile import (
 from staxad.model.errors import PermanentError
 from staxad.model.frameworks import BaseImages, detect
 from staxad.model.records import Deployment, Service, Tenant
+from staxad.reconcile.images import Images
 from staxad.store import deployments as deployment_store
 from staxad.store import images as image_store
 
@@ -79,9 +80,10 @@ class BuildLog:
 
 
 class Builder:
-    def __init__(self, platform: Platform, podman: Podman) -> None:
+    def __init__(self, platform: Platform, podman: Podman, images: Images) -> None:
         self.platform = platform
         self.podman = podman
+        self.images = images
         self.settings = platform.ctx.settings
         user = self.settings.runtime.service_user
         self.workspace = Workspace(self.settings.work_root / "builds", user)
@@ -112,6 +114,7 @@ class Builder:
             raise
         finally:
             log.close()
+            await self.platform.tenants.prune_build_logs(service.id)
 
     async def _build(self, tenant: Tenant, service: Service, d: Deployment, progress: Progress, log: BuildLog) -> str:
         assert service.repo_url is not None
@@ -171,14 +174,9 @@ class Builder:
             ids: dict[str, str] = {}
             if not refused:
                 bases = base_images(parsed)[0]
-                insecure = self.settings.runtime.insecure_registries
                 for image in [*bases, *(i for i in copy_images(parsed) if i not in bases)]:
                     await progress(f"Checking base image {image}")
-                    await self.podman.ensure_image(image, tls_verify=image.split("/", 1)[0] not in insecure)
-                    image_id = await self.podman.image_id(image)
-                    if image_id is None:
-                        raise PermanentError(f"base image {image} went away while the build was checked; deploy again")
-                    ids[image] = image_id
+                    ids[image] = image_id = await self.images.obtain(tenant, image, None, None)
                     if image in bases:
                         refused += trigger_refusals(image, await self.podman.onbuild_triggers(image_id), own)
             if not refused:

@@ -20,7 +20,7 @@ from staxad.adapters.podman import Podman
 from staxad.adapters.volumes import Volumes
 from staxad.core.platform import Platform
 from staxad.model import names
-from staxad.model.errors import TemporaryError
+from staxad.model.errors import PermanentError, TemporaryError
 from staxad.model.records import Deployment, Tenant
 from staxad.model.volumes import INTERRUPTED, Backup, JobStatus, Restore, Volume, to_prune
 from staxad.store import backup_files, events
@@ -74,7 +74,8 @@ class VolumeJobs:
         try:
             name = await self.ensure(tenant, volume)
             writer = backup_files.Writer(self.folder, job.id)
-            blocked_ms = await self._with_service_stopped(tenant, volume, lambda: self.volumes.export(name, writer.add))
+            add = await self._within_quota(tenant, writer)
+            blocked_ms = await self._with_service_stopped(tenant, volume, lambda: self.volumes.export(name, add))
             sha256 = await writer.finish()
         except Exception as exc:
             if writer is not None:
@@ -99,6 +100,21 @@ class VolumeJobs:
                 f"Backed up volume {volume.name}: {writer.size} bytes, service stopped for {blocked_ms} ms",
             )
         await self._prune(tenant, volume)
+
+    async def _within_quota(self, tenant: Tenant, writer: backup_files.Writer) -> Callable[[bytes], Awaitable[None]]:
+        """The archive's sink, which stops the copy once the provider's backups would pass
+        volumes.backup_quota_mb (the disk holds the database and the secret key too)."""
+        quota = self.platform.ctx.settings.volumes.backup_quota_mb << 20
+        room = quota - await store.backup_bytes_of_provider(self.platform.ctx.db, tenant.provider_id)
+
+        async def add(chunk: bytes) -> None:
+            if writer.size + len(chunk) > room:
+                raise PermanentError(
+                    f"the archive would pass this provider's {quota >> 20} MiB of backups (volumes.backup_quota_mb)"
+                )
+            await writer.add(chunk)
+
+        return add
 
     async def restore(self, tenant: Tenant, job: Restore) -> None:
         volume = await store.get(self.platform.ctx.db, tenant.id, job.volume_id)

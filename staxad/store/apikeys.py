@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from staxad.model.records import ApiKey
-from staxad.store.db import Database, Row, Transaction
+from staxad.store.db import Database, Row, Transaction, mode_in
 
 
 def _key(row: Row) -> ApiKey:
@@ -29,8 +29,7 @@ async def by_digest(db: Database, digest: str) -> ApiKey | None:
 async def list_for(
     db: Database, provider_id: str, limit: int, offset: int, modes: tuple[str, ...] = ("live", "test")
 ) -> tuple[list[ApiKey], int]:
-    marks = ", ".join("?" * len(modes))
-    where = f"provider_id = ? AND mode IN ({marks})"
+    where = f"provider_id = ? AND {mode_in(modes)}"
     rows = await db.fetch_all(
         f"SELECT *, count(*) OVER () AS total FROM api_keys WHERE {where}"  # noqa: S608
         " ORDER BY created_at, rowid LIMIT ? OFFSET ?",

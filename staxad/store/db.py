@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import weakref
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,15 @@ import aiosqlite
 
 from staxad.model.errors import AlreadyExists
 from staxad.store import migrations
+
+
+def mode_in(modes: Sequence[str]) -> str:
+    """The condition `mode IN (?, ...)` for these modes (their values go in the parameters)."""
+    return f"mode IN ({', '.join('?' * len(modes))})"
+
+
+# (tenant name, primary custom domain, [(routable service, is_primary)]) -> URL
+TenantUrl = Callable[[str, str | None, list[tuple[str, bool]]], str | None]
 
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
@@ -41,6 +50,9 @@ class Database:
         self._lock = asyncio.Lock()
         self.commits = 0  # this process's commits that changed rows: what answers kept in memory check
         self._bells: weakref.WeakValueDictionary[str, asyncio.Event] = weakref.WeakValueDictionary()
+        # How a tenant's public URL is spelled (staxad.model.names.tenant_url without the
+        # settings): webhook bodies are written in their event's transaction and carry it.
+        self.tenant_url: TenantUrl = lambda _name, _domain, _routable: None
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -98,7 +110,7 @@ class Database:
         async with self._lock:
             changes = self._writer.total_changes
             await self._writer.execute("BEGIN IMMEDIATE")
-            tx = Transaction(self._writer)
+            tx = Transaction(self._writer, self.tenant_url)
             try:
                 yield tx
             except BaseException:
@@ -133,8 +145,9 @@ class Database:
 
 
 class Transaction:
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, tenant_url: TenantUrl = lambda _n, _d, _r: None) -> None:
         self._conn = conn
+        self.tenant_url = tenant_url
         self.announced: set[str] = set()
 
     def announce(self, topic: str) -> None:

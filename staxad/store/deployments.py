@@ -147,6 +147,16 @@ async def recent_reasons(db: Database, service_id: str, limit: int) -> list[str]
     return [row["reason"] or "" for row in rows]
 
 
+async def beyond_newest(db: Database | Transaction, keep: int, service_id: str | None = None) -> list[str]:
+    """Deployments of a service (or of every one) older than its newest `keep`."""
+    rows = await db.fetch_all(
+        "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY service_id ORDER BY created_at DESC, rowid DESC)"
+        " AS newer FROM deployments WHERE ? IS NULL OR service_id = ?) WHERE newer > ?",
+        (service_id, service_id, keep),
+    )
+    return [r["id"] for r in rows]
+
+
 async def ids_for_tenant(db: Database | Transaction, tenant_id: str) -> list[str]:
     rows = await db.fetch_all("SELECT id FROM deployments WHERE tenant_id = ?", (tenant_id,))
     return [r["id"] for r in rows]

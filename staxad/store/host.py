@@ -94,21 +94,15 @@ async def building(db: Database) -> set[str]:
     return {row["id"] for row in await db.fetch_all("SELECT id FROM deployments WHERE status = 'building'")}
 
 
-async def serves_custom(db: Database, domain: str) -> bool:
-    """A verified custom domain of a tenant that is not being deleted."""
-    row = await db.fetch_one(
-        "SELECT 1 FROM domains m JOIN tenants t ON t.id = m.tenant_id"
-        " WHERE m.domain = ? AND m.verified = 1 AND t.status != 'deleting'",
-        (domain,),
+async def servable(db: Database) -> tuple[list[tuple[str, str, bool]], list[str]]:
+    """What `ask` may approve: (tenant, service, primary) of every routable service of a
+    tenant that is not being deleted, and the verified custom domains of such tenants."""
+    services = await db.fetch_all(
+        "SELECT t.name AS tenant, s.name AS service, s.is_primary FROM services s JOIN tenants t ON t.id = s.tenant_id"
+        " WHERE t.status != 'deleting' AND s.is_routable = 1"
     )
-    return row is not None
-
-
-async def serves_service(db: Database, tenant: str, service: str) -> bool:
-    """A routable service of a tenant that is not being deleted; `service` '' is its primary."""
-    row = await db.fetch_one(
-        "SELECT 1 FROM services s JOIN tenants t ON t.id = s.tenant_id WHERE t.name = ? AND t.status != 'deleting'"
-        " AND s.is_routable = 1 AND (s.name = ? OR (? = '' AND s.is_primary = 1))",
-        (tenant, service, service),
+    domains = await db.fetch_all(
+        "SELECT m.domain FROM domains m JOIN tenants t ON t.id = m.tenant_id WHERE m.verified = 1"
+        " AND t.status != 'deleting'"
     )
-    return row is not None
+    return [(r["tenant"], r["service"], bool(r["is_primary"])) for r in services], [r["domain"] for r in domains]

@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
+from staxad.model.images import canonical
 from staxad.store.db import Database, Transaction
 
 
 async def record(
-    tx: Transaction, tenant_id: str, ref: str, origin: str, service_id: str | None, now: str, private: bool = False
+    tx: Transaction,
+    tenant_id: str,
+    ref: str,
+    origin: str,
+    service_id: str | None,
+    now: str,
+    private: bool = False,
+    image_id: str | None = None,
 ) -> None:
     await tx.execute(
-        "INSERT INTO images (tenant_id, ref, origin, service_id, created_at, private) VALUES (?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (tenant_id, ref) DO UPDATE SET private = max(private, excluded.private)",
-        (tenant_id, ref, origin, service_id, now, int(private)),
+        "INSERT INTO images (tenant_id, ref, origin, service_id, created_at, private, canonical, image_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, ref) DO UPDATE SET"
+        " private = max(private, excluded.private), canonical = excluded.canonical,"
+        " image_id = coalesce(excluded.image_id, image_id)",
+        (tenant_id, ref, origin, service_id, now, int(private), canonical(ref), image_id),
     )
 
 
-async def private_to_another(db: Database, ref: str, provider_id: str) -> bool:
-    """Whether another provider pulled this image with a credential: its local copy is
-    theirs, and this provider may use it only by pulling with a credential of its own."""
+async def private_to_another(db: Database, provider_id: str, ref: str, image_id: str | None = None) -> bool:
+    """Whether another provider pulled this image with a credential, under any spelling of
+    its reference or as the image id it resolves to: its local copy is theirs, and this
+    provider may use it only by pulling with a credential of its own."""
     row = await db.fetch_one(
-        "SELECT 1 FROM images i JOIN tenants t ON t.id = i.tenant_id WHERE i.ref = ? AND i.private = 1"
-        " AND t.provider_id != ?",
-        (ref, provider_id),
+        "SELECT 1 FROM images i JOIN tenants t ON t.id = i.tenant_id WHERE i.private = 1 AND t.provider_id != ?"
+        " AND (i.canonical = ? OR i.ref = ? OR i.image_id = ?)",
+        (provider_id, canonical(ref), ref, image_id),
     )
     return row is not None
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from staxad.model.apikeys import MODES
 from staxad.model.registries import Registry
-from staxad.store.db import Database, Row, Transaction
+from staxad.store.db import Database, Row, Transaction, mode_in
 from staxad.store.secretbox import SecretBox
 
 FIELDS = ("name", "registry_url", "host", "username", "verified", "verify_error")
@@ -23,13 +24,15 @@ def _registry(r: Row) -> Registry:
         verify_error=r["verify_error"],
         created_at=r["created_at"],
         updated_at=r["updated_at"],
+        mode=r["mode"],
     )
+
 
 
 async def insert(tx: Transaction, box: SecretBox, r: Registry, password: str) -> None:
     await tx.execute(
         "INSERT INTO registries (id, provider_id, name, registry_url, host, username, password, verified,"
-        " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+        " created_at, updated_at, mode) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
         (
             r.id,
             r.provider_id,
@@ -40,6 +43,7 @@ async def insert(tx: Transaction, box: SecretBox, r: Registry, password: str) ->
             box.seal(password),
             r.created_at,
             r.updated_at,
+            r.mode,
         ),
     )
 
@@ -66,20 +70,29 @@ async def delete(tx: Transaction, registry_id: str) -> None:
     await tx.execute("UPDATE services SET registry_id = NULL WHERE registry_id = ?", (registry_id,))
 
 
-async def get(db: Database | Transaction, provider_id: str, registry_id: str) -> Registry | None:
-    row = await db.fetch_one("SELECT * FROM registries WHERE id = ? AND provider_id = ?", (registry_id, provider_id))
+async def get(
+    db: Database | Transaction, provider_id: str, registry_id: str, modes: tuple[str, ...] = MODES
+) -> Registry | None:
+    row = await db.fetch_one(
+        f"SELECT * FROM registries WHERE id = ? AND provider_id = ? AND {mode_in(modes)}",  # noqa: S608
+        (registry_id, provider_id, *modes),
+    )
     return _registry(row) if row else None
 
 
-async def of_provider(db: Database, provider_id: str) -> list[Registry]:
-    rows = await db.fetch_all("SELECT * FROM registries WHERE provider_id = ? ORDER BY created_at, id", (provider_id,))
+async def of_provider(db: Database | Transaction, provider_id: str, modes: tuple[str, ...] = MODES) -> list[Registry]:
+    rows = await db.fetch_all(
+        f"SELECT * FROM registries WHERE provider_id = ? AND {mode_in(modes)} ORDER BY created_at, id",  # noqa: S608
+        (provider_id, *modes),
+    )
     return [_registry(r) for r in rows]
 
 
-async def for_host(db: Database, provider_id: str, host: str) -> Registry | None:
-    """The provider's credential for a registry host (the newest verified one first)."""
+async def for_host(db: Database, provider_id: str, host: str, mode: str) -> Registry | None:
+    """The provider's credential of `mode` for a registry (the newest verified one first)."""
     row = await db.fetch_one(
-        "SELECT * FROM registries WHERE provider_id = ? AND host = ? ORDER BY verified DESC, created_at DESC LIMIT 1",
-        (provider_id, host),
+        "SELECT * FROM registries WHERE provider_id = ? AND host = ? AND mode = ?"
+        " ORDER BY verified DESC, created_at DESC LIMIT 1",
+        (provider_id, host, mode),
     )
     return _registry(row) if row else None

@@ -198,6 +198,21 @@ async def pending_jobs(db: Database | Transaction, tenant_id: str) -> tuple[list
     return [_backup(r) for r in backups], [_restore(r) for r in restores]
 
 
+async def provider_of(db: Database, tenant_id: str) -> str | None:
+    value = await db.fetch_value("SELECT provider_id FROM tenants WHERE id = ?", (tenant_id,))
+    return str(value) if value is not None else None
+
+
+async def backup_bytes_of_provider(db: Database, provider_id: str) -> int:
+    """Bytes of the archives a provider's backups keep (pinned ones included)."""
+    value = await db.fetch_value(
+        "SELECT coalesce(sum(b.size_bytes), 0) FROM backups b JOIN tenants t ON t.id = b.tenant_id"
+        " WHERE t.provider_id = ? AND b.status = 'succeeded'",
+        (provider_id,),
+    )
+    return int(value or 0)
+
+
 async def backup_ids(db: Database) -> dict[str, str]:
     """Every backup the store knows, with its status."""
     return {row["id"]: row["status"] for row in await db.fetch_all("SELECT id, status FROM backups")}

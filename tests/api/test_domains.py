@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -212,3 +213,26 @@ async def test_verified_domains_join_their_service_route(
         await tx.execute("UPDATE services SET live_deployment_id = 'dep_x' WHERE id = ?", (service_id,))
     [route] = await desired_routes(daemon.db, daemon.settings)
     assert route.hosts == ("acme.staxa.test", "app.example.test") and route.upstream_port == 40000
+
+
+async def test_ask_answers_a_flood_of_unknown_names_from_memory(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from staxad.store import host as host_store
+
+    reads: list[int] = []
+    servable = host_store.servable
+
+    async def counted(db: Any) -> Any:
+        reads.append(1)
+        return await servable(db)
+
+    monkeypatch.setattr(host_store, "servable", counted)
+    base = daemon.settings.domains.base_domain
+    await create_tenant(client, auth, "flooded")
+    assert await ask(client, f"flooded.{base}") == 200
+    assert [await ask(client, f"x{n}.{base}") for n in range(200)] == [403] * 200
+    assert await ask(client, f"web--flooded.{base}") == 403  # the primary answers at flooded.<base> only
+    assert len(reads) == 1
+    await create_tenant(client, auth, "later")  # a commit: read once more
+    assert await ask(client, f"later.{base}") == 200 and len(reads) == 2

@@ -3,14 +3,17 @@ half-made."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from staxad.daemon import Daemon
+from staxad.model.clock import FrozenClock
 from staxad.model.volumes import JobStatus
 from staxad.store import volumes as volume_store
-from tests.api.helpers import assert_error, assert_resource, create_tenant
+from tests.api.helpers import IMAGE_TENANT, assert_error, assert_resource, create_tenant
+from tests.conftest import Keys, make_settings
 
 DATA = {"name": "data", "mount_path": "/data", "size_mb": 100}
 
@@ -132,3 +135,71 @@ async def test_backups_are_queued_pinned_and_guarded(
     assert seen == started
     assert [b["id"] for b in (await client.get(url, headers=auth)).json()["data"]] == [queued["id"]]
     assert_error(await client.get(f"{url}/bak_nope", headers=auth), 404, "not_found")
+
+
+async def test_backups_stop_at_the_providers_quota_and_schedules_at_the_shortest_gap(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    daemon = Daemon(make_settings(tmp_path, STAXAD_VOLUMES_BACKUP_QUOTA_MB="1"), clock=clock)
+    await daemon.start()
+    try:
+        transport = httpx.ASGITransport(app=daemon.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver/api/v1") as client:
+            keys = Keys(daemon)
+            auth, other = await keys.make("a@example.com"), await keys.make("b@example.com")
+            every_minute = {**DATA, "backup_schedule": "*/5 * * * *"}
+            refused = await client.post(
+                "/tenants", headers=auth, json={"name": "often", **IMAGE_TENANT, "volumes": [every_minute]}
+            )
+            assert (
+                "minutes apart"
+                in assert_error(refused, 400, "validation_error")["details"]["fields"]["volumes[0].backup_schedule"]
+            )
+
+            tenant = await create_tenant(client, auth, "full", volumes=[{**DATA, "backup_schedule": "0 * * * *"}])
+            [volume] = await volumes_of(client, auth, tenant)
+            url = f"/tenants/{tenant['id']}/volumes/{volume['id']}/backups"
+            queued = assert_resource(await client.post(url, headers=auth), 202)
+            async with daemon.db.transaction() as tx:  # a pinned archive of 2 MiB fills the 1 MiB quota
+                await volume_store.update_backup(
+                    tx, queued["id"], status=JobStatus.SUCCEEDED, sha256="0" * 64, size_bytes=2 << 20, pinned=1
+                )
+            full = assert_error(await client.post(url, headers=auth), 422, "limit_exceeded")
+            assert full["details"] == {"used_bytes": 2 << 20, "limit_bytes": 1 << 20}
+            assert "2 MiB of this provider's 1 MiB" in full["message"]
+
+            clock.advance(3600)  # the hourly schedule falls due: recorded as failed, never run
+            assert await daemon.platform.backups.queue_due() == 1
+            listed = (await client.get(url, headers=auth)).json()["data"]
+            assert [(b["kind"], b["status"]) for b in listed] == [("scheduled", "failed"), ("manual", "succeeded")]
+            assert "volumes.backup_quota_mb" in listed[0]["reason"]
+
+            theirs = await create_tenant(client, other, "roomy", volumes=[DATA])  # another provider's quota
+            [their_volume] = await volumes_of(client, other, theirs)
+            their_url = f"/tenants/{theirs['id']}/volumes/{their_volume['id']}/backups"
+            assert_resource(await client.post(their_url, headers=other), 202)
+    finally:
+        await daemon.stop()
+
+
+async def test_build_logs_are_kept_for_each_services_newest_deployments(tmp_path: Path, clock: FrozenClock) -> None:
+    daemon = Daemon(make_settings(tmp_path, STAXAD_BUILD_KEEP_LOGS="2"), clock=clock)
+    await daemon.start()
+    try:
+        transport = httpx.ASGITransport(app=daemon.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver/api/v1") as client:
+            auth = await Keys(daemon).make()
+            tenant = await create_tenant(client, auth, "chatty")
+            for _ in range(3):
+                clock.advance(1)
+                assert_resource(await client.post(f"/tenants/{tenant['id']}/services/web/deploy", headers=auth), 202)
+            deployments = (await client.get(f"/tenants/{tenant['id']}/deployments", headers=auth)).json()["data"]
+            assert len(deployments) == 4
+            for d in deployments:
+                daemon.settings.build_log(d["id"]).parent.mkdir(parents=True, exist_ok=True)
+                daemon.settings.build_log(d["id"]).write_text("==> built\n")
+            await daemon.platform.tenants.prune_history()
+            kept = [d["id"] for d in deployments if daemon.settings.build_log(d["id"]).exists()]
+            assert kept == [d["id"] for d in deployments[:2]]  # newest first
+    finally:
+        await daemon.stop()

@@ -7,8 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tests.gitrepos import commit
 from tests.images import podman
-from tests.integration.helpers import Live, running_daemon
+from tests.integration.helpers import Live, git_tenant, running_daemon
 
 
 async def post(live: Live, path: str, body: dict[str, Any], auth: dict[str, str] | None = None) -> dict[str, Any]:
@@ -18,19 +19,24 @@ async def post(live: Live, path: str, body: dict[str, Any], auth: dict[str, str]
 
 
 async def test_a_private_image_pulls_with_its_providers_credential_only(
-    tmp_path: Path, instance: str, web_image: str, private_registry: tuple[str, str, str]
+    tmp_path: Path, instance: str, web_image: str, private_registry: tuple[str, str, str], repos: Path
 ) -> None:
     address, user, password = private_registry
     ref = f"{address}/team/private:1"
     podman("push", "-q", "--tls-verify=false", "--creds", f"{user}:{password}", web_image, ref)
     try:
-        await _run(tmp_path, instance, ref, address, user, password)
+        await _run(tmp_path, instance, ref, address, user, password, repos)
     finally:
         podman("rmi", "-f", ref, check=False)  # the pulled copy, by its own name
 
 
-async def _run(tmp_path: Path, instance: str, ref: str, address: str, user: str, password: str) -> None:
-    async with running_daemon(tmp_path, instance, STAXAD_RUNTIME_INSECURE_REGISTRIES=address) as live:
+async def _run(tmp_path: Path, instance: str, ref: str, address: str, user: str, password: str, folder: Path) -> None:
+    overrides = {
+        "STAXAD_RUNTIME_INSECURE_REGISTRIES": address,
+        "STAXAD_RUNTIME_PRIVATE_REGISTRIES": address,  # on loopback: a registry of this host's own
+        "STAXAD_GIT_ALLOW_LOCAL_REPOS": "true",
+    }
+    async with running_daemon(tmp_path, instance, **overrides) as live:
         url = f"http://{address}"
         wrong = await post(
             live, "/registries", {"name": "wrong", "registry_url": url, "username": user, "password": "nope"}
@@ -63,3 +69,19 @@ async def _run(tmp_path: Path, instance: str, ref: str, address: str, user: str,
         theirs = await post(live, "/tenants", {**body, "name": "freeloader"}, other)
         failed = await live.wait_status_as(theirs["id"], "failed", other)
         assert "private" in failed["status_reason"] and "registries" in failed["status_reason"]
+
+        # ... nor under any other spelling: short names podman finds locally, its digest,
+        # and as a build's base or COPY source
+        digest = tag["digest"]
+        for n, spelling in enumerate(("team/private:1", "private:1", f"{address}/team/private@{digest}")):
+            again = await post(live, "/tenants", {**body, "name": f"spelling{n}", "image_url": spelling}, other)
+            failed = await live.wait_status_as(again["id"], "failed", other)
+            assert "private to another team" in failed["status_reason"], (spelling, failed)
+        for name, containerfile in (
+            ("base", "FROM private:1\n"),
+            ("copier", "FROM localhost/staxatest/web:1\nCOPY --from=team/private:1 /www /stolen\n"),
+        ):
+            commit(folder / name, {"Containerfile": containerfile}, name)
+            built = await post(live, "/tenants", git_tenant(name, folder / name), other)
+            failed = await live.wait_status_as(built["id"], "failed", other)
+            assert "private to another team" in failed["status_reason"], (name, failed)

@@ -68,6 +68,7 @@ async def test_image_tenant_is_served_over_https_through_caddy(
     if Path("/sys/fs/cgroup/cgroup.controllers").exists():  # cgroups v2: podman applies them
         assert host["PidsLimit"] == 256 and host["Memory"] == 256 * 1024 * 1024
     assert "no-new-privileges" in " ".join(host.get("SecurityOpt") or [])
+    assert host["LogConfig"]["Type"] == "k8s-file" and host["LogConfig"]["Size"] in ("10MB", "10.49MB")
     assert {"CAP_NET_BIND_SERVICE", "CAP_CHOWN", "CAP_SETUID"}.isdisjoint(inspect["EffectiveCaps"] or [])
     assert all(b["HostIp"] == "127.0.0.1" for b in inspect["NetworkSettings"]["Ports"]["8080/tcp"])
 
