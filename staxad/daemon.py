@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from datetime import UTC, datetime
+from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -29,6 +30,7 @@ from staxad.api.app import build_app
 from staxad.config import Settings
 from staxad.core.context import Context
 from staxad.core.platform import Platform
+from staxad.model import names
 from staxad.model.clock import Clock
 from staxad.reconcile.anchor import Anchor
 from staxad.reconcile.firewall import Firewall
@@ -55,6 +57,7 @@ class Daemon:
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.db = Database(settings.database_path, settings.store.synchronous)
+        self.db.tenant_url = partial(names.tenant_url, settings.domains.base_domain, settings.domains.https_port)
         self.ctx = Context(
             db=self.db,
             box=SecretBox.from_file(settings.secret_key_path),
@@ -84,7 +87,12 @@ class Daemon:
         runtime = settings.runtime.enabled
         pids = settings.data_dir / "run"  # root's: a pid file there names only what staxad started
         self.podman = (
-            Podman(settings.podman_socket, settings.runtime.service_user, pid_file=pids / "podman-service.pid")
+            Podman(
+                settings.podman_socket,
+                settings.runtime.service_user,
+                pid_file=pids / "podman-service.pid",
+                log_bytes=settings.runtime.container_log_mb << 20,
+            )
             if runtime
             else None
         )

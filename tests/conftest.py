@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +11,7 @@ import pytest
 from staxad.config import Settings, load
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
+from tests.webhooks.receiver import Receiver
 
 
 @dataclass
@@ -92,3 +93,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.relative_to(Path(__file__).parent).parts[0] in HOST_FOLDERS:
             item.add_marker(pytest.mark.host)
+
+
+@pytest.fixture
+def receiver(tmp_path: Path) -> Iterator[Receiver]:
+    """A real HTTPS webhook receiver on loopback (tests.webhooks.receiver)."""
+    made = Receiver(tmp_path)
+    made.start()
+    yield made
+    made.stop()

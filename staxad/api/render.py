@@ -11,11 +11,10 @@ from staxad.model.records import ApiKey, Deployment, Domain, Provider, Service, 
 from staxad.model.volumes import Backup, Restore, Volume
 
 
-def tenant_url(settings: Settings, t: Tenant) -> str:
-    port = settings.domains.https_port
-    suffix = "" if port == 443 else f":{port}"
-    host = t.primary_domain or names.hostname(settings.domains.base_domain, t.name, "", primary=True)
-    return f"https://{host}{suffix}"
+def tenant_url(settings: Settings, t: Tenant) -> str | None:
+    routable = [(s.name, s.is_primary) for s in sorted(t.services, key=lambda s: s.priority) if s.is_routable]
+    domains = settings.domains
+    return names.tenant_url(domains.base_domain, domains.https_port, t.name, t.primary_domain, routable)
 
 
 def provider(p: Provider, tenant_count: int | None = None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from staxad.api import render, responses
 from staxad.api.endpoint import Call, Routes
 from staxad.core.tenants import LIST_PARAMS, parse_list_params
 from staxad.model import validation as v
+from staxad.model.records import Tenant
 
 routes = Routes()
 
@@ -133,17 +134,20 @@ async def get_tenant(call: Call) -> Response:
         return call.ok_encoded(cached)
     version = call.platform.ctx.db.commits
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
+    data = responses.encoded(await _whole(call, tenant))
+    reads.put(key, data, version)
+    return call.ok_encoded(data)
+
+
+async def _whole(call: Call, tenant: Tenant) -> dict[str, Any]:
+    """The tenant as GET shows it: with its domains and its five newest deployments."""
     recent, _ = await call.platform.deployments.page(tenant, 5, 0)
     domains = call.platform.domains
     shown = [render.domain(d, tenant, domains.expected(tenant, d)) for d in await domains.of(tenant)]
-    data = responses.encoded(
-        {
-            **render.tenant(call.settings, tenant, shown),
-            "deployments": [render.deployment(d, tenant.id) for d in recent],
-        }
-    )
-    reads.put(key, data, version)
-    return call.ok_encoded(data)
+    return {
+        **render.tenant(call.settings, tenant, shown),
+        "deployments": [render.deployment(d, tenant.id) for d in recent],
+    }
 
 
 @routes.add(
@@ -156,7 +160,7 @@ async def get_tenant(call: Call) -> Response:
 )
 async def update_tenant(call: Call) -> Response:
     tenant = await call.platform.tenants.update(call.who, call.param("tenant_id"), await call.body())
-    return call.ok(render.tenant(call.settings, tenant))
+    return call.ok(await _whole(call, tenant))
 
 
 @routes.add(

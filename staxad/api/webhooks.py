@@ -7,14 +7,15 @@ from typing import Any
 from starlette.responses import Response
 
 from staxad.api.endpoint import Call, Routes
+from staxad.model.events import PATTERNS
 from staxad.model.query import PAGE
-from staxad.model.webhooks import GROUPS, Delivery, Webhook
+from staxad.model.webhooks import Delivery, Webhook
 
 routes = Routes()
 EVENTS = {
     "type": "array",
     "minItems": 1,
-    "items": {"type": "string", "pattern": r"^(\*|(" + "|".join(GROUPS) + r")\.(\*|[a-z_]{1,40}))$"},
+    "items": {"type": "string", "enum": list(PATTERNS)},
     "description": "Event types or patterns: 'deployment.*', 'tenant.ready', '*'.",
 }
 CREATE_BODY: dict[str, Any] = {
@@ -36,6 +37,7 @@ def webhook(w: Webhook) -> dict[str, Any]:
         "url": w.url,
         "events": list(w.events),
         "enabled": w.enabled,
+        "mode": w.mode,
         "failing_since": w.failing_since,
         "disabled_reason": w.disabled_reason,
         "created_at": w.created_at,

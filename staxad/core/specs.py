@@ -54,6 +54,7 @@ TENANT_FIELDS = (
     "auto_deploy",
 )
 PATCH_FIELDS = ("display_name", "branch", "resource_size", "app_port", "egress_mode")
+PER_SERVICE = ("repo_url", "image_url")  # beside services[] they would name no service
 
 
 @dataclass(frozen=True)
@@ -178,19 +179,21 @@ def parse_tenant(payload: object, settings: Settings) -> TenantSpec:
     services: list[ServiceSpec] = []
     single = body.has("source_type")
     multi = body.has("services")
-    if single and multi:
-        body.fail("services", "give either source_type (one service) or services[], not both")
-    elif not single and not multi:
+    if multi:
+        for each in ("source_type", *PER_SERVICE):
+            if body.has(each):
+                body.fail(each, "is given per service in the multi-service form: set it in services[]")
+    if not single and not multi:
         body.fail("source_type", "give either source_type (one service) or services[]")
-    elif multi:
-        services = _parse_services(body, settings)
-    else:
+    if multi:
+        services = _parse_services(body, settings, size)
+    elif single:
         services = _single_service(body, settings, size)
     if name is not None:
         for index, service in enumerate(services):
             problem = hostname_problem(name, service)
             if problem:
-                body.fail("name" if single else f"services[{index}].name", problem)
+                body.fail("name" if not multi else f"services[{index}].name", problem)
     body.done()
     assert name is not None
     primary = next(s for s in services if s.is_primary)
@@ -230,7 +233,38 @@ def _single_service(body: v.Body, settings: Settings, size: str) -> list[Service
     return [service if body.has("resource_size") else replace(service, resource_size=size)]
 
 
-def _parse_services(body: v.Body, settings: Settings) -> list[ServiceSpec]:
+def _defaults(body: v.Body, size: str) -> dict[str, Any]:
+    """The tenant-level fields of the multi-service form, checked under their own names:
+    the values of every service that omits them."""
+    found: dict[str, Any] = {"resource_size": size}
+    if body.has("branch"):
+        found["branch"] = body.check("branch", body.string("branch"), v.branch_name)
+    port = _port(body)
+    if port is not None:
+        found["port"] = port
+    if body.has("auto_deploy"):
+        found["auto_deploy"] = body.boolean("auto_deploy")
+    if body.has("registry_id"):
+        found["registry_id"] = body.string("registry_id", max_len=64)
+    return found
+
+
+def _with_defaults(item: object, defaults: dict[str, Any], volumes: object | None) -> object:
+    if not isinstance(item, dict):
+        return item
+    inherited = {k: val for k, val in defaults.items() if item.get(k) is None}
+    if "port" in inherited and item.get("app_port") is not None:
+        del inherited["port"]  # the service gave its port as app_port
+    if item.get("source_type") != "image":
+        inherited.pop("registry_id", None)
+    return {**item, **inherited, **({"volumes": volumes} if volumes is not None else {})}
+
+
+def _parse_services(body: v.Body, settings: Settings, size: str) -> list[ServiceSpec]:
+    """Each service of the multi-service form. Tenant-level `branch`, `resource_size`,
+    `port`/`app_port`, `auto_deploy` and `registry_id` (image services) are the values of
+    the services that omit them, top-level `volumes` are the primary's, and the primary
+    (the one marked, else the first) is routable unless it says otherwise."""
     raw = body.data["services"]
     limit = settings.limits.services_per_tenant
     if not isinstance(raw, list) or not raw:
@@ -239,10 +273,19 @@ def _parse_services(body: v.Body, settings: Settings) -> list[ServiceSpec]:
     if len(raw) > limit:
         body.fail("services", f"at most {limit} services per tenant")
         return []
+    defaults = _defaults(body, size)
+    marked = [i for i, item in enumerate(raw) if isinstance(item, dict) and item.get("is_primary") is True]
+    primary = marked[0] if marked else 0
+    volumes = body.data.get("volumes")
+    if volumes is not None and isinstance(raw[primary], dict) and raw[primary].get("volumes") is not None:
+        body.fail("volumes", f"give the primary service's volumes here or in services[{primary}], not both")
+        volumes = None
     services: list[ServiceSpec] = []
     for index, item in enumerate(raw):
+        given = _with_defaults(item, defaults, volumes if index == primary else None)
+        where = f"services[{index}]."
         try:
-            services.append(parse_service(item, settings, where=f"services[{index}]."))
+            services.append(parse_service(given, settings, where=where, default_routable=index == primary))
         except ValidationError as exc:
             for key, message in exc.details.get("fields", {"services": exc.message}).items():
                 body.fail(key if key.startswith("services") else f"services[{index}]", message)

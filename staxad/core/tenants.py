@@ -117,7 +117,9 @@ class Tenants:
                 except ValueError as exc:
                     validation.raise_field(field, str(exc))
             prefix = "" if len(spec.services) == 1 else f"services[{index}]."
-            await self.registries.require_own(who.provider_id, f"{prefix}registry_id", service.registry_id)
+            await self.registries.require_own(
+                who.provider_id, who.mode, f"{prefix}registry_id", service.registry_id, service.image_url
+            )
         now = self.ctx.now()
         tenant_id = new_id("ten")
         services = tuple(s.to_service(tenant_id, index, now) for index, s in enumerate(spec.services))
@@ -256,8 +258,9 @@ class Tenants:
         host; its events stay `events.retention_days` (see `prune_history`)."""
         async with self.ctx.db.transaction() as tx:
             deployments = await deployment_store.ids_for_tenant(tx, tenant_id)
-            await store.delete(tx, tenant_id)
+            # first, so its webhooks are still found by the tenant's provider and mode
             await events.append(tx, tenant_id, "tenant.deleted", "Tenant deleted", self.ctx.clock.now())
+            await store.delete(tx, tenant_id)
         await asyncio.to_thread(self._remove_build_logs, deployments)
 
     async def prune_history(self) -> None:
@@ -272,6 +275,13 @@ class Tenants:
         folder = self.ctx.settings.build_logs
         logs = await asyncio.to_thread(lambda: [p.stem for p in folder.glob("*.log")] if folder.is_dir() else [])
         await asyncio.to_thread(self._remove_build_logs, [d for d in logs if d not in known])
+        await self.prune_build_logs()
+
+    async def prune_build_logs(self, service_id: str | None = None) -> None:
+        """Build logs of a service's (or every service's) deployments older than its newest
+        `build.keep_logs`: each is up to build.max_log_mb, and deploys are cheap to ask for."""
+        older = await deployment_store.beyond_newest(self.ctx.db, self.ctx.settings.build.keep_logs, service_id)
+        await asyncio.to_thread(self._remove_build_logs, older)
 
     def _remove_build_logs(self, deployment_ids: list[str]) -> None:
         for deployment_id in deployment_ids:

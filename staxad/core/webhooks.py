@@ -1,9 +1,12 @@
 """A provider's webhook endpoints: register, change, rotate the secret, see and replay
 deliveries. Sending is staxad.reconcile.webhooks's job.
 
-A target is refused when it resolves to loopback, link-local or private addresses or to
-this host, unless its host is in `webhooks.allow_private_targets`; checked here and
-again at every delivery.
+A target is refused when it resolves to an address staxad.model.targets forbids (loopback,
+link-local, private, CGNAT, metadata, this host's own), unless its host is in
+`webhooks.allow_private_targets`; checked here and again at every delivery.
+
+A webhook has the mode of the key that registered it: a test key sees and changes only
+test webhooks, and a test tenant's events go only to those (a live key sees every one).
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 from staxad.core.context import Context
+from staxad.model import events as event_types
+from staxad.model import targets
 from staxad.model import validation as v
 from staxad.model import webhooks as rules
+from staxad.model.apikeys import visible_modes
 from staxad.model.clock import iso, iso_ms, new_id
 from staxad.model.errors import NotFound, Unprocessable, ValidationError
 from staxad.model.records import Principal
@@ -31,19 +37,9 @@ class Webhooks:
 
     async def refused(self, host: str, addresses: list[str]) -> str | None:
         """Why a target's addresses may not be sent to, or None."""
-        settings = self.ctx.settings.webhooks
-        if host in settings.allow_private_targets:
-            return None
-        if not addresses:
-            return f"{host} does not resolve"
+        allowed = self.ctx.settings.webhooks.allow_private_targets
         own = await self.ctx.host_addresses() if self.ctx.host_addresses else []
-        for address in addresses:
-            if address in settings.allow_private_targets:
-                continue
-            why = rules.refused_address(address, own)
-            if why is not None:
-                return f"{host} resolves to {why}"
-        return None
+        return targets.refused(host, addresses, allowed, own)
 
     async def _check_target(self, url: str) -> None:
         host = (urlsplit(url).hostname or "").lower()
@@ -65,7 +61,7 @@ class Webhooks:
                 body.fail("events", 'is required: a non-empty list such as ["deployment.*", "tenant.ready"]')
             else:
                 for item in events:
-                    body.check("events", item, rules.pattern)
+                    body.check("events", item, event_types.pattern)
                 changes["events"] = tuple(dict.fromkeys(events))
         enabled = body.boolean("enabled")
         if enabled is not None:
@@ -89,6 +85,7 @@ class Webhooks:
             disabled_reason=None,
             created_at=now,
             updated_at=now,
+            mode=who.mode,
         )
         async with self.ctx.db.transaction() as tx:
             if await store.count(tx, who.provider_id) >= limit:
@@ -97,10 +94,11 @@ class Webhooks:
         return hook, secret
 
     async def of(self, who: Principal) -> list[Webhook]:
-        return await store.of_provider(self.ctx.db, who.provider_id)
+        return await store.of_provider(self.ctx.db, who.provider_id, visible_modes(who.mode))
 
     async def get(self, who: Principal, webhook_id: str) -> Webhook:
-        found = await store.get(self.ctx.db, who.provider_id, webhook_id)
+        """Another provider's webhook, or a live one asked for by a test key, is a 404."""
+        found = await store.get(self.ctx.db, who.provider_id, webhook_id, visible_modes(who.mode))
         if found is None:
             raise NotFound(f"Webhook '{webhook_id[:64]}' not found.")
         return found

@@ -4,6 +4,7 @@ instances on one host (parallel test runs) never touch each other's objects."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 LABEL = "io.staxa"
 
@@ -64,6 +65,21 @@ def host_label(tenant: str, service: str, primary: bool) -> str:
 def hostname(base_domain: str, tenant: str, service: str, primary: bool) -> str:
     """Where a routable service answers: `<host_label>.<base>`."""
     return f"{host_label(tenant, service, primary)}.{base_domain}"
+
+
+def tenant_url(
+    base_domain: str, https_port: int, tenant: str, primary_domain: str | None, routable: Sequence[tuple[str, bool]]
+) -> str | None:
+    """The tenant's public URL: its primary custom domain, else the host of its primary
+    service, else of its first routable one; None when no service is routable. `routable`:
+    (name, is_primary) of the routable services, in their order."""
+    if not routable:
+        return None
+    suffix = "" if https_port == 443 else f":{https_port}"
+    if primary_domain:
+        return f"https://{primary_domain}{suffix}"
+    name, primary = next((r for r in routable if r[1]), routable[0])
+    return f"https://{hostname(base_domain, tenant, name, primary)}{suffix}"
 
 
 def route(instance: str, tenant: str, service: str) -> str:

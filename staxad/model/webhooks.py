@@ -1,5 +1,6 @@
 """Webhooks: which events an endpoint gets, how a delivery is signed, when it is tried
-again, and which targets are refused. Pure; staxad.core.webhooks and the sender use it.
+again. Pure; staxad.core.webhooks and the sender use it (which targets are refused is
+staxad.model.targets's).
 
 Signature (Stripe's scheme): header `Staxa-Signature: t=<unix seconds>,v1=<hex>`, where
 the hex is HMAC-SHA256 of `"<t>.<body>"` keyed with the endpoint's secret. While a
@@ -11,10 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
@@ -23,9 +22,6 @@ HEADER = "Staxa-Signature"
 MAX_ATTEMPT_HOURS = 24
 FIRST_RETRY_SECONDS = 10
 MAX_RETRY_SECONDS = 3600
-# Event types an endpoint may ask for; `<group>.*` matches a whole group, `*` all.
-GROUPS = ("tenant", "deployment", "domain", "service", "env", "container", "volume", "backup", "restore", "webhook")
-PATTERN = re.compile(r"^(\*|(" + "|".join(GROUPS) + r")\.(\*|[a-z_]{1,40}))$")
 
 
 class DeliveryStatus(StrEnum):
@@ -45,6 +41,7 @@ class Webhook:
     disabled_reason: str | None
     created_at: str
     updated_at: str
+    mode: str  # the key's that made it: a test key sees only test webhooks, which get test tenants' events
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,20 +61,6 @@ class Delivery:
     finished_at: str | None
 
 
-def pattern(value: str) -> str:
-    if not PATTERN.fullmatch(value):
-        raise ValueError(
-            f"'{value[:60]}' is not an event pattern; use '*', '<group>.*' or '<group>.<event>'"
-            f" with a group of {', '.join(GROUPS)}"
-        )
-    return value
-
-
-def matches(patterns: Iterable[str], event_type: str) -> bool:
-    group = event_type.split(".", 1)[0]
-    return any(p in ("*", event_type, f"{group}.*") for p in patterns)
-
-
 def target(url: str, allow_private: Sequence[str]) -> str:
     """An https URL (http only to an allowed private host), no credentials, no fragment."""
     parts = urlsplit(url)
@@ -91,27 +74,6 @@ def target(url: str, allow_private: Sequence[str]) -> str:
     if len(url) > 2048 or any(ord(c) < 33 for c in url):
         raise ValueError("must be at most 2048 characters without spaces or control characters")
     return url
-
-
-def refused_address(address: str, own: Iterable[str] = ()) -> str | None:
-    """Why a resolved address may not be a webhook target, or None: loopback, link-local,
-    private, unspecified, multicast, reserved ranges, and this host's own addresses."""
-    ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    if str(ip) in set(own):
-        return f"{ip} is this host"
-    for flag, what in (
-        (ip.is_loopback, "loopback"),
-        (ip.is_link_local, "link-local"),
-        (ip.is_private, "private"),
-        (ip.is_unspecified, "unspecified"),
-        (ip.is_multicast, "multicast"),
-        (ip.is_reserved, "reserved"),
-    ):
-        if flag:
-            return f"{ip} is a {what} address"
-    return None
 
 
 def signature(secrets: Sequence[str], timestamp: int, body: bytes) -> str:

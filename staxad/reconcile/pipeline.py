@@ -20,9 +20,9 @@ from staxad.model import envvars, names
 from staxad.model.errors import PermanentError
 from staxad.model.lifecycle import CANCELLED, DeploymentStatus, ServiceStatus
 from staxad.model.records import Deployment, Service, Tenant
-from staxad.model.registries import image_host
 from staxad.reconcile import snapshot
 from staxad.reconcile.build import Builder
+from staxad.reconcile.images import Images
 from staxad.reconcile.volumejobs import VolumeJobs
 from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
@@ -53,7 +53,8 @@ class DeployPipeline:
         self.sync_routes = sync_routes
         self._egress_ready = egress_ready
         self.settings = platform.ctx.settings
-        self.builder = Builder(platform, podman)
+        self.images = Images(platform, podman)
+        self.builder = Builder(platform, podman, self.images)
         self.jobs = VolumeJobs(platform, podman, Volumes(self.settings.runtime.service_user))
         self._began: dict[str, float] = {}
         self._retiring: set[asyncio.Task[None]] = set()
@@ -190,7 +191,7 @@ class DeployPipeline:
             await events.append(
                 tx,
                 d.tenant_id,
-                "deployment.stage",
+                "deployment.started",
                 f"Provisioning network for {service.name}",
                 ctx.clock.now(),
                 stage="provision",
@@ -306,17 +307,7 @@ class DeployPipeline:
             return await self.builder.build(tenant, service, d, progress)
         ref = d.image_ref or service.image_url
         assert ref is not None
-        registry = image_host(ref)
-        auth = await self.platform.registries.pull_login(tenant.provider_id, service.registry_id, registry)
-        if auth is None and await image_store.private_to_another(self.platform.ctx.db, ref, tenant.provider_id):
-            raise PermanentError(
-                f"the image {ref} is private; add a registry credential for {registry} (POST /api/v1/registries)"
-            )
-        tls = registry not in self.settings.runtime.insecure_registries
-        if await self.podman.ensure_image(ref, tls_verify=tls, auth=auth):
-            async with self.platform.ctx.db.transaction() as tx:
-                now = self.platform.ctx.now()
-                await image_store.record(tx, tenant.id, ref, "pulled", service.id, now, private=auth is not None)
+        await self.images.obtain(tenant, ref, service.id, service.registry_id)
         return ref
 
     async def _service_status(self, service: Service, status: str) -> None:

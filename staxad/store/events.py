@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 from datetime import datetime
 
+from staxad.model import events as event_types
 from staxad.model.clock import iso_ms
 from staxad.model.records import Event
 from staxad.store import webhooks
@@ -40,20 +41,15 @@ async def append(
     deployment_id: str | None = None,
     service_name: str | None = None,
 ) -> None:
+    if not event_types.known(type_):
+        raise ValueError(f"event type {type_!r} is not in staxad.model.events: add it there")
     stamp = iso_ms(at)
     await tx.execute(
         "INSERT INTO events (tenant_id, type, stage, message, deployment_id, service_name,"
         " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (tenant_id, type_, stage, message, deployment_id, service_name, stamp),
     )
-    data: dict[str, object] = {"message": message, "stage": stage}
-    if deployment_id:
-        data["deployment_id"] = deployment_id
-    if service_name:
-        data["service_name"] = service_name
-    if type_.startswith("tenant."):
-        data["status"] = type_.removeprefix("tenant.")
-    await webhooks.enqueue(tx, tenant_id, type_, stamp, data)
+    await webhooks.enqueue(tx, tenant_id, type_, stamp, message, stage, deployment_id, service_name)
     tx.announce(_topic(tenant_id))
 
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from staxad.model.webhooks import Delivery, DeliveryStatus, Webhook, matches, payload
-from staxad.store.db import Database, Row, Transaction
+from staxad.model.apikeys import MODES
+from staxad.model.events import matches
+from staxad.model.webhooks import Delivery, DeliveryStatus, Webhook, payload
+from staxad.store.db import Database, Row, Transaction, mode_in
 from staxad.store.secretbox import SecretBox
 
 FIELDS = ("url", "events", "enabled", "failing_since", "disabled_reason")
-_MATCHING = (
-    "SELECT w.id, w.events, t.provider_id FROM tenants t JOIN webhooks w ON w.provider_id = t.provider_id"
-    " WHERE t.id = ? AND w.enabled = 1"
+# A tenant's events go to its provider's webhooks of the tenant's own mode: a test
+# tenant's to test webhooks only, a live tenant's to live ones only.
+_SUBSCRIBERS = "SELECT id, events FROM webhooks WHERE provider_id = ? AND mode = ? AND enabled = 1"
+_TENANT = (
+    "SELECT provider_id, mode, name, status, (SELECT domain FROM domains WHERE tenant_id = tenants.id"
+    " AND is_primary = 1 AND verified_at IS NOT NULL) AS primary_domain FROM tenants WHERE id = ?"
 )
 
 
@@ -27,6 +32,7 @@ def _webhook(r: Row) -> Webhook:
         disabled_reason=r["disabled_reason"],
         created_at=r["created_at"],
         updated_at=r["updated_at"],
+        mode=r["mode"],
     )
 
 
@@ -50,8 +56,8 @@ def _delivery(r: Row) -> Delivery:
 
 async def insert(tx: Transaction, box: SecretBox, w: Webhook, secret: str) -> None:
     await tx.execute(
-        "INSERT INTO webhooks (id, provider_id, url, events, enabled, secret, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO webhooks (id, provider_id, url, events, enabled, secret, created_at, updated_at, mode)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             w.id,
             w.provider_id,
@@ -61,6 +67,7 @@ async def insert(tx: Transaction, box: SecretBox, w: Webhook, secret: str) -> No
             box.seal(secret),
             w.created_at,
             w.updated_at,
+            w.mode,
         ),
     )
 
@@ -95,8 +102,14 @@ async def delete(tx: Transaction, webhook_id: str) -> None:
     await tx.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,))
 
 
-async def get(db: Database | Transaction, provider_id: str, webhook_id: str) -> Webhook | None:
-    row = await db.fetch_one("SELECT * FROM webhooks WHERE id = ? AND provider_id = ?", (webhook_id, provider_id))
+
+async def get(
+    db: Database | Transaction, provider_id: str, webhook_id: str, modes: tuple[str, ...] = MODES
+) -> Webhook | None:
+    row = await db.fetch_one(
+        f"SELECT * FROM webhooks WHERE id = ? AND provider_id = ? AND {mode_in(modes)}",  # noqa: S608
+        (webhook_id, provider_id, *modes),
+    )
     return _webhook(row) if row else None
 
 
@@ -105,8 +118,11 @@ async def get_any(db: Database | Transaction, webhook_id: str) -> Webhook | None
     return _webhook(row) if row else None
 
 
-async def of_provider(db: Database, provider_id: str) -> list[Webhook]:
-    rows = await db.fetch_all("SELECT * FROM webhooks WHERE provider_id = ? ORDER BY created_at, id", (provider_id,))
+async def of_provider(db: Database, provider_id: str, modes: tuple[str, ...] = MODES) -> list[Webhook]:
+    rows = await db.fetch_all(
+        f"SELECT * FROM webhooks WHERE provider_id = ? AND {mode_in(modes)} ORDER BY created_at, id",  # noqa: S608
+        (provider_id, *modes),
+    )
     return [_webhook(r) for r in rows]
 
 
@@ -114,14 +130,42 @@ async def count(db: Database | Transaction, provider_id: str) -> int:
     return int(await db.fetch_value("SELECT count(*) FROM webhooks WHERE provider_id = ?", (provider_id,)))
 
 
-async def enqueue(tx: Transaction, tenant_id: str, event_type: str, timestamp: str, data: dict[str, object]) -> None:
-    """Outbox rows for every enabled webhook of the tenant's provider that wants the event
-    just inserted, in the event's own transaction."""
-    wanted = [
-        r["id"] for r in await tx.fetch_all(_MATCHING, (tenant_id,)) if matches(json.loads(r["events"]), event_type)
-    ]
+async def enqueue(
+    tx: Transaction,
+    tenant_id: str,
+    event_type: str,
+    timestamp: str,
+    message: str,
+    stage: str | None,
+    deployment_id: str | None,
+    service_name: str | None,
+) -> None:
+    """Outbox rows for every enabled webhook of the tenant's provider and mode that wants
+    the event just inserted, in the event's own transaction (so before the tenant's row
+    goes, for `tenant.deleted`). The body is staxad.model.events's format."""
+    tenant = await tx.fetch_one(_TENANT, (tenant_id,))
+    if tenant is None:
+        return
+    subscribers = await tx.fetch_all(_SUBSCRIBERS, (tenant["provider_id"], tenant["mode"]))
+    wanted = [r["id"] for r in subscribers if matches(json.loads(r["events"]), event_type)]
     if not wanted:
         return
+    routable = await tx.fetch_all(
+        "SELECT name, is_primary FROM services WHERE tenant_id = ? AND is_routable = 1 ORDER BY priority", (tenant_id,)
+    )
+    data: dict[str, object] = {
+        "message": message,
+        "stage": stage,
+        "url": tx.tenant_url(tenant["name"], tenant["primary_domain"], [(r[0], bool(r[1])) for r in routable]),
+    }
+    if event_type.startswith("tenant."):
+        data["status"] = "deleted" if event_type == "tenant.deleted" else tenant["status"]
+    if deployment_id:
+        data["deployment_id"] = deployment_id
+        if event_type.startswith("deployment."):
+            data["status"] = await tx.fetch_value("SELECT status FROM deployments WHERE id = ?", (deployment_id,))
+    if service_name:
+        data["service"] = data["service_name"] = service_name
     event_id = int(await tx.fetch_value("SELECT last_insert_rowid()"))
     body = payload(event_id, event_type, tenant_id, timestamp, data)
     await tx.execute_many(

@@ -215,6 +215,8 @@ async def test_list_filters_sorts_searches_and_pages(
 
 async def test_patch_changes_only_given_fields(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     tenant = await create_tenant(client, auth, "patchy", display_name="Before")
+    added = await client.post(f"/tenants/{tenant['id']}/domains", headers=auth, json={"domain": "patchy.example.com"})
+    assert added.status_code == 201, added.text
     updated = assert_resource(
         await client.patch(
             f"/tenants/{tenant['id']}",
@@ -227,6 +229,10 @@ async def test_patch_changes_only_given_fields(client: httpx.AsyncClient, auth: 
         updated["resource_size"] == "medium" and updated["app_port"] == 9000 and updated["egress_mode"] == "restricted"
     )
     assert updated["services"][0]["port"] == 9000
+    # the answer is the whole tenant, as GET shows it
+    shown = assert_resource(await client.get(f"/tenants/{tenant['id']}", headers=auth))
+    assert [d["domain"] for d in updated["domains"]] == ["patchy.example.com"]
+    assert updated["domains"] == shown["domains"] and updated["deployments"] == shown["deployments"] != []
     for body in [
         {"resource_size": "xl"},
         {"app_port": 70000},
@@ -268,6 +274,67 @@ async def test_patch_branch_and_size_carry_over_to_the_services_that_inherit_the
     # the next deploy of the primary uses the new branch
     deployed = assert_resource(await client.post(f"/tenants/{tenant['id']}/deployments", headers=auth, json={}), 202)
     assert deployed["branch"] == "release/3"
+
+
+async def test_the_multi_service_forms_top_level_fields_are_the_defaults_of_its_services(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    repo = "https://git.example.com/shop/web"
+    body = {
+        "name": "defaults",
+        "branch": "develop",
+        "resource_size": "medium",
+        "app_port": 8080,
+        "auto_deploy": False,
+        "volumes": [{"name": "data", "mount_path": "/data", "size_mb": 64}],
+        "services": [
+            {"name": "web", "source_type": "github", "repo_url": repo},
+            {"name": "api", "source_type": "image", "image_url": "localhost/api:1", "port": 9000},
+            {"name": "big", "source_type": "github", "repo_url": repo, "branch": "stable", "resource_size": "large"},
+        ],
+    }
+    tenant = assert_resource(await client.post("/tenants", headers=auth, json=body), 202)
+    by_name = {s["name"]: s for s in tenant["services"]}
+    assert {n: (s["branch"], s["resource_size"], s["port"]) for n, s in by_name.items() if n != "api"} == {
+        "web": ("develop", "medium", 8080),
+        "big": ("stable", "large", 8080),
+    }
+    assert (by_name["api"]["resource_size"], by_name["api"]["port"]) == ("medium", 9000)
+    assert all(s["auto_deploy"] is False for s in tenant["services"])
+    # the primary (the first, unmarked) is routable, so the tenant's URL is served; the others are not
+    assert [n for n, s in by_name.items() if s["is_routable"]] == ["web"] and tenant["url"]
+    volumes = (await client.get(f"/tenants/{tenant['id']}/volumes", headers=auth)).json()["data"]
+    assert [(v["name"], v["service"]) for v in volumes] == [("data", "web")]
+    # a later PATCH reaches the services that took the default, as in the single-service form
+    updated = assert_resource(
+        await client.patch(f"/tenants/{tenant['id']}", headers=auth, json={"resource_size": "large"})
+    )
+    assert {s["name"]: s["resource_size"] for s in updated["services"]} == {
+        "web": "large",
+        "api": "large",
+        "big": "large",
+    }
+
+
+async def test_the_multi_service_form_names_each_field_it_cannot_take_and_a_tenant_without_routes_has_no_url(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    service = {"name": "worker", "source_type": "image", "image_url": "localhost/w:1"}
+    body = {
+        "name": "mixed",
+        "source_type": "image",
+        "image_url": "a/b:1",
+        "repo_url": "https://x.example/r",
+        "services": [service],
+    }
+    error = assert_error(await client.post("/tenants", headers=auth, json=body), 400, "validation_error")
+    assert {"source_type", "image_url", "repo_url"} <= set(error["details"]["fields"])
+    both = {"name": "twice", "volumes": [{"name": "a", "mount_path": "/a"}], "services": [{**service, "volumes": []}]}
+    error = assert_error(await client.post("/tenants", headers=auth, json=both), 400, "validation_error")
+    assert "volumes" in error["details"]["fields"]
+    hidden = {"name": "hidden", "services": [{**service, "is_routable": False}]}
+    tenant = assert_resource(await client.post("/tenants", headers=auth, json=hidden), 202)
+    assert tenant["url"] is None and tenant["services"][0]["is_routable"] is False
 
 
 async def test_delete_is_async_and_the_tenant_disappears(

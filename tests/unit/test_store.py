@@ -102,12 +102,12 @@ async def test_an_event_wakes_a_reader_waiting_for_its_tenant_and_no_other(tmp_p
     await asyncio.sleep(0.05)
     with pytest.raises(RuntimeError):  # a rolled-back append wakes nobody
         async with db.transaction() as tx:
-            await events.append(tx, "ten_a", "tenant.running", "undone", datetime.now(UTC))
+            await events.append(tx, "ten_a", "tenant.ready", "undone", datetime.now(UTC))
             raise RuntimeError("boom")
     await asyncio.sleep(0.05)
     assert not waiting.done()
     async with db.transaction() as tx:
-        await events.append(tx, "ten_a", "tenant.running", "started", datetime.now(UTC))
+        await events.append(tx, "ten_a", "tenant.ready", "started", datetime.now(UTC))
     found = await asyncio.wait_for(waiting, 10)
     assert [event.message for event in found] == ["started"] and not other.done()
     other.cancel()

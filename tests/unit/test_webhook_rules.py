@@ -4,18 +4,41 @@ from __future__ import annotations
 
 import pytest
 
-from staxad.model.webhooks import matches, pattern, refused_address, retry_in, signature, target, verify
+from staxad.model.events import EVENT_TYPES, GROUPS, matches, pattern
+from staxad.model.targets import refused_address
+from staxad.model.webhooks import retry_in, signature, target, verify
+
+CONTRACT_EVENTS = (
+    "tenant.ready",
+    "tenant.failed",
+    "tenant.deleted",
+    "deployment.started",
+    "deployment.succeeded",
+    "deployment.failed",
+)
 
 
-@pytest.mark.parametrize("good", ["*", "deployment.*", "tenant.ready", "volume.over_limit", "backup.*"])
+@pytest.mark.parametrize(
+    "good",
+    ["*", "deployment.*", "tenant.ready", "volume.over_limit", "backup.*", "network_rule.*", "database.created"],
+)
 def test_patterns(good: str) -> None:
     assert pattern(good) == good
 
 
-@pytest.mark.parametrize("bad", ["", "deployment", "*.*", "nope.*", "tenant.Ready", "tenant.ready.x", "tenant.*x"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "deployment", "*.*", "nope.*", "tenant.Ready", "tenant.ready.x", "tenant.*x", "tenant.nothing", "image.*"],
+)
 def test_bad_patterns(bad: str) -> None:
-    with pytest.raises(ValueError, match="event pattern"):
+    """Only what staxad sends: a name that is never sent would subscribe to nothing."""
+    with pytest.raises(ValueError, match="not an event staxad sends"):
         pattern(bad)
+
+
+def test_every_event_of_the_contract_and_every_group_may_be_subscribed_to() -> None:
+    assert set(CONTRACT_EVENTS) <= set(EVENT_TYPES)
+    assert all(pattern(f"{group}.*") for group in GROUPS)
 
 
 @pytest.mark.parametrize(

@@ -6,52 +6,19 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from staxad.config import load
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
 from staxad.model.webhooks import verify
 from tests.api.helpers import assert_error, assert_resource, create_tenant
-from tests.conftest import Keys, make_settings, offline_resolve
+from tests.conftest import Keys
 from tests.served import serve, wait_api
 from tests.webhooks.receiver import Receiver
-
-
-@pytest.fixture
-def receiver(tmp_path: Path) -> AsyncIterator[Receiver]:
-    made = Receiver(tmp_path)
-    made.start()
-    yield made
-    made.stop()
-
-
-@pytest.fixture
-async def hooked(tmp_path: Path, clock: FrozenClock, receiver: Receiver) -> AsyncIterator[Daemon]:
-    settings = make_settings(
-        tmp_path / "d",
-        STAXAD_WEBHOOKS_ALLOW_PRIVATE_TARGETS="127.0.0.1",
-        STAXAD_WEBHOOKS_CA_FILE=str(receiver.cert),
-        STAXAD_WEBHOOKS_TIMEOUT_SECONDS="3",
-    )
-    d = Daemon(settings, clock=clock)
-    d.ctx.resolve_host = offline_resolve
-    await d.start()
-    yield d
-    await d.stop()
-
-
-@pytest.fixture
-async def hclient(hooked: Daemon) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=hooked.app), base_url="http://testserver/api/v1"
-    ) as c:
-        yield c
 
 
 async def delivered(receiver: Receiver, count: int, timeout: float = 10) -> list[dict[str, Any]]:
@@ -195,3 +162,22 @@ async def test_a_kill_9_loses_no_delivery(tmp_path: Path, receiver: Receiver) ->
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             process.wait(30)
+
+
+async def test_tenant_deleted_reaches_its_providers_webhooks_with_the_contracts_data(
+    hclient: httpx.AsyncClient, hooked: Daemon, receiver: Receiver
+) -> None:
+    auth = await Keys(hooked).make()
+    other = await Keys(hooked).make("other@example.com")
+    for who in (auth, other):
+        body = {"url": receiver.url, "events": ["tenant.deleted", "tenant.deleting"]}
+        assert_resource(await hclient.post("/webhooks", headers=who, json=body), 201)
+    tenant = await create_tenant(hclient, auth, "leaving")
+    assert (await hclient.delete(f"/tenants/{tenant['id']}", headers=auth)).status_code == 202
+    await hooked.platform.tenants.forget(tenant["id"])  # what the reconciler does once the host is clean
+    deleting, deleted = await delivered(receiver, 2)
+    assert (deleting["event"], deleting["data"]["status"]) == ("tenant.deleting", "deleting")
+    assert (deleted["event"], deleted["tenant_id"]) == ("tenant.deleted", tenant["id"])
+    assert deleted["data"]["status"] == "deleted" and deleted["data"]["url"] == tenant["url"]
+    await asyncio.sleep(0.5)
+    assert len(receiver.received) == 2  # the other provider's webhook got nothing
