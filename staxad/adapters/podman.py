@@ -560,12 +560,14 @@ class Podman:
         )
         return [_state(c.attrs) for c in found]
 
-    async def logs(self, name: str, lines: int) -> bytes:
+    async def logs(self, name: str, lines: int, timestamps: bool = False) -> bytes:
         try:
             container = await self._call(self.client.containers.get, name)
         except NotFound:
             return b""
-        output = await self._call(container.logs, stdout=True, stderr=True, tail=lines, stream=False)
+        output = await self._call(
+            container.logs, stdout=True, stderr=True, tail=lines, stream=False, timestamps=timestamps
+        )
         return output if isinstance(output, bytes) else b"".join(output)
 
     def follow(self, name: str, lines: int) -> AsyncIterator[bytes]:

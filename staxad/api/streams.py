@@ -55,6 +55,7 @@ def _sse(call: Call, kind: str, body: AsyncGenerator[bytes, None]) -> Response:
 
 
 TENANT_LINES, SERVICE_LINES = query.lines(200), query.lines(100)
+REPLAY_EVENTS = 100  # what a stream without Last-Event-ID or `since` shows of the past
 # Event-stream schemas describe one event's fields (OpenAPI 3.2's reading of text/event-stream).
 LINE_EVENT = {"type": "object", "properties": {"data": {"type": "string"}, "event": {"const": "end"}}}
 TEXT_OR_LINES = {"text/plain": {"type": "string"}, "text/event-stream": LINE_EVENT}  # SSE: a line each
@@ -90,12 +91,14 @@ EVENT = {
     rate="events",
     content={"text/event-stream": EVENT},
     query=(query.SINCE,),
-    summary="Server-Sent Events of every stage change; replays after Last-Event-ID.",
+    summary="Server-Sent Events of every stage change; replays after Last-Event-ID or since, else the newest 100.",
 )
 async def tenant_events(call: Call) -> Response:
     tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
     last_event_id = call.request.headers.get("last-event-id")
     since = call.read(query.SINCE) if last_event_id is None else ascii_int(last_event_id)
+    if last_event_id is None and "since" not in call.query():  # no start named: the recent ones
+        since = await call.platform.tenants.recent_events_start(tenant, REPLAY_EVENTS)
     if since is None:
         raise ValidationError("Last-Event-ID must be an event id (an integer).", {"fields": {"since": "event id"}})
 

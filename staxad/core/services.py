@@ -12,6 +12,7 @@ from staxad.core.registries import Registries
 from staxad.core.specs import hostname_problem, parse_service
 from staxad.core.volumes import Volumes
 from staxad.model import envmask, validation
+from staxad.model import logs as log_lines
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
 from staxad.model.lifecycle import DEPLOYABLE
 from staxad.model.records import Deployment, Service, Tenant
@@ -93,14 +94,12 @@ class Services:
     async def logs(self, tenant: Tenant, lines: int, service: Service | None = None) -> bytes:
         if self.ctx.logs is None:
             return b""
-        chunks = []
         targets = await self.containers(tenant, service)
-        for name, container in targets:
-            output = await self.ctx.logs.logs(container, lines)
-            if len(targets) > 1:
-                output = b"".join(f"[{name}] ".encode() + line + b"\n" for line in output.splitlines())
-            chunks.append(output)
-        return b"".join(chunks)
+        if len(targets) == 1:
+            return await self.ctx.logs.logs(targets[0][1], lines)
+        # every service's newest `lines`, merged by time: the newest `lines` of them all
+        outputs = [(name, await self.ctx.logs.logs(container, lines, timestamps=True)) for name, container in targets]
+        return log_lines.merge(outputs, lines)
 
     async def follow(self, tenant: Tenant, lines: int, service: Service | None = None) -> AsyncIterator[bytes]:
         """Follow one service's output, or every live service's at once, each line then

@@ -85,6 +85,10 @@ class Tenants:
         `wait`, an empty answer waits up to that long for the next event."""
         return await events.since(self.ctx.db, tenant.id, after_id, wait=wait)
 
+    async def recent_events_start(self, tenant: Tenant, count: int) -> int:
+        """Where a stream that names no start begins: before the tenant's newest `count` events."""
+        return await events.before_last(self.ctx.db, tenant.id, count)
+
     async def count_by_status(self) -> dict[str, int]:
         return await store.count_by_status(self.ctx.db)
 

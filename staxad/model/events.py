@@ -46,6 +46,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "network_rule.deleted",
     "network_rule.expired",
     "network_rule.failed",
+    "network_rule.removed",  # the kernel no longer forwards for a deleted or expired rule
     "volume.created",
     "volume.deleted",
     "volume.step",

@@ -11,7 +11,9 @@ from staxad.model.ownership import Lookup
 
 
 class LogReader(Protocol):
-    async def logs(self, name: str, lines: int) -> bytes: ...
+    async def logs(self, name: str, lines: int, timestamps: bool = False) -> bytes:
+        """The newest `lines`; with `timestamps`, each line starts with its RFC 3339 time."""
+        ...
 
     def follow(self, name: str, lines: int) -> AsyncIterator[bytes]: ...
 

@@ -28,6 +28,7 @@ from staxad.model.nftables import Allow, Forward, Ruleset, host_ruleset, netns_r
 from staxad.model.records import Deployment
 from staxad.reconcile.syncer import Coalescer
 from staxad.store import deployments as deployment_store
+from staxad.store import events
 from staxad.store import host as host_store
 from staxad.store import netrules as rule_store
 
@@ -63,10 +64,15 @@ class Firewall:
                 return host_ruleset(self.table, [f for f in forwards if f.rule_id in keep])
 
             await self._load("host", _owners(forwards), host, rules, verify)
-            async with self.platform.ctx.db.transaction() as tx:
+            ctx = self.platform.ctx
+            async with ctx.db.transaction() as tx:
                 released = await rule_store.release_ports(tx, set(rules))
+                for rule_id, tenant_id in released:
+                    message = f"Network rule {rule_id} is gone from the kernel; its port is free again"
+                    await events.append(tx, tenant_id, "network_rule.removed", message, ctx.clock.now())
             if released:
-                log.info("node ports of rules %s released: the kernel no longer forwards them", ", ".join(released))
+                ids = ", ".join(rule_id for rule_id, _ in released)
+                log.info("node ports of rules %s released: the kernel no longer forwards them", ids)
             restricted, allows = await self._egress(list(rules.values()))
 
             def netns(ids: Sequence[str]) -> Ruleset:

@@ -73,6 +73,14 @@ async def since(db: Database, tenant_id: str, after_id: int, limit: int = 500, w
     return [_event(r) for r in rows]
 
 
+async def before_last(db: Database, tenant_id: str, count: int) -> int:
+    """The id after which the tenant's newest `count` events come (0 when it has fewer)."""
+    found = await db.fetch_value(
+        "SELECT id FROM events WHERE tenant_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?", (tenant_id, count)
+    )
+    return int(found or 0)
+
+
 async def prune_deleted(tx: Transaction, deleted_before: str) -> int:
     """Drop every event of the tenants deleted before `deleted_before` (their last event
     is `tenant.deleted`); returns how many went."""

@@ -122,12 +122,13 @@ async def set_failed(tx: Transaction, rule_id: str, reason: str) -> None:
     )
 
 
-async def release_ports(tx: Transaction, enforced: set[str]) -> list[str]:
+async def release_ports(tx: Transaction, enforced: set[str]) -> list[tuple[str, str]]:
     """The firewall no longer forwards for any rule outside `enforced` (the active rules it
-    read before its last load): their ports may be handed out again. The ids released."""
-    rows = await tx.fetch_all("SELECT id FROM network_rules WHERE port_held = 1 AND status != 'active'")
-    released = [row["id"] for row in rows if row["id"] not in enforced]
-    for rule_id in released:
+    read before its last load): their ports may be handed out again. (rule id, tenant id)
+    of each released."""
+    rows = await tx.fetch_all("SELECT id, tenant_id FROM network_rules WHERE port_held = 1 AND status != 'active'")
+    released = [(row["id"], row["tenant_id"]) for row in rows if row["id"] not in enforced]
+    for rule_id, _ in released:
         await tx.execute("UPDATE network_rules SET port_held = 0 WHERE id = ?", (rule_id,))
     return released
 

@@ -28,7 +28,6 @@ def _registry(r: Row) -> Registry:
     )
 
 
-
 async def insert(tx: Transaction, box: SecretBox, r: Registry, password: str) -> None:
     await tx.execute(
         "INSERT INTO registries (id, provider_id, name, registry_url, host, username, password, verified,"

@@ -102,7 +102,6 @@ async def delete(tx: Transaction, webhook_id: str) -> None:
     await tx.execute("DELETE FROM webhooks WHERE id = ?", (webhook_id,))
 
 
-
 async def get(
     db: Database | Transaction, provider_id: str, webhook_id: str, modes: tuple[str, ...] = MODES
 ) -> Webhook | None:

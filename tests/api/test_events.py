@@ -37,3 +37,25 @@ async def test_event_timestamps_have_milliseconds(
     assert abs((deleted - deploy).total_seconds() - 0.5) < 0.002
     # other records keep the contract's whole seconds
     assert RFC3339_SECONDS.match(tenant["created_at"])
+
+
+async def test_a_stream_that_names_no_start_replays_only_the_newest_events(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon, clock: FrozenClock
+) -> None:
+    tenant = await create_tenant(client, auth, "chatty")
+    async with daemon.db.transaction() as tx:
+        for n in range(150):
+            await event_store.append(tx, tenant["id"], "tenant.updated", f"update {n}", clock.now())
+        await event_store.append(tx, tenant["id"], "tenant.deleted", "gone", clock.now())  # ends the streams
+
+    async def streamed(**headers: str) -> list[dict[str, object]]:
+        response = await client.get(f"/tenants/{tenant['id']}/events", headers={**auth, **headers})
+        assert response.status_code == 200
+        return [json.loads(line[6:]) for line in response.text.splitlines() if line.startswith("data: ")]
+
+    recent = await streamed()
+    assert len(recent) == 100 and recent[-1]["type"] == "tenant.deleted" and recent[0]["message"] == "update 51"
+    everything = await streamed(**{"Last-Event-ID": "0"})
+    assert everything[0]["type"] == "tenant.created" and len(everything) > 150
+    after = await client.get(f"/tenants/{tenant['id']}/events", headers=auth, params={"since": everything[-3]["id"]})
+    assert after.text.count("data: ") == 2

@@ -141,7 +141,7 @@ class FakeLogs:
     def __init__(self, output: dict[str, bytes]) -> None:
         self.output = output
 
-    async def logs(self, name: str, lines: int) -> bytes:
+    async def logs(self, name: str, lines: int, timestamps: bool = False) -> bytes:
         return self.output[name]
 
     async def follow(self, name: str, lines: int) -> AsyncIterator[bytes]:

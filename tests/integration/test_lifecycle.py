@@ -97,6 +97,12 @@ async def test_tenant_logs_follow_every_service_or_the_one_named(live: Live, web
     assert all(line.startswith(("[web] ", "[api] ")) for line in both), both
     one = await follow_lines(live, tenant["id"], {"service": "api"}, {"web starting on 9090"})
     assert one == ["web starting on 9090"], one
+    # without follow: `lines` counts in all, merged by podman's timestamps (which are not shown)
+    both_logs = await live.client.get(f"/tenants/{tenant['id']}/logs", headers=live.auth, params={"lines": "200"})
+    shown = both_logs.text.splitlines()
+    assert "[web] web starting on 8080" in shown and "[api] web starting on 9090" in shown, shown
+    newest = await live.client.get(f"/tenants/{tenant['id']}/logs", headers=live.auth, params={"lines": "1"})
+    assert newest.text.splitlines() == shown[-1:], (newest.text, shown)
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     deadline = time.monotonic() + 10
     while "podman logs -f" in ps and "chorus" in ps and time.monotonic() < deadline:

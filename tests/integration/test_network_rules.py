@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.images import SERVICE_USER, build_udp_image, podman
-from tests.integration.helpers import Live, container_of, create, curl, inbound, rule, until
+from tests.integration.helpers import Live, container_of, create, curl, inbound, read_events, rule, until
 from tests.netns import NetHost, net_host
 
 
@@ -43,7 +43,10 @@ async def test_inbound_node_ports_from_allowed_sources_only(live: Live, web_imag
 
         deleted = await live.client.delete(f"/tenants/{tenant['id']}/network-rules/{opened['id']}", headers=live.auth)
         assert deleted.status_code == 204
-        assert await until(lambda: curl(allowed, allowed.gateway, port) == "")
+        assert curl(allowed, allowed.gateway, port) == ""  # the 204 came once the kernel let go
+        events = await read_events(live, tenant["id"], "network_rule.removed")
+        assert [e["type"] for e in events][-2:] == ["network_rule.deleted", "network_rule.removed"]
+        assert opened["id"] in events[-1]["message"]
 
         expiring = await inbound(live, tenant, "tcp", "web", allowed, ttl_hours=1)
         assert expiring["allocated_port"] == port  # released at once, so handed out again
