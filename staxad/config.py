@@ -131,6 +131,9 @@ class RuntimeSettings:
     # Registries (host or host:port) staxad may call although they resolve to loopback,
     # private, link-local or CGNAT addresses or to this host; TLS is still verified.
     private_registries: tuple[str, ...] = ()
+    # Docker Hub's API, which lists a Hub credential's repositories and tags (its
+    # registry has no catalog); another value is a mirror's or a test's stand-in.
+    docker_hub_api: str = "https://hub.docker.com"
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ class Daemon:
             self.ctx.detected_server_ip = detect_server_ip()
         self.ctx.host_addresses = host_addresses
         self.ctx.resolve_host = webhook_http.resolve
-        self.ctx.registry_api = registry_http.Registries()
+        self.ctx.registry_api = registry_http.Registries(settings.runtime.docker_hub_api)
         gh = settings.github
         if gh.configured:
             oauth = (

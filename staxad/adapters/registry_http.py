@@ -27,11 +27,13 @@ from __future__ import annotations
 import re
 import ssl
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 from staxad.model.ports import Addresses, RegistryLogin
-from staxad.model.registries import same_registry, where
+from staxad.model.registries import DOCKER_HUB, registry_of, same_registry, where
 
 CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
 MANIFESTS = ", ".join(
@@ -172,11 +174,14 @@ class RegistryClient:
         if response.status_code != 200:
             raise LoginFailed(f"the registry answered {response.status_code}")
 
-    async def repositories(self, query: str, limit: int) -> list[tuple[str, int]]:
+    async def repositories(self, query: str, limit: int) -> list[tuple[str, int | None]]:
         """(name, tag count) of repositories whose name contains `query`."""
         response = await self._get("/v2/_catalog?n=1000", scope="registry:catalog:*")
         if response.status_code != 200:
-            raise LoginFailed(f"the registry does not list repositories ({response.status_code})")
+            raise LoginFailed(
+                f"the registry does not list repositories: GET /v2/_catalog answered {response.status_code}"
+                + _said(response)
+            )
         names = [n for n in response.json().get("repositories") or [] if query.lower() in n.lower()][:limit]
         return [(name, len(await self._tag_names(name))) for name in names]
 
@@ -204,25 +209,142 @@ class RegistryClient:
         return found
 
 
+def _said(response: httpx.Response) -> str:
+    """What an error answer said, briefly: the distribution spec's `errors`, else its text."""
+    try:
+        body = response.json()
+        errors = body.get("errors") or []
+        said = "; ".join(str(e.get("message") or e.get("code")) for e in errors if isinstance(e, dict))
+        said = said or str(body.get("message") or body.get("detail") or "")  # Docker Hub's API
+    except (ValueError, AttributeError):
+        said = response.text
+    said = " ".join(said.split())[:200]
+    return f" ({said})" if said else ""
+
+
+class HubClient:
+    """Docker Hub's own API, which lists what its registry does not (Hub serves no
+    /v2/_catalog): a short-lived token from `POST /v2/auth/token` with the username and
+    password or access token, the user's repositories from `GET /v2/namespaces/{user}/
+    repositories`, and tags from `.../repositories/{repo}/tags` (no manifest reads, so
+    browsing costs nothing of the user's pull rate limit). Connections are checked and
+    pinned as RegistryClient's; a `next` page must be on the same API host."""
+
+    PAGE = 100
+
+    def __init__(
+        self, login: RegistryLogin, api: str, timeout: float = 15, verify: ssl.SSLContext | None = None
+    ) -> None:
+        self.api = httpx.URL(api.rstrip("/"))
+        self._login = login
+        transport = PinnedTransport(login.addresses, verify if verify is not None else True)
+        self._client = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
+        self._token: str | None = None
+
+    async def __aenter__(self) -> HubClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._client.aclose()
+
+    async def _bearer(self) -> str:
+        if self._token is None:
+            body = {"identifier": self._login.username, "secret": self._login.password}
+            response = await self._client.post(self.api.join("/v2/auth/token"), json=body)
+            if response.status_code in (401, 403):
+                raise LoginFailed("Docker Hub refused the username or access token" + _said(response))
+            if response.status_code != 200:
+                raise LoginFailed(f"Docker Hub answered {response.status_code} to the login" + _said(response))
+            token = response.json().get("access_token")
+            if not isinstance(token, str):
+                raise LoginFailed("Docker Hub gave no access token")
+            self._token = token
+        return self._token
+
+    async def _results(self, path: str, limit: int) -> tuple[list[dict[str, Any]], int | None]:
+        """Up to `limit` results of a paginated listing, and the listing's `count`."""
+        url: httpx.URL | None = self.api.join(path).copy_merge_params({"page_size": min(limit, self.PAGE)})
+        found: list[dict[str, Any]] = []
+        count: int | None = None
+        while url is not None and len(found) < limit:
+            response = await self._client.get(url, headers={"Authorization": f"Bearer {await self._bearer()}"})
+            if response.status_code != 200:
+                raise LoginFailed(f"Docker Hub answered {response.status_code} for {path}" + _said(response))
+            body = response.json()
+            count = body.get("count") if isinstance(body.get("count"), int) else count
+            found += [r for r in body.get("results") or [] if isinstance(r, dict)]
+            following = body.get("next")
+            url = httpx.URL(following) if isinstance(following, str) and following else None
+            if url is not None and (url.scheme, url.host, url.port) != (self.api.scheme, self.api.host, self.api.port):
+                raise LoginFailed(f"Docker Hub's next page is on another host ({_where(url)})")
+        return found[:limit], count
+
+    @staticmethod
+    def _split(repo: str) -> tuple[str, str]:
+        namespace, _, name = repo.rpartition("/")
+        return quote(namespace or "library", safe=""), quote(name, safe="")
+
+    async def repositories(self, query: str, limit: int) -> list[tuple[str, int | None]]:
+        """The user's repositories whose name contains `query`, each with its tag count
+        (the tag listing's `count`: Hub's repository listing has none)."""
+        user = quote(self._login.username, safe="")
+        results, _ = await self._results(f"/v2/namespaces/{user}/repositories", 1000)
+        names = [
+            f"{r.get('namespace') or self._login.username}/{r['name']}"
+            for r in results
+            if isinstance(r.get("name"), str) and query.lower() in r["name"].lower()
+        ][:limit]
+        found: list[tuple[str, int | None]] = []
+        for name in names:
+            namespace, repo = self._split(name)
+            _, count = await self._results(f"/v2/namespaces/{namespace}/repositories/{repo}/tags", 1)
+            found.append((name, count))
+        return found
+
+    async def tags(self, repo: str, limit: int = 100) -> list[Tag]:
+        namespace, name = self._split(repo)
+        results, _ = await self._results(f"/v2/namespaces/{namespace}/repositories/{name}/tags", limit)
+        return [
+            Tag(str(r["name"]), r.get("digest") if isinstance(r.get("digest"), str) else None, _size(r))
+            for r in results
+            if isinstance(r.get("name"), str)
+        ]
+
+
+def _size(tag: dict[str, Any]) -> int | None:
+    size = tag.get("full_size")
+    return size if isinstance(size, int) else None
+
+
 class Registries:
-    """staxad.model.ports.RegistryApi over RegistryClient; failures as ValueError."""
+    """staxad.model.ports.RegistryApi over RegistryClient, and over HubClient for Docker
+    Hub's listings (`hub_api`: Hub's API, or a stand-in's); failures as ValueError."""
+
+    def __init__(self, hub_api: str = "https://hub.docker.com", verify: ssl.SSLContext | None = None) -> None:
+        self.hub_api = hub_api
+        self._verify = verify  # replaces the system's CAs (a test's own)
+
+    def _client(self, login: RegistryLogin) -> RegistryClient | HubClient:
+        if registry_of(httpx.URL(login.base).host) == DOCKER_HUB:
+            return HubClient(login, self.hub_api, verify=self._verify)
+        return RegistryClient(login, verify=self._verify)
 
     async def check(self, login: RegistryLogin) -> None:
-        async with RegistryClient(login) as client:
+        async with RegistryClient(login, verify=self._verify) as client:
             try:
                 await client.login()
             except LoginFailed as exc:
                 raise ValueError(str(exc)) from None
 
-    async def repositories(self, login: RegistryLogin, query: str, limit: int) -> list[tuple[str, int]]:
-        async with RegistryClient(login) as client:
+    async def repositories(self, login: RegistryLogin, query: str, limit: int) -> list[tuple[str, int | None]]:
+        async with self._client(login) as client:
             try:
                 return await client.repositories(query, limit)
             except (LoginFailed, httpx.HTTPError) as exc:
                 raise ValueError(str(exc) or type(exc).__name__) from None
 
     async def tags(self, login: RegistryLogin, repo: str) -> list[tuple[str, str | None, int | None]]:
-        async with RegistryClient(login) as client:
+        async with self._client(login) as client:
             try:
                 return [(t.name, t.digest, t.size) for t in await client.tags(repo)]
             except (LoginFailed, httpx.HTTPError) as exc:

@@ -172,7 +172,9 @@ class Registries:
             await store.update(tx, registry.id, self.ctx.now(), verified=int(error is None), verify_error=error)
         return error is None, error
 
-    async def repositories(self, who: Principal, registry_id: str, query: str, limit: int) -> list[tuple[str, int]]:
+    async def repositories(
+        self, who: Principal, registry_id: str, query: str, limit: int
+    ) -> list[tuple[str, int | None]]:
         registry = await self.get(who, registry_id)
         api = self.ctx.registry_api
         if api is None:

@@ -50,6 +50,20 @@ class Registry:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_POST(self) -> None:  # routed as "POST <path>", the body in headers["body"]
+                length = int(self.headers.get("Content-Length") or 0)
+                headers = {k.lower(): v for k, v in self.headers.items()}
+                headers["body"] = self.rfile.read(length).decode()
+                self.path = f"POST {self.path}"
+                registry.seen.append((self.path, headers))
+                route = registry.routes.get(self.path)
+                status, extra, body = route(headers) if route else (404, {}, b"{}")
+                self.send_response(status)
+                for key, value in {"Content-Length": str(len(body)), **extra}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
             def log_message(self, *_: Any) -> None:
                 pass
 
@@ -219,3 +233,77 @@ async def test_a_token_realm_of_another_host_is_refused(tmp_path: Path, registri
         with pytest.raises(Exception, match=f"token service 127.0.0.1:{realm.port} is not the same registry"):
             await client.login()
     assert realm.seen == []  # the password never went there
+
+
+def hub(api: str) -> dict[str, Route]:
+    """A stand-in of Docker Hub's API as staxad uses it, with Hub's shapes: `POST
+    /v2/auth/token` ({"identifier", "secret"} -> {"access_token"}; 401 {"message"}
+    otherwise), paginated `{"count", "next", "previous", "results"}` listings of
+    `/v2/namespaces/{ns}/repositories` (no tag count in them) and of
+    `.../repositories/{repo}/tags` (`name`, `digest`, `full_size`), and 401 without the
+    bearer token."""
+
+    def login(headers: dict[str, str]) -> Answer:
+        if json.loads(headers["body"]) == {"identifier": "acme", "secret": "s3cret"}:
+            return 200, {}, json.dumps({"access_token": "hub-jwt"}).encode()
+        return 401, {}, json.dumps({"message": "incorrect username or password"}).encode()
+
+    def page(results: list[dict[str, Any]], count: int, following: str | None) -> Route:
+        def answer(headers: dict[str, str]) -> Answer:
+            if headers.get("authorization") != "Bearer hub-jwt":
+                return 401, {}, json.dumps({"message": "authentication required"}).encode()
+            return (
+                200,
+                {},
+                json.dumps({"count": count, "next": following, "previous": None, "results": results}).encode(),
+            )
+
+        return answer
+
+    def repo(name: str) -> dict[str, Any]:
+        return {"name": name, "namespace": "acme", "repository_type": "image", "is_private": True, "pull_count": 3}
+
+    def tag(name: str, digest: str, size: int) -> dict[str, Any]:
+        return {"name": name, "digest": digest, "full_size": size, "images": [{"architecture": "amd64"}]}
+
+    tags = [tag("2.0", "sha256:" + "b" * 64, 2048), tag("1.0", "sha256:" + "a" * 64, 1024)]
+    repos = "/v2/namespaces/acme/repositories"
+    return {
+        "POST /v2/auth/token": login,
+        f"{repos}?page_size=100": page([repo("app"), repo("web")], 3, f"{api}{repos}?page=2&page_size=100"),
+        f"{repos}?page=2&page_size=100": page([repo("app-worker")], 3, None),
+        f"{repos}/app/tags?page_size=1": page(tags[:1], 2, f"{api}{repos}/app/tags?page=2&page_size=1"),
+        f"{repos}/app-worker/tags?page_size=1": page([], 0, None),
+        f"{repos}/app/tags?page_size=100": page(tags, 2, None),
+    }
+
+
+HUB_REGISTRY = "https://registry-1.docker.io"  # what a Docker Hub credential logs in to
+
+
+async def test_docker_hub_is_listed_through_hubs_own_api(tmp_path: Path, registries: Callable[..., Registry]) -> None:
+    cert, key = self_signed(tmp_path, "hub.test")
+    stand_in = registries({}, tls=(cert, key))
+    api = f"https://hub.test:{stand_in.port}"
+    stand_in.routes.update(hub(api))
+    checks = Checks()
+    hub_api = Registries(api, verify=_trusting(cert))
+    found = await hub_api.repositories(login(HUB_REGISTRY, checks, True), "app", 25)
+    assert found == [("acme/app", 2), ("acme/app-worker", 0)]  # both pages read; tag_count from the tag listing
+    assert await hub_api.tags(login(HUB_REGISTRY, checks, True), "acme/app") == [
+        ("2.0", "sha256:" + "b" * 64, 2048),
+        ("1.0", "sha256:" + "a" * 64, 1024),
+    ]
+    # Hub's registry (its manifests count against the pull rate limit) was never asked
+    assert {host for host, _ in checks.asked} == {"hub.test"}
+    assert not any("/manifests/" in path for path, _ in stand_in.seen)
+    wrong = RegistryLogin(HUB_REGISTRY, "acme", "wrong", True, checks)
+    with pytest.raises(ValueError, match=r"Docker Hub refused the username or access token \(incorrect username"):
+        await hub_api.repositories(wrong, "", 25)
+
+
+async def test_a_registry_without_a_catalog_says_what_it_answered(registries: Callable[..., Registry]) -> None:
+    unsupported = json.dumps({"errors": [{"code": "UNSUPPORTED", "message": "catalog is not served here"}]})
+    registry = registries({"/v2/_catalog?n=1000": lambda _: (404, {}, unsupported.encode())})
+    with pytest.raises(ValueError, match=r"GET /v2/_catalog answered 404 \(catalog is not served here\)"):
+        await Registries().repositories(login(f"http://127.0.0.1:{registry.port}", Checks()), "", 10)
