@@ -207,7 +207,9 @@ class Tenants:
                 await store.update(tx, tenant.id, now, **changes)
             primary = next((s for s in tenant.services if s.is_primary), None)
             if app_port is not None and primary is not None:
-                await store.update_service(tx, primary.id, now, port=app_port)
+                # the tenant's port is the primary's: every service on it follows, as for branch and size
+                for service in (s for s in tenant.services if s.port == primary.port):
+                    await store.update_service(tx, service.id, now, port=app_port)
             for service in inheriting(tenant, changes, "branch"):
                 if service.source_type == "github":
                     await store.update_service(tx, service.id, now, branch=changes["branch"])

@@ -306,13 +306,13 @@ async def test_the_multi_service_forms_top_level_fields_are_the_defaults_of_its_
     volumes = (await client.get(f"/tenants/{tenant['id']}/volumes", headers=auth)).json()["data"]
     assert [(v["name"], v["service"]) for v in volumes] == [("data", "web")]
     # a later PATCH reaches the services that took the default, as in the single-service form
-    updated = assert_resource(
-        await client.patch(f"/tenants/{tenant['id']}", headers=auth, json={"resource_size": "large"})
-    )
-    assert {s["name"]: s["resource_size"] for s in updated["services"]} == {
-        "web": "large",
-        "api": "large",
-        "big": "large",
+    patch = {"resource_size": "small", "app_port": 8000}
+    updated = assert_resource(await client.patch(f"/tenants/{tenant['id']}", headers=auth, json=patch))
+    by_name = {s["name"]: s for s in updated["services"]}
+    assert {n: (s["resource_size"], s["port"]) for n, s in by_name.items()} == {
+        "web": ("small", 8000),
+        "api": ("small", 9000),
+        "big": ("large", 8000),
     }
 
 

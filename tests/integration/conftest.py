@@ -7,11 +7,9 @@ running_daemon, ...) is in helpers.py; this module holds the fixtures."""
 from __future__ import annotations
 
 import contextlib
-import re
 import secrets
 import shutil
 import socket
-import subprocess
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -20,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.images import build_web_images
-from tests.integration.helpers import Live, free_port, running_daemon
+from tests.integration.helpers import Live, running_daemon
+from tests.netns import net_host
 
 
 @pytest.fixture(scope="session")
@@ -28,56 +27,42 @@ def web_image() -> str:
     return build_web_images()
 
 
-def _no_foreign_sandbox() -> None:
-    """Every staxad instance on a host drops the service user's traffic to the host, except
-    to what that instance allows, and a drop in any table wins: another instance running
-    here (a staxad service, `scripts/run`) blocks the test registries on loopback."""
-    listed = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True, check=False).stdout
-    tables = re.findall(r"^table inet (staxad-(\S+)-sandbox)$", listed, re.MULTILINE)
-    foreign = [table for table, instance in tables if not re.fullmatch(r"t[0-9a-f]{8}", instance)]
-    if foreign:
-        pytest.fail(
-            f"another staxad instance's sandbox ({', '.join(foreign)}) blocks the service user from the test "
-            "registry on loopback: stop that staxad (its tables stay after a stop; `nft delete table inet "
-            "<name>` removes one) or run the tests on a host without it"
-        )
-
-
 @contextlib.contextmanager
 def _registry(folder: Path, auth: str = "") -> Iterator[str]:
-    """Debian's docker-registry on a free loopback port, stopped afterwards; its host:port."""
-    _no_foreign_sandbox()
-    address = f"127.0.0.1:{free_port()}"
-    config = folder / "config.yml"
-    config.write_text(
-        f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {folder / 'data'}\n"
-        f"http:\n  addr: {address}\n{auth}"
-    )
-    process = subprocess.Popen(
-        ["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(address.split(":"), timeout=0.2):  # type: ignore[arg-type]
-                break
-            time.sleep(0.05)
-        yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """Debian's docker-registry in a network namespace of its own (198.18.0.0/15), stopped
+    and removed afterwards; its address:port. Not on loopback: every staxad instance's
+    sandbox keeps the service user off this host's own addresses, so a development
+    instance running here (`scripts/run`) would block a loopback registry from the tests."""
+    with net_host() as host:
+        address = f"{host.address}:5000"
+        config = folder / "config.yml"
+        config.write_text(
+            f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {folder / 'data'}\n"
+            f"http:\n  addr: {address}\n{auth}"
+        )
+        process = host.popen("docker-registry", "serve", str(config))
+        try:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                with contextlib.suppress(OSError), socket.create_connection((host.address, 5000), timeout=0.2):
+                    break
+                time.sleep(0.05)
+            yield address
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="session")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A plain-HTTP image registry on loopback, as host:port."""
+    """A plain-HTTP image registry of the test's own, as address:port."""
     with _registry(tmp_path_factory.mktemp("registry")) as address:
         yield address
 
 
 @pytest.fixture(scope="session")
 def private_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str, str]]:
-    """A loopback registry that requires a login (htpasswd, bcrypt): (host:port, user, password)."""
+    """A registry of the test's own that requires a login (htpasswd, bcrypt): (address:port, user, password)."""
     import bcrypt
 
     folder = tmp_path_factory.mktemp("private-registry")

@@ -33,7 +33,7 @@ async def test_a_private_image_pulls_with_its_providers_credential_only(
 async def _run(tmp_path: Path, instance: str, ref: str, address: str, user: str, password: str, folder: Path) -> None:
     overrides = {
         "STAXAD_RUNTIME_INSECURE_REGISTRIES": address,
-        "STAXAD_RUNTIME_PRIVATE_REGISTRIES": address,  # on loopback: a registry of this host's own
+        "STAXAD_RUNTIME_PRIVATE_REGISTRIES": address,  # 198.18.0.0/15 is a private range
         "STAXAD_GIT_ALLOW_LOCAL_REPOS": "true",
     }
     async with running_daemon(tmp_path, instance, **overrides) as live:
