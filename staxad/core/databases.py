@@ -21,7 +21,7 @@ from staxad.model import databases as model
 from staxad.model import validation as v
 from staxad.model.clock import new_id
 from staxad.model.databases import ENGINES, Connection, Database
-from staxad.model.errors import AlreadyExists, Conflict, Forbidden, NotFound, Unprocessable
+from staxad.model.errors import AlreadyExists, Conflict, Forbidden, NotFound, Unprocessable, limit_reached
 from staxad.model.lifecycle import DEPLOYABLE, ServiceStatus
 from staxad.model.records import Deployment, Principal, Service, Tenant
 from staxad.model.scopes import SECRETS_READ, grants
@@ -55,8 +55,8 @@ class Databases:
             raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status}; databases can be added once it is not.")
         if any(s.name == name for s in tenant.services):
             raise Conflict(f"Tenant '{tenant.name}' already has a service named '{name}'.")
-        if len(tenant.services) >= settings.limits.services_per_tenant:
-            raise Unprocessable(f"A tenant may have at most {settings.limits.services_per_tenant} services.")
+        if len(tenant.services) >= (cap := settings.limits.services_per_tenant):
+            raise limit_reached("services in this tenant", len(tenant.services), cap, "limits.services_per_tenant")
         engine = ENGINES[engine_name]
         configured = settings.databases.postgres_image if engine_name == "postgres" else settings.databases.redis_image
         now = self.ctx.now()

@@ -19,7 +19,7 @@ import secrets
 from staxad.core.context import Context
 from staxad.model import claims, names, validation
 from staxad.model.clock import new_id
-from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable
+from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, limit_reached
 from staxad.model.lifecycle import TenantStatus
 from staxad.model.ownership import Expected, Lookup, Verdict, judge
 from staxad.model.records import Domain, Service, Tenant
@@ -101,8 +101,10 @@ class Domains:
             created_at=self.ctx.now(),
         )
         async with self.ctx.db.transaction() as tx:
-            if await store.count_for(tx, tenant.id) >= limit:
-                raise Unprocessable(f"A tenant may have at most {limit} domains; delete one first.")
+            if (used := await store.count_for(tx, tenant.id)) >= limit:
+                raise limit_reached(
+                    "domains of this tenant", used, limit, "limits.domains_per_tenant", "Delete one first."
+                )
             refused = claims.refusal(await store.claims_of(tx, name), tenant.id)
             if refused:
                 raise Conflict(f"Domain '{name}' {refused}.")

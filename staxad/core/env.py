@@ -15,7 +15,7 @@ from staxad.core.context import Context
 from staxad.core.deployments import Deployments
 from staxad.model import envmask, envvars, validation
 from staxad.model.envvars import EnvVar
-from staxad.model.errors import Forbidden, NotFound, Unprocessable, ValidationError
+from staxad.model.errors import Forbidden, NotFound, ValidationError, limit_reached
 from staxad.model.records import Deployment, Principal, Tenant
 from staxad.model.scopes import SECRETS_READ, grants
 from staxad.store import env as store
@@ -116,10 +116,8 @@ class Env:
             before = stored.get(key)
             if before is None and value in (None, MASK):
                 validation.raise_field("value", "is required for a new variable (and cannot be the mask)")
-            if before is None and len(stored) >= self.ctx.settings.limits.env_vars_per_tenant:
-                raise Unprocessable(
-                    f"A tenant may have at most {self.ctx.settings.limits.env_vars_per_tenant} env vars."
-                )
+            if before is None and len(stored) >= (cap := self.ctx.settings.limits.env_vars_per_tenant):
+                raise limit_reached("env vars in this tenant", len(stored), cap, "limits.env_vars_per_tenant")
             new_value = before.value if before is not None and value in (None, MASK) else str(value)
             after = EnvVar(
                 key,

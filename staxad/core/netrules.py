@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from staxad.core.context import Context
 from staxad.model.clock import iso, new_id
-from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError, limit_reached
 from staxad.model.lifecycle import TenantStatus
 from staxad.model.netrules import DIRECTIONS, RULE_STATUSES, NetworkRule, RuleSpec, parse_rule
 from staxad.model.query import ChoiceParam
@@ -60,8 +60,10 @@ class NetworkRules:
             )
         now = self.ctx.clock.now()
         async with self.ctx.db.transaction() as tx:
-            if await store.count_active(tx, tenant.id) >= settings.rules_per_tenant:
-                raise Unprocessable(f"A tenant may have at most {settings.rules_per_tenant} active network rules.")
+            if (used := await store.count_active(tx, tenant.id)) >= settings.rules_per_tenant:
+                raise limit_reached(
+                    "active network rules in this tenant", used, settings.rules_per_tenant, "network.rules_per_tenant"
+                )
             port = await self._free_port(tx, spec.protocol) if spec.direction == "inbound" else None
             rule = NetworkRule(
                 id=new_id("nr"),

@@ -25,7 +25,7 @@ from staxad.model import targets
 from staxad.model import validation as v
 from staxad.model.apikeys import visible_modes
 from staxad.model.clock import new_id
-from staxad.model.errors import NotFound, Unprocessable, ValidationError
+from staxad.model.errors import NotFound, Unprocessable, ValidationError, limit_reached
 from staxad.model.ports import RegistryLogin
 from staxad.model.records import Principal
 from staxad.model.registries import Registry, api_base, image_host, same_registry, url_host, where
@@ -111,8 +111,8 @@ class Registries:
             who.mode,
         )
         async with self.ctx.db.transaction() as tx:
-            if len(await store.of_provider(self.ctx.db, who.provider_id)) >= PER_PROVIDER:
-                raise Unprocessable(f"A provider may keep at most {PER_PROVIDER} registry credentials.")
+            if (used := len(await store.of_provider(self.ctx.db, who.provider_id))) >= PER_PROVIDER:
+                raise limit_reached("registry credentials of this provider", used, PER_PROVIDER, "a fixed limit")
             await store.insert(tx, self.ctx.box, registry, found["password"])
         return registry
 

@@ -13,7 +13,7 @@ from staxad.core.specs import hostname_problem, parse_service
 from staxad.core.volumes import Volumes
 from staxad.model import envmask, validation
 from staxad.model import logs as log_lines
-from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError, limit_reached
 from staxad.model.lifecycle import DEPLOYABLE
 from staxad.model.records import Deployment, Service, Tenant
 from staxad.store import deployments as deployment_store
@@ -59,8 +59,8 @@ class Services:
             raise Conflict(f"Service '{spec.name}' already exists in tenant '{tenant.name}'.")
         if tenant.status not in DEPLOYABLE:
             raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status}; services can be added once it is not.")
-        if len(tenant.services) >= self.ctx.settings.limits.services_per_tenant:
-            raise Unprocessable(f"A tenant may have at most {self.ctx.settings.limits.services_per_tenant} services.")
+        if len(tenant.services) >= (cap := self.ctx.settings.limits.services_per_tenant):
+            raise limit_reached("services in this tenant", len(tenant.services), cap, "limits.services_per_tenant")
         now = self.ctx.now()
         priority = max((s.priority for s in tenant.services), default=-1) + 1
         service = spec.to_service(tenant.id, priority, now)

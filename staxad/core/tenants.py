@@ -23,7 +23,7 @@ from staxad.core.volumes import Volumes
 from staxad.model import validation
 from staxad.model.clock import iso, new_id
 from staxad.model.envvars import EnvVar
-from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.errors import AlreadyExists, Conflict, LimitExceeded, NotFound, ValidationError
 from staxad.model.lifecycle import DEPLOYABLE, TenantStatus
 from staxad.model.query import LIMIT, OFFSET, PAGE, ChoiceParam, TextParam
 from staxad.model.records import TENANT_STATUSES, Event, Principal, Service, Tenant
@@ -175,16 +175,20 @@ class Tenants:
             cap = limits.test_tenants_per_provider
             count = await store.count_for(tx, who.provider_id, "test")
             kind = "test-mode tenants (test keys have a smaller cap)"
+            setting = "limits.test_tenants_per_provider"
         else:
             provider = await providers.get(tx, who.provider_id)
             cap = (provider.tenant_limit if provider else None) or limits.tenants_per_provider
             count = await store.count_for(tx, who.provider_id)
             kind = "tenants"
+            setting = (
+                "the provider's tenant_limit" if provider and provider.tenant_limit else "limits.tenants_per_provider"
+            )
         if count >= cap:
-            raise Unprocessable(
+            raise LimitExceeded(
                 f"Tenant limit reached: this provider has {count} of {cap} {kind}. "
                 "Delete a tenant or ask the host operator to raise the limit.",
-                {"limit": cap, "count": count},
+                {"used": count, "limit": cap, "count": count, "setting": setting},
             )
 
     @staticmethod

@@ -15,7 +15,7 @@ from staxad.core.context import Context
 from staxad.core.deployments import Deployments
 from staxad.model import validation as v
 from staxad.model.clock import new_id
-from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError
+from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError, limit_reached
 from staxad.model.lifecycle import DEPLOYABLE
 from staxad.model.records import Deployment, Service, Tenant
 from staxad.model.volumes import Volume, mount_path, overlapping, schedule
@@ -121,8 +121,10 @@ class Volumes:
     ) -> None:
         """Volumes declared in a service body, inside the transaction that adds the service."""
         existing = await store.of_tenant(tx, tenant.id)
-        if len(existing) + len(specs) > self.ctx.settings.volumes.per_tenant:
-            raise Unprocessable(f"A tenant may have at most {self.ctx.settings.volumes.per_tenant} volumes.")
+        if len(existing) + len(specs) > (cap := self.ctx.settings.volumes.per_tenant):
+            raise limit_reached(
+                "volumes in this tenant", len(existing), cap, "volumes.per_tenant", f"This adds {len(specs)}."
+            )
         now = self.ctx.now()
         for spec in specs:
             try:
@@ -139,8 +141,8 @@ class Volumes:
         volume = spec.to_volume(tenant.id, service.id if service else None, self.ctx.settings.volumes.keep_last, now)
         async with self.ctx.db.transaction() as tx:
             existing = await store.of_tenant(tx, tenant.id)
-            if len(existing) >= self.ctx.settings.volumes.per_tenant:
-                raise Unprocessable(f"A tenant may have at most {self.ctx.settings.volumes.per_tenant} volumes.")
+            if len(existing) >= (cap := self.ctx.settings.volumes.per_tenant):
+                raise limit_reached("volumes in this tenant", len(existing), cap, "volumes.per_tenant")
             if service is not None:
                 _check_mount(existing, service.id, spec.mount_path, None)
             try:

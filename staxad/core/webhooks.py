@@ -22,7 +22,7 @@ from staxad.model import validation as v
 from staxad.model import webhooks as rules
 from staxad.model.apikeys import visible_modes
 from staxad.model.clock import iso, iso_ms, new_id
-from staxad.model.errors import NotFound, Unprocessable, ValidationError
+from staxad.model.errors import NotFound, ValidationError, limit_reached
 from staxad.model.records import Principal
 from staxad.model.webhooks import Delivery, Webhook
 from staxad.store import webhooks as store
@@ -88,8 +88,8 @@ class Webhooks:
             mode=who.mode,
         )
         async with self.ctx.db.transaction() as tx:
-            if await store.count(tx, who.provider_id) >= limit:
-                raise Unprocessable(f"A provider may have at most {limit} webhooks (webhooks.per_provider).")
+            if (used := await store.count(tx, who.provider_id)) >= limit:
+                raise limit_reached("webhooks of this provider", used, limit, "webhooks.per_provider")
             await store.insert(tx, self.ctx.box, hook, secret)
         return hook, secret
 

@@ -53,6 +53,12 @@ class LimitExceeded(Unprocessable):
     code = "limit_exceeded"
 
 
+def limit_reached(what: str, used: int, limit: int, setting: str, then: str = "") -> LimitExceeded:
+    """A count limit reached: a 422 `limit_exceeded` whose details say what is used."""
+    message = f"Limit reached: {used} of {limit} {what} ({setting})." + (f" {then}" if then else "")
+    return LimitExceeded(message, {"used": used, "limit": limit, "setting": setting})
+
+
 class RateLimited(ApiError):
     code = "rate_limited"
 

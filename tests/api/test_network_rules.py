@@ -105,7 +105,7 @@ async def test_pool_exhaustion_rule_limit_and_outbound(
     two = await create_tenant(client, auth, "two", egress_mode="restricted")
     for _ in range(3):
         assert_resource(await post(client, auth, one, INBOUND), 201)
-    assert_error(await post(client, auth, one, {**INBOUND, "protocol": "udp"}), 422, "unprocessable_entity")
+    assert_error(await post(client, auth, one, {**INBOUND, "protocol": "udp"}), 422, "limit_exceeded")
     exhausted = assert_error(await post(client, auth, two, INBOUND), 409, "conflict")
     assert "30000 to 30002" in exhausted["message"]
     contract_example = {**OUTBOUND, "destination_cidrs": ["10.0.0.0/8"], "ttl_hours": 2}  # the contract's own

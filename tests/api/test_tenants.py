@@ -156,18 +156,19 @@ async def test_tenant_limit_is_422(tmp_path, clock) -> None:  # type: ignore[no-
             transport=httpx.ASGITransport(app=daemon.app), base_url="http://t/api/v1"
         ) as client:
             await create_tenant(client, test, "t-one")
-            assert_error(
+            error = assert_error(
                 await client.post("/tenants", headers=test, json={"name": "t-two", **IMAGE_TENANT}),
                 422,
-                "unprocessable_entity",
+                "limit_exceeded",
             )
+            assert error["details"]["setting"] == "limits.test_tenants_per_provider"
             await create_tenant(client, live, "l-one")
             error = assert_error(
                 await client.post("/tenants", headers=live, json={"name": "l-two", **IMAGE_TENANT}),
                 422,
-                "unprocessable_entity",
+                "limit_exceeded",
             )
-            assert error["details"] == {"limit": 2, "count": 2}
+            assert error["details"] == {"used": 2, "limit": 2, "count": 2, "setting": "limits.tenants_per_provider"}
     finally:
         await daemon.stop()
 

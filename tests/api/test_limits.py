@@ -1,0 +1,91 @@
+"""Every count limit reached is a 422 `limit_exceeded` that says what is used, what the
+limit is and which setting sets it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from staxad.daemon import Daemon
+from staxad.model.clock import FrozenClock
+from tests.api.helpers import IMAGE_TENANT, assert_error, create_tenant
+from tests.conftest import Keys, make_settings, offline_resolve
+
+
+@pytest.fixture
+async def tight(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Daemon]:
+    settings = make_settings(
+        tmp_path,
+        STAXAD_LIMITS_SERVICES_PER_TENANT="2",
+        STAXAD_LIMITS_ENV_VARS_PER_TENANT="1",
+        STAXAD_LIMITS_DOMAINS_PER_TENANT="1",
+        STAXAD_VOLUMES_PER_TENANT="1",
+        STAXAD_WEBHOOKS_PER_PROVIDER="1",
+        STAXAD_WEBHOOKS_ALLOW_PRIVATE_TARGETS="127.0.0.1",
+        STAXAD_NETWORK_RULES_PER_TENANT="1",
+    )
+    d = Daemon(settings, clock=clock)
+    d.ctx.resolve_host = offline_resolve
+    await d.start()
+    yield d
+    await d.stop()
+
+
+Call = Callable[[httpx.AsyncClient, dict[str, str], str], Awaitable[httpx.Response]]
+
+
+def service(n: int) -> Call:
+    body = {"name": f"svc{n}", **IMAGE_TENANT}
+    return lambda c, auth, t: c.post(f"/tenants/{t}/services", headers=auth, json=body)
+
+
+def volume(n: int) -> Call:
+    body = {"name": f"v{n}", "mount_path": f"/v{n}", "service": "web", "size_mb": 64}
+    return lambda c, auth, t: c.post(f"/tenants/{t}/volumes", headers=auth, json=body)
+
+
+def env(n: int) -> Call:
+    return lambda c, auth, t: c.put(f"/tenants/{t}/env/KEY{n}", headers=auth, json={"value": "x"})
+
+
+def domain(n: int) -> Call:
+    return lambda c, auth, t: c.post(f"/tenants/{t}/domains", headers=auth, json={"domain": f"d{n}.example.com"})
+
+
+def webhook(n: int) -> Call:
+    body = {"url": f"http://127.0.0.1:9/hook{n}", "events": ["tenant.ready"]}
+    return lambda c, auth, t: c.post("/webhooks", headers=auth, json=body)
+
+
+def rule(n: int) -> Call:
+    body = {"direction": "inbound", "protocol": "tcp", "target_service": "web", "source_cidrs": [f"203.0.113.{n}/32"]}
+    return lambda c, auth, t: c.post(f"/tenants/{t}/network-rules", headers=auth, json=body)
+
+
+@pytest.mark.parametrize(
+    ("make", "allowed", "setting"),
+    [
+        (service, 1, "limits.services_per_tenant"),  # the tenant's web is the first of 2
+        (volume, 1, "volumes.per_tenant"),
+        (env, 1, "limits.env_vars_per_tenant"),
+        (domain, 1, "limits.domains_per_tenant"),
+        (webhook, 1, "webhooks.per_provider"),
+        (rule, 1, "network.rules_per_tenant"),
+    ],
+)
+async def test_a_count_limit_reached_is_limit_exceeded_with_what_is_used(
+    tight: Daemon, make: Callable[[int], Call], allowed: int, setting: str
+) -> None:
+    auth = await Keys(tight).make()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=tight.app), base_url="http://t/api/v1") as c:
+        tenant = await create_tenant(c, auth, "tight")
+        for n in range(allowed):
+            assert (await make(n)(c, auth, tenant["id"])).status_code in (200, 201, 202)
+        error: dict[str, Any] = assert_error(await make(allowed)(c, auth, tenant["id"]), 422, "limit_exceeded")
+    assert error["details"]["setting"] == setting
+    assert error["details"]["used"] == error["details"]["limit"] >= 1
+    assert setting in error["message"]
