@@ -34,6 +34,7 @@ def api_key(k: ApiKey) -> dict[str, Any]:
         "scopes": list(k.scopes),
         "expires_at": k.expires_at,
         "created_at": k.created_at,
+        "parent_key_id": k.parent_key_id,
     }
 
 

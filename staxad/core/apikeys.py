@@ -81,10 +81,16 @@ class ApiKeys:
             expires = apikeys.child_expiry(expires, who.expires_at)
         except ValueError as exc:
             validation.raise_field("expires_at", str(exc))
-        return await self.create(who.provider_id, name, mode, requested, expires)
+        return await self.create(who.provider_id, name, mode, requested, expires, parent_key_id=who.key_id)
 
     async def create(
-        self, provider_id: str, name: str, mode: str, requested: list[str], expires_at: str | None
+        self,
+        provider_id: str,
+        name: str,
+        mode: str,
+        requested: list[str],
+        expires_at: str | None,
+        parent_key_id: str | None = None,
     ) -> tuple[ApiKey, str]:
         """Mint a key. Returns the record and the raw key, which is never stored."""
         bad = scopes.unknown(requested)
@@ -114,6 +120,7 @@ class ApiKeys:
             scopes=tuple(dict.fromkeys(requested)),
             expires_at=expiry,
             created_at=self.ctx.now(),
+            parent_key_id=parent_key_id,
         )
         async with self.ctx.db.transaction() as tx:
             if await providers.get(tx, provider_id) is None:
@@ -121,8 +128,12 @@ class ApiKeys:
             await store.insert(tx, key, apikeys.digest(raw))
         return key, raw
 
-    async def delete(self, who: Principal, key_id: str) -> None:
+    async def delete(self, who: Principal, key_id: str) -> list[str]:
+        """Revoke the key and the keys it made, and theirs; the ids revoked."""
         async with self.ctx.db.transaction() as tx:
-            if not await store.delete(tx, who.provider_id, key_id, apikeys.visible_modes(who.mode)):
+            gone = await store.delete(tx, who.provider_id, key_id, apikeys.visible_modes(who.mode))
+            if not gone:
                 raise NotFound(f"API key '{key_id[:64]}' not found.")
-        self._cache = {d: entry for d, entry in self._cache.items() if entry[0].id != key_id}
+        revoked = set(gone)
+        self._cache = {d: entry for d, entry in self._cache.items() if entry[0].id not in revoked}
+        return gone

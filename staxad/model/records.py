@@ -30,6 +30,7 @@ class ApiKey:
     scopes: tuple[str, ...]
     expires_at: str | None
     created_at: str
+    parent_key_id: str | None = None  # the key that minted it (None: the operator's, or made before it was kept)
 
 
 @dataclass(frozen=True, slots=True)

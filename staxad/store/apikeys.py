@@ -18,6 +18,7 @@ def _key(row: Row) -> ApiKey:
         scopes=tuple(json.loads(row["scopes"])),
         expires_at=row["expires_at"],
         created_at=row["created_at"],
+        parent_key_id=row["parent_key_id"],
     )
 
 
@@ -46,7 +47,7 @@ async def list_for(
 async def insert(tx: Transaction, key: ApiKey, digest: str) -> None:
     await tx.execute(
         "INSERT INTO api_keys (id, provider_id, name, prefix, digest, mode, scopes, expires_at,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, parent_key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             key.id,
             key.provider_id,
@@ -57,14 +58,27 @@ async def insert(tx: Transaction, key: ApiKey, digest: str) -> None:
             json.dumps(list(key.scopes)),
             key.expires_at,
             key.created_at,
+            key.parent_key_id,
         ),
     )
 
 
-async def delete(tx: Transaction, provider_id: str, key_id: str, modes: tuple[str, ...] = ("live", "test")) -> bool:
-    marks = ", ".join("?" * len(modes))
-    count = await tx.execute(
-        f"DELETE FROM api_keys WHERE id = ? AND provider_id = ? AND mode IN ({marks})",  # noqa: S608
+async def delete(
+    tx: Transaction, provider_id: str, key_id: str, modes: tuple[str, ...] = ("live", "test")
+) -> list[str]:
+    """Revoke the key and every key it made, and theirs: the ids gone (none when the key
+    is not the provider's or not of `modes`)."""
+    found = await tx.fetch_one(
+        f"SELECT id FROM api_keys WHERE id = ? AND provider_id = ? AND {mode_in(modes)}",  # noqa: S608
         (key_id, provider_id, *modes),
     )
-    return count > 0
+    if found is None:
+        return []
+    rows = await tx.fetch_all(
+        "WITH RECURSIVE family(id) AS (SELECT ? UNION SELECT k.id FROM api_keys k JOIN family f"
+        " ON k.parent_key_id = f.id) SELECT id FROM family",
+        (key_id,),
+    )
+    gone = [row["id"] for row in rows]
+    await tx.execute_many("DELETE FROM api_keys WHERE id = ? AND provider_id = ?", [(g, provider_id) for g in gone])
+    return gone

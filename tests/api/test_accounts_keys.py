@@ -59,6 +59,25 @@ async def test_key_lifecycle_raw_key_once_and_revocation_on_next_request(
     assert_error(await client.delete(f"/api-keys/{created['id']}", headers=auth), 404, "not_found")
 
 
+async def test_revoking_a_key_revokes_the_keys_it_made_and_theirs(
+    client: httpx.AsyncClient, auth: dict[str, str]
+) -> None:
+    async def mint(by: dict[str, str], name: str) -> tuple[dict[str, str], dict[str, object]]:
+        made = assert_resource(await client.post("/api-keys", headers=by, json={"name": name}), 201)
+        return {"Authorization": f"Bearer {made['key']}"}, made
+
+    ci, ci_key = await mint(auth, "ci")
+    job, job_key = await mint(ci, "job")
+    step, _ = await mint(job, "step")
+    sibling, _ = await mint(auth, "sibling")
+    assert (ci_key["parent_key_id"], job_key["parent_key_id"]) == (auth["X-Key-Id"], ci_key["id"])
+    assert (await client.delete(f"/api-keys/{ci_key['id']}", headers=auth)).status_code == 204
+    for revoked in (ci, job, step):
+        assert_error(await client.get("/account", headers=revoked), 401, "unauthorized")
+    for kept in (auth, sibling):
+        assert (await client.get("/account", headers=kept)).status_code == 200
+
+
 async def test_create_key_requires_name(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
     error = assert_error(await client.post("/api-keys", headers=auth, json={"mode": "live"}), 400, "validation_error")
     assert "name" in error["details"]["fields"]

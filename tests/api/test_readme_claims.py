@@ -145,7 +145,9 @@ async def test_keys_are_32_random_bytes_stored_only_as_a_sha256_digest(
     assert row is not None and row["digest"] == hashlib.sha256(raw.encode()).hexdigest()
     assert secret not in json.dumps(dict(row))
     shown = (await client.get("/api-keys", headers=auth)).json()["data"]
-    assert all(set(k) == {"id", "name", "prefix", "mode", "scopes", "expires_at", "created_at"} for k in shown)
+    assert all(
+        set(k) == {"id", "name", "prefix", "mode", "scopes", "expires_at", "created_at", "parent_key_id"} for k in shown
+    )
 
 
 async def test_a_test_key_cannot_hold_admin(client: httpx.AsyncClient, keys: Keys) -> None:
