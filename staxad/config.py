@@ -175,6 +175,7 @@ class GitHubSettings:
     client_secret: str = ""
     client_secret_file: str = ""  # read at each use; wins over client_secret
     trust_installation_claims: bool = False  # without a client: accept unproven claims (one team only)
+    app_slug: str = ""  # the app's name in its URL (github.com/apps/<slug>): GET /github/install links to it
 
     @property
     def configured(self) -> bool:

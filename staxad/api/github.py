@@ -30,6 +30,11 @@ REGISTER_BODY: dict[str, Any] = {
                 "GitHub user must be able to access the installation, else 403."
             ),
         },
+        "state": {
+            "type": "string",
+            "maxLength": 1000,
+            "description": "The state GET /github/install gave this key, as GitHub hands it back; required with code.",
+        },
     },
 }
 
@@ -46,6 +51,16 @@ def installation(found: Installation) -> dict[str, Any]:
 @routes.add("GET", "/github/installation", scope="github", summary="The provider's GitHub App installation.")
 async def get_installation(call: Call) -> Response:
     return call.ok(installation(await call.platform.github.get(call.who)))
+
+
+@routes.add(
+    "GET",
+    "/github/install",
+    scope="github",
+    summary="A state bound to this key for the installation's callback, and the links to GitHub that carry it.",
+)
+async def install_state(call: Call) -> Response:
+    return call.ok(call.platform.github.install_state(call.who))
 
 
 @routes.add(

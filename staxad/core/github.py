@@ -19,7 +19,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
+
+from cryptography.fernet import InvalidToken
 
 from staxad.core.context import Context
 from staxad.core.deployments import Deployments
@@ -46,7 +48,9 @@ from staxad.model.github import (
     claim_refusal,
     oauth_code,
     parse_push,
+    read_state,
     repo_path,
+    state_text,
     valid_name,
     valid_signature,
 )
@@ -58,6 +62,7 @@ from staxad.store import tenants as tenant_store
 from staxad.store.db import Transaction
 
 KEEP_DELIVERIES = timedelta(days=30)
+STATE_LIFETIME = timedelta(hours=1)  # an installation started and finished in one sitting
 NOT_CONFIGURED = (
     "No GitHub App is configured on this host: the operator sets github.app_id and "
     "github.private_key_file in the [github] section of the staxad config."
@@ -81,11 +86,48 @@ class GitHub:
             raise NotFound("No GitHub installation is registered; POST /api/v1/github/installation registers one.")
         return found
 
+    def install_state(self, who: Principal) -> dict[str, Any]:
+        """A `state` for the installation's callback, bound to this key for an hour, and
+        the links that carry it to GitHub (the app's install page, its authorize page)."""
+        _live_only(who)
+        expires = self.ctx.clock.now() + STATE_LIFETIME
+        state = self.ctx.box.seal(state_text(who.key_id, int(expires.timestamp()))).decode()
+        web = self.settings.web_url.rstrip("/")
+        slug = self.settings.app_slug
+        install = f"{web}/apps/{quote(slug)}/installations/new?{urlencode({'state': state})}" if slug else None
+        return {
+            "state": state,
+            "expires_at": iso(expires),
+            "install_url": install,
+            "authorize_url": self._authorize(state).get("authorize_url"),
+        }
+
+    def _check_state(self, who: Principal, state: str | None) -> None:
+        """A claim with a code comes back with the state this key was given: a link made
+        for another key (a callback URL someone else sends you) is refused."""
+        if state is None:
+            raise BadRequest(
+                "A claim with a code needs the state this key was given: start the installation from"
+                " GET /api/v1/github/install.",
+                {"fields": {"state": "is required with code"}},
+            )
+        try:
+            key_id, expires = read_state(self.ctx.box.open(state.encode()))
+        except (InvalidToken, ValueError):
+            key_id, expires = "", 0
+        if key_id != who.key_id or expires <= self.ctx.clock.time():
+            raise Forbidden(
+                "This installation link was not made for this key, or it expired: start the installation"
+                " again from GET /api/v1/github/install (nothing was registered).",
+                self._authorize(),
+            )
+
     async def register(self, who: Principal, payload: object) -> Installation:
         _live_only(who)
-        body = v.Body(payload, ("installation_id", "code"))
+        body = v.Body(payload, ("installation_id", "code", "state"))
         installation_id = body.integer("installation_id", 1, 2**53, required=True)
         code: str | None = body.check("code", body.string("code", max_len=100), oauth_code)
+        state = body.string("state", max_len=1000)
         body.done()
         assert installation_id is not None
         api = self._api()
@@ -96,6 +138,7 @@ class GitHub:
             raise Conflict("A GitHub installation is registered already; DELETE it first to register another.")
         if proof is Proof.CODE:
             assert code is not None
+            self._check_state(who, state)  # before the code is spent
             await _prove_access(api, code, installation_id, self._authorize())
         try:
             account = await api.installation_account(installation_id)
@@ -111,11 +154,11 @@ class GitHub:
             raise Conflict(f"Installation {installation_id} is registered already.") from None
         return found
 
-    def _authorize(self) -> dict[str, str]:
+    def _authorize(self, state: str | None = None) -> dict[str, str]:
         """Where a user gets a fresh code: GitHub's authorize page for the app's (public) client id."""
         if not self.settings.client_configured:
             return {}
-        query = urlencode({"client_id": self.settings.client_id})
+        query = urlencode({"client_id": self.settings.client_id, **({"state": state} if state else {})})
         return {"authorize_url": f"{self.settings.web_url.rstrip('/')}/login/oauth/authorize?{query}"}
 
     async def delete(self, who: Principal) -> None:

@@ -223,3 +223,20 @@ def body_key(body: bytes) -> str:
     X-GitHub-Delivery header, so a signed body resent under a new delivery id is the
     same delivery."""
     return "sha256:" + hashlib.sha256(body).hexdigest()
+
+
+STATE_PREFIX = "github-install"
+
+
+def state_text(key_id: str, expires: int) -> str:
+    """What an installation `state` seals: the key it was made for and its expiry (unix)."""
+    return f"{STATE_PREFIX}:{key_id}:{expires}"
+
+
+def read_state(text: str) -> tuple[str, int]:
+    """(key id, expiry) of an opened state; ValueError for anything else."""
+    prefix, key_id, expires = text.split(":")
+    if prefix != STATE_PREFIX or not key_id or not expires.isdigit():
+        raise ValueError("not an installation state")
+    return key_id, int(expires)
+

@@ -117,7 +117,10 @@ async def register(
     """Register `installation` as its admin would after installing the app: with the code
     GitHub hands that admin."""
     code = standin.grant(f"admin-of-{installation}", installation)
-    return await client.post("/github/installation", headers=auth, json={"installation_id": installation, "code": code})
+    started = await client.get("/github/install", headers=auth)
+    assert started.status_code == 200, started.text
+    body = {"installation_id": installation, "code": code, "state": started.json()["data"]["state"]}
+    return await client.post("/github/installation", headers=auth, json=body)
 
 
 @pytest.fixture

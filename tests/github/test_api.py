@@ -60,7 +60,9 @@ async def test_bad_installation_ids_and_codes_are_4xx_never_500(
         assert code not in str(assert_error(refused, 400, "validation_error"))
     assert code in standin.codes  # nothing was sent to GitHub
     # an id GitHub does not know is among nobody's installations
-    unknown = await client.post("/github/installation", headers=auth, json={"installation_id": 999, "code": code})
+    state = (await client.get("/github/install", headers=auth)).json()["data"]["state"]
+    body = {"installation_id": 999, "code": code, "state": state}
+    unknown = await client.post("/github/installation", headers=auth, json=body)
     assert "999" in assert_error(unknown, 403, "forbidden")["message"]
 
 

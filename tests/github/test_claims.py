@@ -54,6 +54,16 @@ def host(
     return start
 
 
+async def post_claim(client: httpx.AsyncClient, who: dict[str, str], body: dict[str, object]) -> httpx.Response:
+    """POST the claim as the dashboard's callback page does: with the state GitHub hands
+    back, which GET /github/install gave this key (a claim without a code needs none)."""
+    if body.get("code") is not None:
+        started = await client.get("/github/install", headers=who)
+        assert started.status_code == 200, started.text
+        body = {**body, "state": started.json()["data"]["state"]}
+    return await client.post("/github/installation", headers=who, json=body)
+
+
 def claim(installation: int, code: str | None = None) -> dict[str, object]:
     return {"installation_id": installation} | ({"code": code} if code is not None else {})
 
@@ -69,7 +79,7 @@ async def test_only_a_user_who_can_access_the_installation_registers_it(
     intruder = await keys.make("intruder@example.com")
     # B's GitHub user administers B's own installation only, and guesses A's id
     code = standin.grant("team-b-admin", OTHER_INSTALLATION)
-    refused = await client.post("/github/installation", headers=intruder, json=claim(INSTALLATION, code))
+    refused = await post_claim(client, intruder, claim(INSTALLATION, code))
     message = assert_error(refused, 403, "forbidden")["message"]
     assert f"cannot access installation {INSTALLATION}" in message
     assert await stored(daemon) == []
@@ -79,6 +89,37 @@ async def test_only_a_user_who_can_access_the_installation_registers_it(
     made = assert_resource(await register(client, auth, standin), 201)
     assert made["installation_id"] == INSTALLATION and made["account"] == "acme-org"
     assert await stored(daemon) == [(auth["X-Provider-Id"], INSTALLATION)]
+
+
+async def test_a_callback_link_made_for_another_key_registers_nothing(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    keys: Keys,
+    standin: GitHubStandIn,
+    daemon: Daemon,
+    clock: FrozenClock,
+) -> None:
+    """OAuth CSRF: the attacker installs the app on its own account and sends the victim
+    its callback URL (installation id, code and the attacker's state); the victim's tab
+    posts them with the victim's key. The state was bound to the attacker's key: refused,
+    and the code is not spent."""
+    attacker = await keys.make("attacker@example.com")
+    code = standin.grant(f"admin-of-{INSTALLATION}", INSTALLATION)
+    theirs = (await client.get("/github/install", headers=attacker)).json()["data"]
+    assert theirs["authorize_url"].endswith("state=" + theirs["state"].replace("=", "%3D"))
+    body = {"installation_id": INSTALLATION, "code": code}
+    missing = assert_error(await client.post("/github/installation", headers=auth, json=body), 400, "validation_error")
+    assert "state" in missing["details"]["fields"]
+    for state in (theirs["state"], "not-a-state", ""):
+        refused = await client.post("/github/installation", headers=auth, json={**body, "state": state})
+        assert refused.status_code in (400, 403), refused.text
+    ours = (await client.get("/github/install", headers=auth)).json()["data"]
+    clock.advance(3601)  # an hour later the link has expired
+    expired = await client.post("/github/installation", headers=auth, json={**body, "state": ours["state"]})
+    assert "expired" in assert_error(expired, 403, "forbidden")["message"]
+    assert code in standin.codes and await stored(daemon) == []  # nothing was asked of GitHub, nothing kept
+    fresh = (await client.get("/github/install", headers=auth)).json()["data"]["state"]
+    assert_resource(await client.post("/github/installation", headers=auth, json={**body, "state": fresh}), 201)
 
 
 async def test_a_collaborator_of_an_organization_cannot_claim_its_installation(
@@ -94,7 +135,7 @@ async def test_a_collaborator_of_an_organization_cannot_claim_its_installation(
     ):
         code = standin.grant(login, INSTALLATION, role=role, state=state)
         refused = assert_error(
-            await client.post("/github/installation", headers=outsider, json=claim(INSTALLATION, code)),
+            await post_claim(client, outsider, claim(INSTALLATION, code)),
             403,
             "forbidden",
         )
@@ -152,16 +193,14 @@ async def test_a_user_account_s_installation_is_claimed_by_that_user_only(
     outsider = await keys.make("outsider@example.com")
     # bob collaborates on one of alice's repositories, so her installation is among his
     for code in (standin.grant("bob", USER_INSTALLATION), standin.grant("bob", USER_INSTALLATION, role=None)):
-        refused = await client.post("/github/installation", headers=outsider, json=claim(USER_INSTALLATION, code))
+        refused = await post_claim(client, outsider, claim(USER_INSTALLATION, code))
         message = assert_error(refused, 403, "forbidden")["message"]
         assert "on the GitHub user account alice, not on bob" in message
         assert "account itself, or an active admin of its organization" in message
     assert await stored(daemon) == []
     assert not any("/user/memberships" in p for _, p, _ in standin.requests)  # a user account has no members
     code = standin.grant("alice", USER_INSTALLATION)
-    made = assert_resource(
-        await client.post("/github/installation", headers=auth, json=claim(USER_INSTALLATION, code)), 201
-    )
+    made = assert_resource(await post_claim(client, auth, claim(USER_INSTALLATION, code)), 201)
     assert made["account"] == "alice"
     assert await stored(daemon) == [(auth["X-Provider-Id"], USER_INSTALLATION)]
 
@@ -170,11 +209,11 @@ async def test_a_code_works_once(
     client: httpx.AsyncClient, auth: dict[str, str], keys: Keys, standin: GitHubStandIn, daemon: Daemon
 ) -> None:
     code = standin.grant("acme-admin", INSTALLATION)
-    assert_resource(await client.post("/github/installation", headers=auth, json=claim(INSTALLATION, code)), 201)
+    assert_resource(await post_claim(client, auth, claim(INSTALLATION, code)), 201)
     assert (await client.delete("/github/installation", headers=auth)).status_code == 204
     # a code seen once (in a log, a browser history) proves nothing for anyone after
     for who in (auth, await keys.make("replayer@example.com")):
-        again = await client.post("/github/installation", headers=who, json=claim(INSTALLATION, code))
+        again = await post_claim(client, who, claim(INSTALLATION, code))
         error = assert_error(again, 403, "forbidden")
         assert "bad_verification_code" in error["message"] and "incorrect or expired" in error["message"]
         assert "/login/oauth/authorize?client_id=" in error["details"]["authorize_url"]
@@ -185,7 +224,7 @@ async def test_without_a_code_a_host_with_a_client_refuses_and_says_how(
     client: httpx.AsyncClient, auth: dict[str, str], standin: GitHubStandIn, daemon: Daemon
 ) -> None:
     for body in (claim(INSTALLATION), {"installation_id": INSTALLATION, "code": None}):
-        refused = assert_error(await client.post("/github/installation", headers=auth, json=body), 403, "forbidden")
+        refused = assert_error(await post_claim(client, auth, body), 403, "forbidden")
         assert "'code'" in refused["message"] and "callback URL" in refused["message"]
         authorize = refused["details"]["authorize_url"]
         assert authorize == f"{daemon.settings.github.web_url}/login/oauth/authorize?client_id={CLIENT_ID}"
@@ -200,18 +239,18 @@ async def test_without_a_client_claims_are_refused_unless_the_operator_trusts_th
     async with host(**unset) as (c, keys, d):
         auth = await keys.make()
         for body in (claim(INSTALLATION), claim(INSTALLATION, standin.grant("acme-admin", INSTALLATION))):
-            refused = assert_error(await c.post("/github/installation", headers=auth, json=body), 403, "forbidden")
+            refused = assert_error(await post_claim(c, auth, body), 403, "forbidden")
             message = refused["message"]
             assert "github.client_id" in message and "github.trust_installation_claims = true" in message
             assert "single team" in message
         assert await stored(d) == []
     async with host(**unset, STAXAD_GITHUB_TRUST_INSTALLATION_CLAIMS="true") as (c, keys, d):
         auth = await keys.make()
-        made = assert_resource(await c.post("/github/installation", headers=auth, json=claim(INSTALLATION)), 201)
+        made = assert_resource(await post_claim(c, auth, claim(INSTALLATION)), 201)
         assert made["account"] == "acme-org"
         # trust is the old first-come rule, no more: a second claim is still a 409
         other = await keys.make("other@example.com")
-        assert_error(await c.post("/github/installation", headers=other, json=claim(INSTALLATION)), 409, "conflict")
+        assert_error(await post_claim(c, other, claim(INSTALLATION)), 409, "conflict")
 
 
 async def test_the_installation_may_be_on_a_later_page_of_the_user_s(
@@ -220,7 +259,7 @@ async def test_the_installation_may_be_on_a_later_page_of_the_user_s(
     many = range(1_000_000, 1_000_150)
     standin.installations.update({i: f"org-{i}" for i in many})
     code = standin.grant("busy-admin", *many, INSTALLATION)
-    assert_resource(await client.post("/github/installation", headers=auth, json=claim(INSTALLATION, code)), 201)
+    assert_resource(await post_claim(client, auth, claim(INSTALLATION, code)), 201)
     pages = [p for _, p, _ in standin.requests if p == "/user/installations"]
     assert len(pages) == 2
 
@@ -231,12 +270,12 @@ async def test_github_s_refusals_and_silence_are_4xx_never_500(
     async with host(STAXAD_GITHUB_CLIENT_SECRET="not-the-app-s-secret") as (c, keys, _):
         auth = await keys.make()
         code = standin.grant("acme-admin", INSTALLATION)
-        refused = await c.post("/github/installation", headers=auth, json=claim(INSTALLATION, code))
+        refused = await post_claim(c, auth, claim(INSTALLATION, code))
         assert "incorrect_client_credentials" in assert_error(refused, 422, "unprocessable_entity")["message"]
     async with host(STAXAD_GITHUB_WEB_URL="https://127.0.0.1:1") as (c, keys, _):
         auth = await keys.make()
         code = standin.grant("acme-admin", INSTALLATION)
-        silent = await c.post("/github/installation", headers=auth, json=claim(INSTALLATION, code))
+        silent = await post_claim(c, auth, claim(INSTALLATION, code))
         assert "did not answer" in assert_error(silent, 422, "unprocessable_entity")["message"]
     secret_file = tmp_path / "client-secret"
     secret_file.write_text("rotated-later\n")
@@ -244,11 +283,11 @@ async def test_github_s_refusals_and_silence_are_4xx_never_500(
     by_file = {"STAXAD_GITHUB_CLIENT_SECRET": "", "STAXAD_GITHUB_CLIENT_SECRET_FILE": str(secret_file)}
     async with host(**by_file) as (c, keys, _):
         auth = await keys.make()
-        wrong = await c.post("/github/installation", headers=auth, json=claim(INSTALLATION, standin.grant("a", 1)))
+        wrong = await post_claim(c, auth, claim(INSTALLATION, standin.grant("a", 1)))
         assert_error(wrong, 422, "unprocessable_entity")
         secret_file.write_text(CLIENT_SECRET + "\n")  # read at each use: no restart after a rotation
         code = standin.grant("acme-admin", INSTALLATION)
-        assert_resource(await c.post("/github/installation", headers=auth, json=claim(INSTALLATION, code)), 201)
+        assert_resource(await post_claim(c, auth, claim(INSTALLATION, code)), 201)
 
 
 async def test_the_user_token_is_in_no_log_line_and_no_database_byte(
@@ -263,10 +302,10 @@ async def test_the_user_token_is_in_no_log_line_and_no_database_byte(
     assert_resource(await register(client, auth, standin), 201)
     intruder = await keys.make("intruder@example.com")
     intruder_code = standin.grant("team-b-admin", OTHER_INSTALLATION)
-    refused = await client.post("/github/installation", headers=intruder, json=claim(INSTALLATION, intruder_code))
+    refused = await post_claim(client, intruder, claim(INSTALLATION, intruder_code))
     assert_error(refused, 403, "forbidden")
     reader_code = standin.grant("acme-reader", INSTALLATION, role=None)  # refused after the membership check
-    read_only = await client.post("/github/installation", headers=intruder, json=claim(INSTALLATION, reader_code))
+    read_only = await post_claim(client, intruder, claim(INSTALLATION, reader_code))
     assert_error(read_only, 403, "forbidden")
     assert len(standin.user_tokens) == 3  # each code bought a token, which staxad used and dropped
     assert standin.revoked == set(standin.user_tokens)  # and revoked, the refused ones too

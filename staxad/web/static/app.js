@@ -291,16 +291,18 @@ async function newPage() {
 }
 
 // GitHub sends the browser here after the app is installed (set this page's URL as the
-// app's callback URL): the installation id and the one-time code go straight from the
-// query string into the API call, with this tab's key, and are then dropped from the URL.
+// app's callback URL): the installation id, the one-time code and the state go straight
+// from the query string into the API call, with this tab's key, and are then dropped
+// from the URL. staxad refuses a state made for another key (a link someone sent).
 async function githubCallbackPage() {
   const query = new URLSearchParams(location.search);
   const installation = Number(query.get("installation_id"));
   const code = query.get("code") || undefined;
+  const state = query.get("state") || undefined; // GitHub hands back the state this tab's key was given
   page(h("h1", {}, "GitHub installation"), h("p", { id: "github-result" }, "Registering…"));
   let said;
   try {
-    const { data } = await api("POST", "/github/installation", { installation_id: installation, code });
+    const { data } = await api("POST", "/github/installation", { installation_id: installation, code, state });
     said = h("p", { id: "github-result" }, `Installation ${data.installation_id} of ${data.account} is registered: pushes to its repositories now deploy.`);
   } catch (error) {
     if (error.status === 401) return; // signing in again comes back here, the query intact
