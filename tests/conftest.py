@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -58,13 +59,22 @@ async def offline_resolve(host: str) -> list[str]:
         return ["127.0.0.1"] if host == "localhost" else []
 
 
-@pytest.fixture
-async def daemon(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Daemon]:
-    d = Daemon(make_settings(tmp_path), clock=clock)
+@contextlib.asynccontextmanager
+async def started(settings: Settings, clock: FrozenClock) -> AsyncIterator[Daemon]:
+    """A daemon on these settings whose name lookups never leave this host, stopped after."""
+    d = Daemon(settings, clock=clock)
     d.ctx.resolve_host = offline_resolve
     await d.start()
-    yield d
-    await d.stop()
+    try:
+        yield d
+    finally:
+        await d.stop()
+
+
+@pytest.fixture
+async def daemon(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Daemon]:
+    async with started(make_settings(tmp_path), clock) as d:
+        yield d
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import pytest
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
 from tests.api.helpers import IMAGE_TENANT, assert_error, create_tenant
-from tests.conftest import Keys, make_settings, offline_resolve
+from tests.conftest import Keys, make_settings, started
 
 
 @pytest.fixture
@@ -28,11 +28,8 @@ async def tight(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Daemon]:
         STAXAD_WEBHOOKS_ALLOW_PRIVATE_TARGETS="127.0.0.1",
         STAXAD_NETWORK_RULES_PER_TENANT="1",
     )
-    d = Daemon(settings, clock=clock)
-    d.ctx.resolve_host = offline_resolve
-    await d.start()
-    yield d
-    await d.stop()
+    async with started(settings, clock) as d:
+        yield d
 
 
 Call = Callable[[httpx.AsyncClient, dict[str, str], str], Awaitable[httpx.Response]]

@@ -40,23 +40,16 @@ class Registry:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                headers = {k.lower(): v for k, v in self.headers.items()}
-                registry.seen.append((self.path, headers))
-                route = registry.routes.get(self.path)
-                status, extra, body = route(headers) if route else (404, {}, b"{}")
-                self.send_response(status)
-                for key, value in {"Content-Length": str(len(body)), **extra}.items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(body)
+                self._answer(self.path, {k.lower(): v for k, v in self.headers.items()})
 
             def do_POST(self) -> None:  # routed as "POST <path>", the body in headers["body"]
-                length = int(self.headers.get("Content-Length") or 0)
                 headers = {k.lower(): v for k, v in self.headers.items()}
-                headers["body"] = self.rfile.read(length).decode()
-                self.path = f"POST {self.path}"
-                registry.seen.append((self.path, headers))
-                route = registry.routes.get(self.path)
+                headers["body"] = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                self._answer(f"POST {self.path}", headers)
+
+            def _answer(self, path: str, headers: dict[str, str]) -> None:
+                registry.seen.append((path, headers))
+                route = registry.routes.get(path)
                 status, extra, body = route(headers) if route else (404, {}, b"{}")
                 self.send_response(status)
                 for key, value in {"Content-Length": str(len(body)), **extra}.items():

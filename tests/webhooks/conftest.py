@@ -11,7 +11,7 @@ import pytest
 
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
-from tests.conftest import make_settings, offline_resolve
+from tests.conftest import make_settings, started
 from tests.webhooks.receiver import Receiver
 
 
@@ -23,11 +23,8 @@ async def hooked(tmp_path: Path, clock: FrozenClock, receiver: Receiver) -> Asyn
         STAXAD_WEBHOOKS_CA_FILE=str(receiver.cert),
         STAXAD_WEBHOOKS_TIMEOUT_SECONDS="3",
     )
-    d = Daemon(settings, clock=clock)
-    d.ctx.resolve_host = offline_resolve
-    await d.start()
-    yield d
-    await d.stop()
+    async with started(settings, clock) as d:
+        yield d
 
 
 @pytest.fixture
