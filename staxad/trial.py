@@ -26,7 +26,8 @@ from pathlib import Path
 import httpx
 
 from staxad.adapters import proc
-from staxad.adapters.podman import ContainerSpec, Podman, stop_stale_dns
+from staxad.adapters.podman import Podman, stop_stale_dns
+from staxad.model.containers import ContainerSpec
 from staxad.model.names import LABEL
 
 PORT = 8080

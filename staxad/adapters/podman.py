@@ -18,7 +18,7 @@ import pwd
 import re
 import socket
 from collections.abc import AsyncGenerator, AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from podman.errors import APIError, ImageNotFound, NotFound
 
 from staxad.adapters import proc
 from staxad.adapters.proc import Supervised
+from staxad.model.containers import ContainerSpec, ContainerState
 from staxad.model.errors import PermanentError, TemporaryError
 from staxad.model.names import LABEL, own_volume
 from staxad.model.resources import SIZES
@@ -39,36 +40,9 @@ SERVICE_WAIT_SECONDS = 30.0  # how long a call waits for the API service to (re)
 
 
 @dataclass(frozen=True)
-class ContainerSpec:
-    name: str
-    image: str
-    network: str
-    alias: str
-    port: int
-    env: dict[str, str]
-    labels: dict[str, str]
-    resource_size: str
-    command: list[str] | None = None
-    volumes: dict[str, str] = field(default_factory=dict)  # podman volume name -> mount path
-    udp: bool = False  # the port over UDP as well, for an inbound UDP rule
-
-
-@dataclass(frozen=True)
 class BuildLimits:
     memory_mb: int
     cpu_percent: int
-
-
-@dataclass(frozen=True)
-class ContainerState:
-    id: str
-    name: str
-    running: bool
-    status: str
-    host_port: int | None  # where the app's TCP port is published on 127.0.0.1
-    labels: dict[str, str] = field(default_factory=dict)
-    published: dict[str, int] = field(default_factory=dict)  # "8080/udp" -> host port
-    started_at: datetime | None = None  # when it last started; None: never, or not known
 
 
 @dataclass(frozen=True)

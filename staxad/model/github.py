@@ -239,4 +239,3 @@ def read_state(text: str) -> tuple[str, int]:
     if prefix != STATE_PREFIX or not key_id or not expires.isdigit():
         raise ValueError("not an installation state")
     return key_id, int(expires)
-

@@ -13,10 +13,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from staxad.adapters import probe, proc
-from staxad.adapters.podman import ContainerState, Podman
+from staxad.adapters.podman import Podman
 from staxad.adapters.volumes import Volumes
 from staxad.core.platform import Platform
 from staxad.model import envvars, names
+from staxad.model.containers import ContainerState
 from staxad.model.errors import PermanentError
 from staxad.model.lifecycle import CANCELLED, DeploymentStatus, ServiceStatus
 from staxad.model.records import Deployment, Service, Tenant

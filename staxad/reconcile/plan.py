@@ -26,8 +26,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from staxad.adapters.podman import ContainerState
 from staxad.model import clock, lifecycle
+from staxad.model.containers import ContainerState
 from staxad.model.lifecycle import DeploymentStatus, DesiredState, TenantStatus
 from staxad.model.records import Deployment, Service, Tenant
 from staxad.model.volumes import Backup, JobStatus, Restore

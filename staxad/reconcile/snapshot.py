@@ -12,8 +12,8 @@ import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 
-from staxad.adapters.podman import ContainerSpec
 from staxad.model import names
+from staxad.model.containers import ContainerSpec
 from staxad.model.records import Service, Tenant
 from staxad.store.secretbox import SecretBox
 

@@ -14,9 +14,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from staxad.adapters import probe
-from staxad.adapters.podman import ContainerState, Podman
+from staxad.adapters.podman import Podman
 from staxad.core.platform import Platform
 from staxad.model import envvars, lifecycle, names
+from staxad.model.containers import ContainerState
 from staxad.model.errors import TemporaryError
 from staxad.model.lifecycle import DeploymentStatus, TenantStatus
 from staxad.model.records import Deployment, Tenant

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from staxad.adapters.podman import ContainerState
 from staxad.model import lifecycle
+from staxad.model.containers import ContainerState
 from staxad.model.records import Deployment, Service, Tenant
 from staxad.model.volumes import Backup, Restore
 from staxad.reconcile.plan import (

@@ -7,7 +7,7 @@ import json
 
 from cryptography.fernet import Fernet
 
-from staxad.adapters.podman import ContainerSpec
+from staxad.model.containers import ContainerSpec
 from staxad.reconcile.snapshot import seal, unseal
 from staxad.store.secretbox import SecretBox
 
