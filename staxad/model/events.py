@@ -59,6 +59,15 @@ EVENT_TYPES: tuple[str, ...] = (
     "database.deleted",
     "webhook.disabled",
 )
+# The six the contract plans webhooks for.
+CONTRACT_EVENTS = (
+    "tenant.ready",
+    "tenant.failed",
+    "tenant.deleted",
+    "deployment.started",
+    "deployment.succeeded",
+    "deployment.failed",
+)
 GROUPS: tuple[str, ...] = tuple(dict.fromkeys(t.split(".", 1)[0] for t in EVENT_TYPES))
 # What a webhook may subscribe to: everything, a whole group, or one event.
 PATTERNS: tuple[str, ...] = ("*", *(f"{g}.*" for g in GROUPS), *dict.fromkeys(EVENT_TYPES))

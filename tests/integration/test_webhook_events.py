@@ -9,9 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from staxad.model.events import CONTRACT_EVENTS
 from tests.conftest import offline_resolve
 from tests.integration.helpers import Live, create, running_daemon
-from tests.unit.test_webhook_rules import CONTRACT_EVENTS
 from tests.webhooks.receiver import Receiver
 
 

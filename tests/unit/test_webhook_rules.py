@@ -4,18 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from staxad.model.events import EVENT_TYPES, GROUPS, matches, pattern
+from staxad.model.events import CONTRACT_EVENTS, EVENT_TYPES, GROUPS, matches, pattern
 from staxad.model.targets import refused_address
 from staxad.model.webhooks import retry_in, signature, target, verify
-
-CONTRACT_EVENTS = (
-    "tenant.ready",
-    "tenant.failed",
-    "tenant.deleted",
-    "deployment.started",
-    "deployment.succeeded",
-    "deployment.failed",
-)
 
 
 @pytest.mark.parametrize(
