@@ -12,9 +12,7 @@ from staxad.model.volumes import Backup, Restore, Volume
 
 
 def tenant_url(settings: Settings, t: Tenant) -> str | None:
-    routable = [(s.name, s.is_primary) for s in sorted(t.services, key=lambda s: s.priority) if s.is_routable]
-    domains = settings.domains
-    return names.tenant_url(domains.base_domain, domains.https_port, t.name, t.primary_domain, routable)
+    return names.tenant_url(settings.domains.base_domain, settings.domains.https_port, t)
 
 
 def provider(p: Provider, tenant_count: int | None = None) -> dict[str, Any]:

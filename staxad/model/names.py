@@ -4,7 +4,10 @@ instances on one host (parallel test runs) never touch each other's objects."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from staxad.model.records import Tenant
 
 LABEL = "io.staxa"
 
@@ -67,19 +70,17 @@ def hostname(base_domain: str, tenant: str, service: str, primary: bool) -> str:
     return f"{host_label(tenant, service, primary)}.{base_domain}"
 
 
-def tenant_url(
-    base_domain: str, https_port: int, tenant: str, primary_domain: str | None, routable: Sequence[tuple[str, bool]]
-) -> str | None:
+def tenant_url(base_domain: str, https_port: int, tenant: Tenant) -> str | None:
     """The tenant's public URL: its primary custom domain, else the host of its primary
-    service, else of its first routable one; None when no service is routable. `routable`:
-    (name, is_primary) of the routable services, in their order."""
+    service, else of its first routable one; None when no service is routable."""
+    routable = sorted((s for s in tenant.services if s.is_routable), key=lambda s: s.priority)
     if not routable:
         return None
     suffix = "" if https_port == 443 else f":{https_port}"
-    if primary_domain:
-        return f"https://{primary_domain}{suffix}"
-    name, primary = next((r for r in routable if r[1]), routable[0])
-    return f"https://{hostname(base_domain, tenant, name, primary)}{suffix}"
+    if tenant.primary_domain:
+        return f"https://{tenant.primary_domain}{suffix}"
+    shown = next((s for s in routable if s.is_primary), routable[0])
+    return f"https://{hostname(base_domain, tenant.name, shown.name, shown.is_primary)}{suffix}"
 
 
 def route(instance: str, tenant: str, service: str) -> str:

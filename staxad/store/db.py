@@ -21,12 +21,15 @@ import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
 from staxad.model.errors import AlreadyExists
 from staxad.store import migrations
+
+if TYPE_CHECKING:
+    from staxad.model.records import Tenant
 
 
 def mode_in(modes: Sequence[str]) -> str:
@@ -34,8 +37,7 @@ def mode_in(modes: Sequence[str]) -> str:
     return f"mode IN ({', '.join('?' * len(modes))})"
 
 
-# (tenant name, primary custom domain, [(routable service, is_primary)]) -> URL
-TenantUrl = Callable[[str, str | None, list[tuple[str, bool]]], str | None]
+TenantUrl = Callable[["Tenant"], str | None]  # staxad.model.names.tenant_url with the settings given
 
 Row = sqlite3.Row
 Params = Sequence[Any] | dict[str, Any]
@@ -50,9 +52,9 @@ class Database:
         self._lock = asyncio.Lock()
         self.commits = 0  # this process's commits that changed rows: what answers kept in memory check
         self._bells: weakref.WeakValueDictionary[str, asyncio.Event] = weakref.WeakValueDictionary()
-        # How a tenant's public URL is spelled (staxad.model.names.tenant_url without the
-        # settings): webhook bodies are written in their event's transaction and carry it.
-        self.tenant_url: TenantUrl = lambda _name, _domain, _routable: None
+        # How a tenant's public URL is spelled: webhook bodies are written in their event's
+        # transaction and carry it (the daemon sets it from its settings).
+        self.tenant_url: TenantUrl = lambda _tenant: None
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
@@ -145,7 +147,7 @@ class Database:
 
 
 class Transaction:
-    def __init__(self, conn: aiosqlite.Connection, tenant_url: TenantUrl = lambda _n, _d, _r: None) -> None:
+    def __init__(self, conn: aiosqlite.Connection, tenant_url: TenantUrl = lambda _tenant: None) -> None:
         self._conn = conn
         self.tenant_url = tenant_url
         self.announced: set[str] = set()

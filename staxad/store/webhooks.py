@@ -8,16 +8,16 @@ from typing import Any
 from staxad.model.apikeys import MODES
 from staxad.model.events import matches
 from staxad.model.webhooks import Delivery, DeliveryStatus, Webhook, payload
+from staxad.store import tenants
 from staxad.store.db import Database, Row, Transaction, mode_in
 from staxad.store.secretbox import SecretBox
 
 FIELDS = ("url", "events", "enabled", "failing_since", "disabled_reason")
 # A tenant's events go to its provider's webhooks of the tenant's own mode: a test
 # tenant's to test webhooks only, a live tenant's to live ones only.
-_SUBSCRIBERS = "SELECT id, events FROM webhooks WHERE provider_id = ? AND mode = ? AND enabled = 1"
-_TENANT = (
-    "SELECT provider_id, mode, name, status, (SELECT domain FROM domains WHERE tenant_id = tenants.id"
-    " AND is_primary = 1 AND verified_at IS NOT NULL) AS primary_domain FROM tenants WHERE id = ?"
+_MATCHING = (
+    "SELECT w.id, w.events FROM tenants t JOIN webhooks w ON w.provider_id = t.provider_id AND w.mode = t.mode"
+    " WHERE t.id = ? AND w.enabled = 1"
 )
 
 
@@ -142,23 +142,15 @@ async def enqueue(
     """Outbox rows for every enabled webhook of the tenant's provider and mode that wants
     the event just inserted, in the event's own transaction (so before the tenant's row
     goes, for `tenant.deleted`). The body is staxad.model.events's format."""
-    tenant = await tx.fetch_one(_TENANT, (tenant_id,))
+    wanted = [
+        r["id"] for r in await tx.fetch_all(_MATCHING, (tenant_id,)) if matches(json.loads(r["events"]), event_type)
+    ]
+    tenant = await tenants.get_any(tx, tenant_id) if wanted else None
     if tenant is None:
         return
-    subscribers = await tx.fetch_all(_SUBSCRIBERS, (tenant["provider_id"], tenant["mode"]))
-    wanted = [r["id"] for r in subscribers if matches(json.loads(r["events"]), event_type)]
-    if not wanted:
-        return
-    routable = await tx.fetch_all(
-        "SELECT name, is_primary FROM services WHERE tenant_id = ? AND is_routable = 1 ORDER BY priority", (tenant_id,)
-    )
-    data: dict[str, object] = {
-        "message": message,
-        "stage": stage,
-        "url": tx.tenant_url(tenant["name"], tenant["primary_domain"], [(r[0], bool(r[1])) for r in routable]),
-    }
+    data: dict[str, object] = {"message": message, "stage": stage, "url": tx.tenant_url(tenant)}
     if event_type.startswith("tenant."):
-        data["status"] = "deleted" if event_type == "tenant.deleted" else tenant["status"]
+        data["status"] = "deleted" if event_type == "tenant.deleted" else tenant.status
     if deployment_id:
         data["deployment_id"] = deployment_id
         if event_type.startswith("deployment."):
