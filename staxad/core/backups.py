@@ -36,10 +36,14 @@ class Backups:
         self.ctx.changed(tenant.id)
         return backup
 
+    async def quota_use(self, provider_id: str) -> tuple[int, int]:
+        """(bytes the provider's backup archives take, volumes.backup_quota_mb in bytes)."""
+        used = await store.backup_bytes_of_provider(self.ctx.db, provider_id)
+        return used, self.ctx.settings.volumes.backup_quota_mb << 20
+
     async def over_quota(self, provider_id: str) -> LimitExceeded | None:
         """The error a new backup meets when the provider's archives fill its quota."""
-        used = await store.backup_bytes_of_provider(self.ctx.db, provider_id)
-        limit = self.ctx.settings.volumes.backup_quota_mb << 20
+        used, limit = await self.quota_use(provider_id)
         if used < limit:
             return None
         return LimitExceeded(

@@ -104,8 +104,8 @@ class VolumeJobs:
     async def _within_quota(self, tenant: Tenant, writer: backup_files.Writer) -> Callable[[bytes], Awaitable[None]]:
         """The archive's sink, which stops the copy once the provider's backups would pass
         volumes.backup_quota_mb (the disk holds the database and the secret key too)."""
-        quota = self.platform.ctx.settings.volumes.backup_quota_mb << 20
-        room = quota - await store.backup_bytes_of_provider(self.platform.ctx.db, tenant.provider_id)
+        used, quota = await self.platform.backups.quota_use(tenant.provider_id)
+        room = quota - used
 
         async def add(chunk: bytes) -> None:
             if writer.size + len(chunk) > room:
