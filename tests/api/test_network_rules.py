@@ -13,7 +13,7 @@ from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
 from staxad.store import netrules as netrule_store
 from tests.api.helpers import assert_error, assert_resource, create_tenant
-from tests.conftest import Keys, make_settings
+from tests.conftest import Keys, make_settings, started
 
 INBOUND = {"direction": "inbound", "protocol": "tcp", "target_service": "web", "source_cidrs": ["203.0.113.0/24"]}
 OUTBOUND = {
@@ -34,10 +34,8 @@ async def daemon(tmp_path: Path, clock: FrozenClock) -> AsyncIterator[Daemon]:
         STAXAD_NETWORK_MAX_CIDRS="2",
         STAXAD_DOMAINS_SERVER_IP="198.18.0.10",
     )
-    d = Daemon(settings, clock=clock)
-    await d.start()
-    yield d
-    await d.stop()
+    async with started(settings, clock) as d:
+        yield d
 
 
 async def post(client: httpx.AsyncClient, auth: dict[str, str], tenant: dict[str, Any], body: Any) -> httpx.Response:
