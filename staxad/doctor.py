@@ -15,6 +15,7 @@ import os
 import pwd
 import shutil
 import socket
+import sqlite3
 import stat
 import subprocess
 import time
@@ -24,9 +25,11 @@ from pathlib import Path
 
 from staxad import trial
 from staxad.adapters.hostinfo import cgroups_v2, host_limits
+from staxad.adapters.volumes import Volumes
 from staxad.config import Settings
 from staxad.model.capacity import ceiling
 from staxad.model.resources import SIZES
+from staxad.model.volumes import sort_host_volumes
 
 STORAGE = ".local/share/containers/storage"  # the service user's rootless image storage, under its home
 
@@ -259,6 +262,38 @@ def _volume_quota(settings: Settings) -> Finding:
     )
 
 
+def _host_volumes(settings: Settings) -> Finding:
+    """Advisory: volumes no live tenant mounts, by whose they are."""
+    if not settings.runtime.enabled or os.geteuid() != 0 or not settings.database_path.exists():
+        return Finding(True, False, "host volumes not checked: no runtime, not root, or no store yet")
+    try:
+        listing = asyncio.run(Volumes(settings.runtime.service_user).named_for(settings.instance))
+        with contextlib.closing(sqlite3.connect(f"file:{settings.database_path}?mode=ro", uri=True)) as db:
+            ids = {
+                table: {row[0] for row in db.execute(f"SELECT id FROM {table}")}  # noqa: S608 - fixed names
+                for table in ("tenants", "volumes", "retained_volumes")
+            }
+    except Exception as exc:
+        return Finding(False, False, f"host volumes not checked: {str(exc)[:200]}")
+    found = sort_host_volumes(listing, ids["tenants"], ids["volumes"], ids["retained_volumes"])
+    notes = []
+    if found.retained:
+        notes.append(f"{len(found.retained)} retained for their providers (GET /api/v1/volumes?retained=true)")
+    if found.unrecorded:
+        notes.append(f"{len(found.unrecorded)} retained before staxad recorded them: {', '.join(found.unrecorded)}")
+    if found.foreign:
+        notes.append(f"{len(found.foreign)} under staxad's names that staxad did not make: {', '.join(found.foreign)}")
+    if not found.unrecorded and not found.foreign:
+        return Finding(True, False, "host volumes: " + ("; ".join(notes) or "none outside live tenants"))
+    return Finding(
+        False,
+        False,
+        "host volumes: " + "; ".join(notes)[:1200],
+        f"look inside (runuser -u {settings.runtime.service_user} -- podman volume inspect NAME), then keep them "
+        "or remove them (podman volume rm NAME): staxad never mounts or deletes these",
+    )
+
+
 def _image_storage(settings: Settings) -> Finding:
     """Advisory: which driver the service user's image storage was made with."""
     try:
@@ -338,11 +373,12 @@ def checks(settings: Settings, preflight: bool = False) -> list[Callable[[], Fin
         lambda: _runtime(settings),
         lambda: _capacity(settings),
         lambda: _volume_quota(settings),
+        lambda: _host_volumes(settings),
         lambda: _image_storage(settings),
         lambda: _templates(settings),
     ]
-    if preflight:  # the capacity, volume, storage and template notes: advisory; a preflight speaks only of what blocks
-        del found[-4:]
+    if preflight:  # the last five notes are advisory; a preflight speaks only of what blocks
+        del found[-5:]
     return [check for check in found if not (preflight and check in advisory)]
 
 

@@ -64,6 +64,18 @@ class Volumes:
         found = json.loads(result.stdout or b"[]") or []
         return {str(v["Name"]): dict(v.get("Labels") or {}) for v in found}
 
+    async def named_for(self, instance: str) -> dict[str, dict[str, str]]:
+        """Every volume labelled for this instance or named like its volumes, labelled or
+        not (for `staxad doctor`, which reports the ones staxad did not make)."""
+        result = (await self._podman("volume", "ls", "--format=json")).check()
+        found = json.loads(result.stdout or b"[]") or []
+        prefix = f"staxa-{instance}-"
+        return {
+            str(v["Name"]): dict(v.get("Labels") or {})
+            for v in found
+            if str(v["Name"]).startswith(prefix) or (v.get("Labels") or {}).get(f"{LABEL}.instance") == instance
+        }
+
     async def mountpoint(self, name: str) -> str:
         result = (await self._podman("volume", "inspect", "--format={{.Mountpoint}}", own_volume(name))).check()
         return result.stdout.decode().strip()

@@ -8,7 +8,7 @@ from staxad.config import Settings
 from staxad.model import names, validation
 from staxad.model.ownership import Expected
 from staxad.model.records import ApiKey, Deployment, Domain, Provider, Service, Tenant
-from staxad.model.volumes import Backup, Restore, Volume
+from staxad.model.volumes import Backup, Restore, RetainedVolume, Volume
 
 
 def tenant_url(settings: Settings, t: Tenant) -> str | None:
@@ -69,6 +69,18 @@ def volume(x: Volume, t: Tenant) -> dict[str, Any]:
         "backup_schedule": x.backup_schedule,
         "keep_last": x.keep_last,
         "created_at": x.created_at,
+    }
+
+
+def retained_volume(x: RetainedVolume) -> dict[str, Any]:
+    return {
+        "id": x.id,
+        "name": x.name,
+        "size_mb": x.size_mb,
+        "used_bytes": x.used_bytes,
+        "retained": True,
+        "retained_from": {"tenant_id": x.tenant_id, "tenant_name": x.tenant_name},
+        "retained_at": x.retained_at,
     }
 
 

@@ -9,8 +9,10 @@ from starlette.responses import Response
 from staxad.api import render
 from staxad.api.endpoint import Call, Routes
 from staxad.api.tenants import VOLUME_FIELDS, VOLUME_PATH
+from staxad.model.query import BoolParam
 
 routes = Routes()
+RETAINED = BoolParam("retained")
 BASE = "/tenants/{tenant_id}/volumes"
 ONE = BASE + "/{volume_id}"
 BACKUP = ONE + "/backups/{backup_id}"
@@ -35,6 +37,67 @@ PATCH_BODY: dict[str, Any] = {
         "mount_path": VOLUME_PATH,
     },
 }
+
+
+ATTACH_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["tenant_id"],
+    "additionalProperties": False,
+    "properties": {
+        "tenant_id": {"type": "string", "description": "One of the provider's tenants."},
+        **VOLUME_BODY["properties"],
+        "name": {**VOLUME_FIELDS["name"], "description": "Default: the name it had."},
+        "size_mb": {**VOLUME_FIELDS["size_mb"], "description": "Default: the size it had."},
+    },
+}
+
+
+@routes.add(
+    "GET",
+    "/volumes",
+    scope="tenants:read",
+    query=(RETAINED,),
+    summary="The provider's volumes in every tenant; with retained=true, those kept after their tenant was deleted.",
+)
+async def list_provider_volumes(call: Call) -> Response:
+    volumes = call.platform.volumes
+    if call.read(RETAINED):
+        data = [render.retained_volume(x) for x in await volumes.retained(call.who)]
+    else:
+        data = []
+        for tenant in await call.platform.tenants.all_of(call.who):
+            data += [{**render.volume(x, tenant), "tenant_id": tenant.id} for x in await volumes.of(tenant)]
+    return call.listing(data, len(data), len(data), 0)
+
+
+@routes.add(
+    "POST",
+    "/volumes/{volume_id}/attach",
+    scope="tenants:write",
+    body=ATTACH_BODY,
+    status=201,
+    errors=(409, 422),
+    summary="Give a retained volume, with its data, to one of the provider's tenants.",
+)
+async def attach_volume(call: Call) -> Response:
+    body = await call.body()
+    tenant_id = body.get("tenant_id") if isinstance(body, dict) else None
+    tenant = await call.platform.tenants.get(call.who, str(tenant_id))
+    volume, queued = await call.platform.volumes.attach(call.who, call.param("volume_id"), tenant, body)
+    shown = render.volume(volume, tenant)
+    return call.ok({**shown, "deployment": render.deployment(queued, tenant.id) if queued else None}, 201)
+
+
+@routes.add(
+    "DELETE",
+    "/volumes/{volume_id}",
+    scope="tenants:write",
+    status=204,
+    summary="Delete a retained volume and its data (the next periodic pass removes it from the host).",
+)
+async def delete_retained_volume(call: Call) -> Response:
+    await call.platform.volumes.delete_retained(call.who, call.param("volume_id"))
+    return call.empty(204)
 
 
 @routes.add("GET", BASE, scope="tenants:read", summary="The tenant's volumes with their size and use.")

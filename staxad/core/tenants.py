@@ -31,6 +31,7 @@ from staxad.store import deployments as deployment_store
 from staxad.store import env as env_store
 from staxad.store import events, providers
 from staxad.store import tenants as store
+from staxad.store import volumes as volume_store
 from staxad.store.db import Transaction
 
 log = logging.getLogger("staxad.tenants")
@@ -109,6 +110,11 @@ class Tenants:
             offset=params.offset,
         )
         return await store.search(self.ctx.db, query)
+
+    async def all_of(self, who: Principal) -> list[Tenant]:
+        """Every tenant the caller sees, oldest first."""
+        query = store.TenantQuery(who.provider_id, who.mode == "test", None, None, "created_at", -1, 0)
+        return (await store.search(self.ctx.db, query))[0]
 
     async def create(self, who: Principal, payload: object) -> Tenant:
         spec = parse_tenant(self.templates.apply(payload), self.ctx.settings)
@@ -270,6 +276,7 @@ class Tenants:
             deployments = await deployment_store.ids_for_tenant(tx, tenant_id)
             # first, so its webhooks are still found by the tenant's provider and mode
             await events.append(tx, tenant_id, "tenant.deleted", "Tenant deleted", self.ctx.clock.now())
+            await volume_store.retain_of_tenant(tx, tenant_id, self.ctx.now())
             await store.delete(tx, tenant_id)
         await asyncio.to_thread(self._remove_build_logs, deployments)
 

@@ -7,7 +7,7 @@ pass removes the ones deleted, and a mount change takes effect by deploying the 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from staxad.config import Settings
@@ -17,14 +17,15 @@ from staxad.model import validation as v
 from staxad.model.clock import new_id
 from staxad.model.errors import AlreadyExists, Conflict, NotFound, Unprocessable, ValidationError, limit_reached
 from staxad.model.lifecycle import DEPLOYABLE
-from staxad.model.records import Deployment, Service, Tenant
-from staxad.model.volumes import Volume, mount_path, overlapping, schedule
+from staxad.model.records import Deployment, Principal, Service, Tenant
+from staxad.model.volumes import RetainedVolume, Volume, mount_path, overlapping, schedule
 from staxad.store import events
 from staxad.store import volumes as store
 from staxad.store.db import Transaction
 
 IN_SERVICE = ("name", "mount_path", "size_mb", "retain", "backup_schedule", "keep_last")
 OWN = (*IN_SERVICE, "service")
+ATTACH = (*OWN, "tenant_id")
 PATCHABLE = ("size_mb", "retain", "backup_schedule", "keep_last", "service", "mount_path")
 
 
@@ -132,14 +133,24 @@ class Volumes:
             except AlreadyExists:
                 raise Conflict(f"Volume '{spec.name}' already exists in tenant '{tenant.name}'.") from None
 
-    async def create(self, tenant: Tenant, payload: object) -> tuple[Volume, Deployment | None]:
+    async def create(
+        self, tenant: Tenant, payload: object, adopt: RetainedVolume | None = None
+    ) -> tuple[Volume, Deployment | None]:
+        """A new volume, or with `adopt` a retained one of the same provider given to this
+        tenant (same id, so the same host volume, whose labels keep naming its first tenant)."""
         spec = parse_volume(payload, self.ctx.settings, in_service=False)
         service = self._service(tenant, spec.service) if spec.service else None
         if tenant.status not in DEPLOYABLE:
             raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status}; volumes can be added once it is not.")
         now = self.ctx.now()
         volume = spec.to_volume(tenant.id, service.id if service else None, self.ctx.settings.volumes.keep_last, now)
+        if adopt is not None:
+            volume = replace(volume, id=adopt.id, host_tenant_id=adopt.tenant_id, used_bytes=adopt.used_bytes)
         async with self.ctx.db.transaction() as tx:
+            if adopt is not None:
+                if await store.retained_one(tx, tenant.provider_id, adopt.id, False) is None:
+                    raise NotFound(f"Retained volume '{adopt.id}' not found.")
+                await store.forget_retained(tx, adopt.id)
             existing = await store.of_tenant(tx, tenant.id)
             if len(existing) >= (cap := self.ctx.settings.volumes.per_tenant):
                 raise limit_reached("volumes in this tenant", len(existing), cap, "volumes.per_tenant")
@@ -149,7 +160,10 @@ class Volumes:
                 await store.insert(tx, volume)
             except AlreadyExists:
                 raise Conflict(f"Volume '{spec.name}' already exists in tenant '{tenant.name}'.") from None
-            await events.append(tx, tenant.id, "volume.created", f"Volume {spec.name} created", self.ctx.clock.now())
+            told = f"Volume {spec.name} attached, retained from tenant {adopt.tenant_name}" if adopt else ""
+            await events.append(
+                tx, tenant.id, "volume.created", told or f"Volume {spec.name} created", self.ctx.clock.now()
+            )
             queued = await self._remount(tx, tenant, service)
         self.ctx.changed(tenant.id)
         return volume, queued
@@ -201,10 +215,39 @@ class Volumes:
             raise Conflict(f"Volume '{volume.name}' is mounted by {user}; detach it first (PATCH service: null).")
         async with self.ctx.db.transaction() as tx:
             await store.delete(tx, volume.id)
+            if volume.host_tenant_id is not None:  # labelled for a deleted tenant: the sweep would not see it
+                await store.doom(tx, _as_retained(volume, tenant, self.ctx.now()))
             await events.append(
                 tx, tenant.id, "volume.deleted", f"Volume {volume.name} deleted with its backups", self.ctx.clock.now()
             )
         self.ctx.changed(tenant.id)  # the tenant pass removes it from the host
+
+    async def retained(self, who: Principal) -> list[RetainedVolume]:
+        return await store.retained(self.ctx.db, who.provider_id, who.mode == "test")
+
+    async def get_retained(self, who: Principal, volume_id: str) -> RetainedVolume:
+        found = await store.retained_one(self.ctx.db, who.provider_id, volume_id, who.mode == "test")
+        if found is None:
+            raise NotFound(f"Retained volume '{volume_id[:64]}' not found.")
+        return found
+
+    async def attach(
+        self, who: Principal, volume_id: str, tenant: Tenant, payload: object
+    ) -> tuple[Volume, Deployment | None]:
+        """Give a retained volume to one of the provider's tenants; the body is a volume's,
+        with its name and size defaulting to the retained volume's."""
+        found = await self.get_retained(who, volume_id)
+        if not isinstance(payload, dict):
+            raise ValidationError("Invalid body.", {"fields": {"body": "must be a JSON object"}})
+        fields = {key: value for key, value in payload.items() if key != "tenant_id"}
+        return await self.create(
+            tenant, {"name": found.name, "size_mb": found.size_mb, "retain": True, **fields}, adopt=found
+        )
+
+    async def delete_retained(self, who: Principal, volume_id: str) -> None:
+        found = await self.get_retained(who, volume_id)
+        async with self.ctx.db.transaction() as tx:
+            await store.doom(tx, found)  # the periodic sweep removes it from the host
 
     def _service(self, tenant: Tenant, name: str) -> Service:
         for service in tenant.services:
@@ -218,6 +261,21 @@ class Volumes:
             return None
         [queued] = await self.deployments.queue(tx, tenant, [service], "volume mounts changed")
         return queued
+
+
+def _as_retained(volume: Volume, tenant: Tenant, now: str) -> RetainedVolume:
+    return RetainedVolume(
+        id=volume.id,
+        provider_id=tenant.provider_id,
+        mode=tenant.mode,
+        tenant_id=volume.labelled_tenant,
+        tenant_name=tenant.name,
+        name=volume.name,
+        size_mb=volume.size_mb,
+        used_bytes=volume.used_bytes,
+        retained_at=now,
+        deleting=False,
+    )
 
 
 def _check_mount(existing: list[Volume], service_id: str, path: str | None, moving: str | None) -> None:

@@ -108,10 +108,17 @@ def volume(instance: str, volume_id: str) -> str:
     return f"staxa-{instance}--{volume_id.replace('_', '-')}"
 
 
-def owns(labels: dict[str, str], tenant_id: str, volume_id: str) -> bool:
-    """Whether a host volume's labels name exactly this tenant's volume: a volume under a
-    staxad name with other labels, or none, is never mounted, backed up or deleted."""
-    return labels.get(f"{LABEL}.tenant") == tenant_id and labels.get(f"{LABEL}.volume") == volume_id
+def owns(labels: dict[str, str], tenant_id: str, volume_id: str, provider_id: str | None = None) -> bool:
+    """Whether a host volume's labels name exactly this tenant's volume (and, when they
+    name a provider, this one): a volume under a staxad name with other labels, or none,
+    is never mounted, backed up or deleted. Volumes made before providers were labelled
+    name none."""
+    provider = labels.get(f"{LABEL}.provider")
+    return (
+        labels.get(f"{LABEL}.tenant") == tenant_id
+        and labels.get(f"{LABEL}.volume") == volume_id
+        and (provider is None or provider == provider_id)
+    )
 
 
 VOLUME = re.compile(r"staxa-[a-z0-9][a-z0-9-]*")

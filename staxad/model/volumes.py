@@ -15,6 +15,8 @@ from enum import StrEnum
 
 from apscheduler.triggers.cron import CronTrigger
 
+from staxad.model.names import LABEL
+
 # Where a volume may not be mounted: the root, the kernel's and the runtime's own trees.
 FORBIDDEN_MOUNTS = ("/proc", "/sys", "/dev", "/run/secrets", "/etc/hosts", "/etc/resolv.conf", "/etc/hostname")
 DAILY = re.compile(r"^daily@([01]\d|2[0-3]):([0-5]\d)$")
@@ -46,6 +48,28 @@ class Volume:
     keep_last: int
     created_at: str
     updated_at: str
+    host_tenant_id: str | None = None  # set when attached from a retained volume
+
+    @property
+    def labelled_tenant(self) -> str:
+        """The tenant its host volume's labels name: the one it was made for."""
+        return self.host_tenant_id or self.tenant_id
+
+
+@dataclass(frozen=True, slots=True)
+class RetainedVolume:
+    """A volume kept on the host after its tenant was deleted; still its provider's."""
+
+    id: str
+    provider_id: str
+    mode: str
+    tenant_id: str  # the tenant its host labels name
+    tenant_name: str
+    name: str
+    size_mb: int
+    used_bytes: int | None
+    retained_at: str
+    deleting: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +176,32 @@ def to_prune(newest_first: Sequence[Backup], keep_last: int) -> list[Backup]:
     they were made in: two backups can share a created_at second)."""
     kept = [b for b in newest_first if b.status == JobStatus.SUCCEEDED and not b.pinned]
     return kept[keep_last:]
+
+
+@dataclass(frozen=True)
+class HostVolumes:
+    """This instance's host volumes that no live tenant mounts, sorted for the operator."""
+
+    retained: tuple[str, ...] = ()  # recorded for their provider (GET /volumes?retained=true)
+    unrecorded: tuple[str, ...] = ()  # retained before the record: the operator's to keep or remove
+    foreign: tuple[str, ...] = ()  # under a staxad name without staxad's labels: never used
+
+
+def sort_host_volumes(
+    listing: dict[str, dict[str, str]], tenants: set[str], known: set[str], recorded: set[str]
+) -> HostVolumes:
+    """`listing`: host volume name -> labels; `tenants`, `known`, `recorded`: the store's
+    tenant, volume and retained-volume ids. A volume of a live tenant whose id the store
+    no longer knows is one deleted through the API, which the next sweep removes."""
+    retained, unrecorded, foreign = [], [], []
+    for name, labels in sorted(listing.items()):
+        volume_id, tenant_id = labels.get(f"{LABEL}.volume"), labels.get(f"{LABEL}.tenant")
+        if not volume_id or not tenant_id:
+            foreign.append(name)
+        elif volume_id in known:
+            continue
+        elif volume_id in recorded:
+            retained.append(name)
+        elif tenant_id not in tenants:
+            unrecorded.append(name)
+    return HostVolumes(tuple(retained), tuple(unrecorded), tuple(foreign))

@@ -48,10 +48,12 @@ class VolumeJobs:
         if on_host is None:
             on_host = await self.volumes.listing(self._instance)
         for name, labels in on_host.items():
-            if names.owns(labels, tenant.id, volume.id):
+            if names.owns(labels, volume.labelled_tenant, volume.id, tenant.provider_id):
                 return name
         name = names.volume(self._instance, volume.id)
-        labels = names.labels(self._instance, tenant.id, volume_id=volume.id, provider_id=tenant.provider_id)
+        labels = names.labels(
+            self._instance, volume.labelled_tenant, volume_id=volume.id, provider_id=tenant.provider_id
+        )
         await self.volumes.create(name, labels)
         return name
 
@@ -149,15 +151,20 @@ class VolumeJobs:
     async def teardown(self, tenant: Tenant) -> None:
         """A deleted tenant's volumes go with it, unless retained; its backups go either way
         (`retain` keeps the data on the host, not staxad's archives of it)."""
-        retained = set()
-        for volume in await store.of_tenant(self.platform.ctx.db, tenant.id):
-            for backup in await store.backups_of(self.platform.ctx.db, volume.id):
+        db = self.platform.ctx.db
+        own = {volume.id: volume for volume in await store.of_tenant(db, tenant.id)}
+        for volume in own.values():
+            for backup in await store.backups_of(db, volume.id):
                 backup_files.remove(self.folder, backup.id)
-            if volume.retain:
-                retained.add(volume.id)
+        recorded = await store.retained_states(db)
         for name, labels in (await self.volumes.listing(self._instance)).items():
-            if labels.get(f"{names.LABEL}.tenant") == tenant.id and labels.get(f"{names.LABEL}.volume") not in retained:
-                await self.volumes.remove(name)
+            volume_id = labels.get(f"{names.LABEL}.volume", "")
+            if volume_id in own:
+                mine = names.owns(labels, own[volume_id].labelled_tenant, volume_id, tenant.provider_id)
+                if mine and not own[volume_id].retain:
+                    await self.volumes.remove(name)
+            elif labels.get(f"{names.LABEL}.tenant") == tenant.id and volume_id not in recorded:
+                await self.volumes.remove(name)  # deleted through the API, not swept yet
 
     async def measure(self) -> None:
         """Every volume's used_bytes; crossing size_mb raises `volume.over_limit` (and coming
@@ -186,18 +193,27 @@ class VolumeJobs:
                     await events.append(tx, volume.tenant_id, kind, message, self.platform.ctx.clock.now())
 
     async def sweep(self, tenant_ids: set[str]) -> None:
-        """Remove volumes deleted through the API (their tenant lives on, their id is gone)
-        and backup archives the store does not know; a retained volume of a deleted tenant
-        stays (its tenant is unknown)."""
+        """Remove volumes deleted through the API (their tenant lives on, their id is gone),
+        retained volumes their provider deleted, and backup archives the store does not
+        know. A retained volume of a deleted tenant stays, recorded or not (one from before
+        the record is the operator's: `staxad doctor` lists it)."""
         db = self.platform.ctx.db
         known = await store.known_ids(db)
+        recorded = await store.retained_states(db)
         for name, labels in (await self.volumes.listing(self._instance)).items():
             volume_id = labels.get(f"{names.LABEL}.volume")
-            if labels.get(f"{names.LABEL}.tenant") in tenant_ids and volume_id and volume_id not in known:
+            doomed = volume_id is not None and recorded.get(volume_id, False)
+            if doomed or (labels.get(f"{names.LABEL}.tenant") in tenant_ids and volume_id and volume_id not in known):
                 try:
                     await self.volumes.remove(name)
                 except TemporaryError as exc:  # an old container still holds it: next sweep
                     log.info("volume %s not removed yet: %s", name, exc)
+        left = await self.volumes.listing(self._instance)
+        still = {labels.get(f"{names.LABEL}.volume") for labels in left.values()}
+        for volume_id, deleting in recorded.items():
+            if deleting and volume_id not in still:
+                async with db.transaction() as tx:
+                    await store.forget_retained(tx, volume_id)
         keep = await store.backup_ids(db)
         for leftover in backup_files.unknown(self.folder, keep):
             log.info("removing backup archive %s the store does not know", leftover.name)

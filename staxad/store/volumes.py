@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from staxad.model.volumes import PENDING, Backup, Restore, Volume
+from staxad.model.volumes import PENDING, Backup, Restore, RetainedVolume, Volume
 from staxad.store.db import Database, Row, Transaction
 
 VOLUME_FIELDS = (
@@ -35,6 +35,7 @@ def _volume(r: Row) -> Volume:
         keep_last=r["keep_last"],
         created_at=r["created_at"],
         updated_at=r["updated_at"],
+        host_tenant_id=r["host_tenant_id"],
     )
 
 
@@ -71,7 +72,8 @@ def _restore(r: Row) -> Restore:
 async def insert(tx: Transaction, v: Volume) -> None:
     await tx.execute(
         "INSERT INTO volumes (id, tenant_id, name, service_id, mount_path, size_mb, retain, used_bytes, over_limit,"
-        " backup_schedule, keep_last, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " backup_schedule, keep_last, created_at, updated_at, host_tenant_id)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             v.id,
             v.tenant_id,
@@ -86,6 +88,7 @@ async def insert(tx: Transaction, v: Volume) -> None:
             v.keep_last,
             v.created_at,
             v.updated_at,
+            v.host_tenant_id,
         ),
     )
 
@@ -111,6 +114,82 @@ async def of_tenant(db: Database | Transaction, tenant_id: str) -> list[Volume]:
 async def get(db: Database | Transaction, tenant_id: str, volume_id: str) -> Volume | None:
     row = await db.fetch_one("SELECT * FROM volumes WHERE id = ? AND tenant_id = ?", (volume_id, tenant_id))
     return _volume(row) if row else None
+
+
+async def retain_of_tenant(tx: Transaction, tenant_id: str, now: str) -> None:
+    """Record the tenant's retained volumes for its provider, in the transaction that
+    deletes the tenant (and, by cascade, its volume rows)."""
+    await tx.execute(
+        "INSERT OR IGNORE INTO retained_volumes (id, provider_id, mode, tenant_id, tenant_name, name, size_mb,"
+        " used_bytes, retained_at) SELECT v.id, t.provider_id, t.mode, coalesce(v.host_tenant_id, v.tenant_id),"
+        " t.name, v.name, v.size_mb, v.used_bytes, ? FROM volumes v JOIN tenants t ON t.id = v.tenant_id"
+        " WHERE v.tenant_id = ? AND v.retain = 1",
+        (now, tenant_id),
+    )
+
+
+def _retained(r: Row) -> RetainedVolume:
+    return RetainedVolume(
+        id=r["id"],
+        provider_id=r["provider_id"],
+        mode=r["mode"],
+        tenant_id=r["tenant_id"],
+        tenant_name=r["tenant_name"],
+        name=r["name"],
+        size_mb=r["size_mb"],
+        used_bytes=r["used_bytes"],
+        retained_at=r["retained_at"],
+        deleting=bool(r["deleting"]),
+    )
+
+
+async def retained(db: Database | Transaction, provider_id: str, test_only: bool) -> list[RetainedVolume]:
+    rows = await db.fetch_all(
+        "SELECT * FROM retained_volumes WHERE provider_id = ? AND (mode = 'test' OR NOT ?) AND deleting = 0"
+        " ORDER BY retained_at DESC, id",
+        (provider_id, test_only),
+    )
+    return [_retained(r) for r in rows]
+
+
+async def retained_one(
+    db: Database | Transaction, provider_id: str, volume_id: str, test_only: bool
+) -> RetainedVolume | None:
+    row = await db.fetch_one(
+        "SELECT * FROM retained_volumes WHERE id = ? AND provider_id = ? AND (mode = 'test' OR NOT ?) AND deleting = 0",
+        (volume_id, provider_id, test_only),
+    )
+    return _retained(row) if row else None
+
+
+async def doom(tx: Transaction, volume: RetainedVolume) -> None:
+    """Mark a host volume for the sweep to remove; its row goes once it is gone."""
+    await tx.execute(
+        "INSERT INTO retained_volumes (id, provider_id, mode, tenant_id, tenant_name, name, size_mb, used_bytes,"
+        " retained_at, deleting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+        " ON CONFLICT (id) DO UPDATE SET deleting = 1",
+        (
+            volume.id,
+            volume.provider_id,
+            volume.mode,
+            volume.tenant_id,
+            volume.tenant_name,
+            volume.name,
+            volume.size_mb,
+            volume.used_bytes,
+            volume.retained_at,
+        ),
+    )
+
+
+async def forget_retained(tx: Transaction, volume_id: str) -> None:
+    await tx.execute("DELETE FROM retained_volumes WHERE id = ?", (volume_id,))
+
+
+async def retained_states(db: Database) -> dict[str, bool]:
+    """Every recorded retained volume: id -> whether it is to be removed."""
+    rows = await db.fetch_all("SELECT id, deleting FROM retained_volumes")
+    return {row["id"]: bool(row["deleting"]) for row in rows}
 
 
 async def all_volumes(db: Database) -> list[Volume]:

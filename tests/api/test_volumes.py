@@ -203,3 +203,42 @@ async def test_build_logs_are_kept_for_each_services_newest_deployments(tmp_path
             assert kept == [d["id"] for d in deployments[:2]]  # newest first
     finally:
         await daemon.stop()
+
+
+async def test_a_retained_volume_is_attached_within_the_tenants_limits_and_only_by_its_provider(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon, keys: Keys
+) -> None:
+    gone = await create_tenant(
+        client, auth, "gone", volumes=[{**DATA, "retain": True}, {**DATA, "name": "tmp", "mount_path": "/tmp"}]
+    )
+    assert (await client.delete(f"/tenants/{gone['id']}", headers=auth)).status_code == 202
+    await daemon.platform.tenants.forget(gone["id"])  # what the tenant pass does once the host is clean
+    [kept] = (await client.get("/volumes?retained=true", headers=auth)).json()["data"]
+    assert kept["name"] == "data" and kept["size_mb"] == 100 and kept["retained_from"]["tenant_name"] == "gone"
+    _, raw = await daemon.platform.keys.create(auth["X-Provider-Id"], "t", "test", ["*"], None)
+    test = {"Authorization": f"Bearer {raw}"}
+    assert (await client.get("/volumes?retained=true", headers=test)).json()["data"] == []
+    assert_error(await client.delete(f"/volumes/{kept['id']}", headers=test), 404, "not_found")
+    stranger = await keys.make("stranger@example.com")
+    theirs = await create_tenant(client, stranger, "theirs")
+    url = f"/volumes/{kept['id']}/attach"
+    assert_error(await client.post(url, headers=stranger, json={"tenant_id": theirs["id"]}), 404, "not_found")
+
+    full = await create_tenant(
+        client,
+        auth,
+        "full",
+        volumes=[{**DATA, "name": f"v{i}", "mount_path": f"/v{i}"} for i in range(daemon.settings.volumes.per_tenant)],
+    )
+    refused = assert_error(await client.post(url, headers=auth, json={"tenant_id": full["id"]}), 422, "limit_exceeded")
+    assert refused["details"]["used"] == daemon.settings.volumes.per_tenant
+    taken = await create_tenant(client, auth, "taken", volumes=[DATA])
+    assert_error(await client.post(url, headers=auth, json={"tenant_id": taken["id"]}), 409, "conflict")
+    given = await client.post(url, headers=auth, json={"tenant_id": taken["id"], "name": "old", "size_mb": 200})
+    shown = assert_resource(given, 201)
+    assert (shown["id"], shown["name"], shown["size_mb"], shown["retain"]) == (kept["id"], "old", 200, True)
+    assert shown["deployment"] is None  # not mounted: nothing to deploy
+    assert (await client.get("/volumes?retained=true", headers=auth)).json()["data"] == []
+    everywhere = (await client.get("/volumes", headers=auth)).json()["data"]
+    assert {(v["tenant_id"], v["name"]) for v in everywhere} >= {(taken["id"], "old"), (taken["id"], "data")}
+    assert all(v["tenant_id"] != theirs["id"] for v in everywhere)

@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
+from staxad import doctor
 from tests.images import podman
 from tests.integration.helpers import Live, create, settled, start_live, stop_live, until
 
@@ -139,6 +140,58 @@ async def test_a_retained_volume_outlives_its_tenant_and_a_deleted_one_goes(live
     assert host_volumes(tenant["id"]) == left  # the sweep leaves a retained volume alone
 
 
+async def test_a_retained_volume_is_its_providers_to_list_attach_and_delete(live: Live, web_image: str) -> None:
+    """A retained volume of a deleted tenant is listed for its provider only, given with its
+    data to another of that provider's tenants, and removed from the host when deleted;
+    another provider sees nothing of it and cannot attach it."""
+    volume = {"name": "keep", "mount_path": "/data", "size_mb": 10, "retain": True}
+    body = {"name": "depot", "source_type": "image", "image_url": web_image, "port": 8080, "volumes": [volume]}
+    first = await create(live, body)
+    await live.wait_status(first["id"], "ready")
+    assert exec_in(await live_container(live, first["id"]), "echo kept-row > /data/row && echo ok") == "ok\n"
+    assert (await live.client.delete(f"/tenants/{first['id']}", headers=live.auth)).status_code == 202
+    await live.wait_status(first["id"], "gone")
+    listed = (await live.client.get("/volumes?retained=true", headers=live.auth)).json()["data"]
+    [kept] = [x for x in listed if x["retained_from"]["tenant_id"] == first["id"]]
+    assert kept["name"] == "keep" and kept["retained_from"]["tenant_name"] == "depot"
+
+    provider, _ = await live.daemon.platform.accounts.register("neighbour@example.com", None)
+    _, raw = await live.daemon.platform.keys.create(provider.id, "b", "live", ["*"], None)
+    other = {"Authorization": f"Bearer {raw}"}
+    assert (await live.client.get("/volumes?retained=true", headers=other)).json()["data"] == []
+    theirs = await live.client.post("/tenants", headers=other, json={**body, "name": "depot-b", "volumes": []})
+    stolen = await live.client.post(
+        f"/volumes/{kept['id']}/attach", headers=other, json={"tenant_id": theirs.json()["data"]["id"]}
+    )
+    assert stolen.status_code == 404, stolen.text
+    assert (await live.client.delete(f"/volumes/{kept['id']}", headers=other)).status_code == 404
+
+    second = await create(live, {**body, "name": "depot-two", "volumes": []})
+    await live.wait_status(second["id"], "ready")
+    attach = {"tenant_id": second["id"], "service": "web", "mount_path": "/data"}
+    response = await live.client.post(f"/volumes/{kept['id']}/attach", headers=live.auth, json=attach)
+    assert response.status_code == 201, response.text
+    attached = response.json()["data"]
+    assert attached["id"] == kept["id"] and attached["deployment"] is not None
+    assert (await settled(live, second["id"], attached["deployment"]["id"]))["status"] == "succeeded"
+    assert exec_in(await live_container(live, second["id"]), "cat /data/row") == "kept-row\n"
+    assert (await live.client.get("/volumes?retained=true", headers=live.auth)).json()["data"] == []
+    again = await live.client.post(f"/volumes/{kept['id']}/attach", headers=live.auth, json=attach)
+    assert again.status_code == 404  # it is the second tenant's now
+
+    assert (await live.client.delete(f"/tenants/{second['id']}", headers=live.auth)).status_code == 202
+    await live.wait_status(second["id"], "gone")
+    [back] = (await live.client.get("/volumes?retained=true", headers=live.auth)).json()["data"]
+    assert back["id"] == kept["id"] and back["retained_from"]["tenant_name"] == "depot-two"
+    assert len(host_volumes(first["id"])) == 1
+    assert (await live.client.delete(f"/volumes/{kept['id']}", headers=live.auth)).status_code == 204
+    await live.daemon.tenant_reconciler.sweep()
+    assert host_volumes(first["id"]) == []
+    assert (await live.client.get("/volumes?retained=true", headers=live.auth)).json()["data"] == []
+    assert (await live.client.delete(f"/tenants/{theirs.json()['data']['id']}", headers=other)).status_code == 202
+    await live.wait_status_as(theirs.json()["data"]["id"], "gone", other)
+
+
 async def test_a_retained_volume_never_goes_to_another_providers_tenant_of_the_same_name(
     live: Live, web_image: str
 ) -> None:
@@ -176,6 +229,8 @@ async def test_a_retained_volume_never_goes_to_another_providers_tenant_of_the_s
         assert (await live.client.delete(f"/tenants/{second['id']}", headers=other)).status_code == 202
         await live.wait_status_as(second["id"], "gone", other)
         assert podman("volume", "exists", planted, check=False).returncode == 0  # not staxad's to delete
+        told = await asyncio.to_thread(doctor._host_volumes, live.daemon.settings)
+        assert planted in told.what and "retained for their providers" in told.what and not told.ok
         podman("volume", "rm", kept, mine)
     finally:
         podman("volume", "rm", "-f", planted, check=False)

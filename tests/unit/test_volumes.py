@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from staxad.model.volumes import Backup, due, mount_path, overlapping, schedule, to_prune
+from staxad.model.volumes import (
+    Backup,
+    HostVolumes,
+    due,
+    mount_path,
+    overlapping,
+    schedule,
+    sort_host_volumes,
+    to_prune,
+)
 
 
 @pytest.mark.parametrize(
@@ -87,3 +96,25 @@ def test_pruning_keeps_the_newest_and_every_pinned_one() -> None:
     backups = [backup(5), backup(4), backup(3, status="failed"), backup(2), backup(1, pinned=True)]  # newest first
     assert [b.id for b in to_prune(backups, 2)] == ["bak_2"]
     assert to_prune(backups, 5) == []
+
+
+def _labels(tenant: str | None, volume: str | None) -> dict[str, str]:
+    found = {"io.staxa.instance": "i"}
+    found |= {"io.staxa.tenant": tenant} if tenant else {}
+    return found | ({"io.staxa.volume": volume} if volume else {})
+
+
+@pytest.mark.parametrize(
+    ("labels", "expected"),
+    [
+        (_labels("ten_live", "vol_used"), HostVolumes()),  # mounted by a live tenant's volume
+        (_labels("ten_live", "vol_gone"), HostVolumes()),  # deleted through the API: the sweep's
+        (_labels("ten_dead", "vol_kept"), HostVolumes(retained=("v",))),
+        (_labels("ten_dead", "vol_old"), HostVolumes(unrecorded=("v",))),  # from before the record
+        (_labels(None, None), HostVolumes(foreign=("v",))),
+        (_labels("ten_live", None), HostVolumes(foreign=("v",))),
+        (_labels(None, "vol_used"), HostVolumes(foreign=("v",))),
+    ],
+)
+def test_host_volumes_are_sorted_by_whose_they_are(labels: dict[str, str], expected: HostVolumes) -> None:
+    assert sort_host_volumes({"v": labels}, {"ten_live"}, {"vol_used"}, {"vol_kept"}) == expected
