@@ -23,14 +23,14 @@ from starlette.applications import Starlette
 from staxad.adapters import github_http, proc, registry_http, systemd, webhook_http
 from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy
 from staxad.adapters.dns import DnsResolver
-from staxad.adapters.hostinfo import detect_server_ip, host_addresses
+from staxad.adapters.hostinfo import detect_server_ip, host_addresses, subordinate_ids
 from staxad.adapters.nft import Nft
 from staxad.adapters.podman import Podman
 from staxad.api.app import build_app
 from staxad.config import Settings
 from staxad.core.context import Context
 from staxad.core.platform import Platform
-from staxad.model import names
+from staxad.model import names, userns
 from staxad.model.clock import Clock
 from staxad.reconcile.anchor import Anchor
 from staxad.reconcile.firewall import Firewall
@@ -64,6 +64,9 @@ class Daemon:
             settings=settings,
             clock=clock or Clock(),
             changed=self._changed,
+            userns_slots=userns.capacity(subordinate_ids(settings.runtime.service_user))
+            if settings.runtime.enabled
+            else None,
         )
         domains = settings.domains
         self.ctx.resolver = DnsResolver(domains.nameservers, domains.dns_port, domains.dns_timeout_seconds)

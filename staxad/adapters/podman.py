@@ -28,6 +28,7 @@ from podman.errors import APIError, ImageNotFound, NotFound
 
 from staxad.adapters import proc
 from staxad.adapters.proc import Supervised
+from staxad.model import userns
 from staxad.model.containers import ContainerSpec, ContainerState
 from staxad.model.errors import PermanentError, TemporaryError
 from staxad.model.names import LABEL, own_volume
@@ -450,6 +451,13 @@ class Podman:
             "nano_cpus": int(size.cpus * 1e9),
             "restart_policy": {"Name": "no"},
             "log_config": {"Type": "k8s-file", "Config": {"size": self.log_bytes}},
+            # Its own ids and no others: root in it is the service user only in block 0,
+            # and no image's USER reaches another tenant's block (an unmapped one fails).
+            "userns_mode": "private",
+            "idmappings": {
+                "UIDMap": [{"container_id": 0, "host_id": spec.userns_base, "size": userns.BLOCK}],
+                "GIDMap": [{"container_id": 0, "host_id": spec.userns_base, "size": userns.BLOCK}],
+            },
         }
         if spec.command:
             kwargs["command"] = spec.command

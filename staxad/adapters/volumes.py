@@ -11,8 +11,30 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from staxad.adapters import proc
+from staxad.model import userns
 from staxad.model.errors import PermanentError, TemporaryError
 from staxad.model.names import LABEL, own_volume
+
+# Moves a volume's files from one block of ids to another (staxad.model.userns.shifted),
+# run by the service user inside its namespace: links are changed, never followed, and ids
+# outside the source block stay, so a second run after a crash finishes the first.
+MOVE_IDS = """
+import os, stat, sys
+root, source, target, block = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+def move(i):
+    return i - source + target if source <= i < source + block else i
+def fix(path):
+    st = os.lstat(path)
+    uid, gid = move(st.st_uid), move(st.st_gid)
+    if (uid, gid) != (st.st_uid, st.st_gid):
+        os.lchown(path, uid, gid)
+        if not stat.S_ISLNK(st.st_mode):
+            os.chmod(path, stat.S_IMODE(st.st_mode))  # chown drops setuid and setgid bits
+for folder, subfolders, files in os.walk(root):
+    for name in subfolders + files:
+        fix(os.path.join(folder, name))
+fix(root)
+"""
 
 
 class Volumes:
@@ -87,6 +109,18 @@ class Volumes:
         result = await self._podman("unshare", "du", "-s", "-B1", "-x", "--", where, timeout=300)
         result.check()
         return int(result.stdout.split()[0])
+
+    async def move_ids(self, name: str, source: int, target: int) -> None:
+        """Give the volume's files, owned in the block at `source`, to the block at `target`
+        (a volume given to a tenant of another block; no container may mount it meanwhile)."""
+        where = await self.mountpoint(name)
+        # Debian's, which every user may run (root's PATH may name a python under /root)
+        argv = ["unshare", "/usr/bin/python3", "-I", "-c", MOVE_IDS, where, str(source), str(target), str(userns.BLOCK)]
+        result = await self._podman(*argv, timeout=3600)
+        if result.returncode != 0:
+            raise PermanentError(
+                f"the volume's files could not be moved: {result.stderr.decode(errors='replace')[-300:]}"
+            )
 
     def _piped(self, script: str, name: str) -> list[str]:
         """podman opens /dev/stdout (or /dev/stdin) anew, which the service user may not do

@@ -40,6 +40,9 @@ class Context:
     registry_api: RegistryApi | None = None
     github_api: GitHubApi | None = None  # None: no GitHub App configured
     metrics: Metrics = field(default_factory=Metrics)
+    # Tenant blocks of ids the service user's ranges hold (staxad.model.userns); None
+    # without a runtime, where nothing runs and nothing is counted.
+    userns_slots: int | None = None
 
     def now(self) -> str:
         return iso(self.clock.now())

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -23,7 +23,7 @@ from staxad.core.volumes import Volumes
 from staxad.model import validation
 from staxad.model.clock import iso, new_id
 from staxad.model.envvars import EnvVar
-from staxad.model.errors import AlreadyExists, Conflict, LimitExceeded, NotFound, ValidationError
+from staxad.model.errors import AlreadyExists, Conflict, LimitExceeded, NotFound, ValidationError, limit_reached
 from staxad.model.lifecycle import DEPLOYABLE, TenantStatus
 from staxad.model.query import LIMIT, OFFSET, PAGE, ChoiceParam, TextParam
 from staxad.model.records import TENANT_STATUSES, Event, Principal, Service, Tenant
@@ -151,6 +151,7 @@ class Tenants:
         )
         async with self.ctx.db.transaction() as tx:
             await self._check_room(tx, who, spec)
+            tenant = replace(tenant, userns_slot=await self._userns_slot(tx, tenant_id))
             try:
                 await store.insert(tx, tenant)
             except AlreadyExists:
@@ -172,6 +173,18 @@ class Tenants:
             await Deployments(self.ctx).queue(tx, tenant, list(services), "tenant created")
         self.ctx.changed(tenant_id)
         return tenant
+
+    async def _userns_slot(self, tx: Transaction, tenant_id: str) -> int:
+        slot = await store.next_userns_slot(tx, tenant_id, self.ctx.now())
+        if self.ctx.userns_slots is not None and slot > self.ctx.userns_slots:
+            raise limit_reached(
+                "tenant id ranges on this host (one for each tenant ever made)",
+                slot - 1,
+                self.ctx.userns_slots,
+                "STAXAD_TENANT_ID_RANGES of host-setup",
+                "The operator can give the service user more subordinate ids.",
+            )
+        return slot
 
     async def _check_room(self, tx: Transaction, who: Principal, spec: TenantSpec) -> None:
         if await store.name_taken(tx, spec.name):

@@ -39,10 +39,10 @@ class VolumeSpec:
     keep_last: int | None = None
     service: str | None = None  # on POST /volumes: the service that mounts it
 
-    def to_volume(self, tenant_id: str, service_id: str | None, keep_default: int, now: str) -> Volume:
+    def to_volume(self, tenant: Tenant, service_id: str | None, keep_default: int, now: str) -> Volume:
         return Volume(
             id=new_id("vol"),
-            tenant_id=tenant_id,
+            tenant_id=tenant.id,
             name=self.name,
             service_id=service_id,
             mount_path=self.mount_path,
@@ -54,6 +54,7 @@ class VolumeSpec:
             keep_last=self.keep_last if self.keep_last is not None else keep_default,
             created_at=now,
             updated_at=now,
+            userns_slot=tenant.userns_slot,  # podman gives a new volume to its first container's root
         )
 
 
@@ -129,7 +130,7 @@ class Volumes:
         now = self.ctx.now()
         for spec in specs:
             try:
-                await store.insert(tx, spec.to_volume(tenant.id, service.id, self.ctx.settings.volumes.keep_last, now))
+                await store.insert(tx, spec.to_volume(tenant, service.id, self.ctx.settings.volumes.keep_last, now))
             except AlreadyExists:
                 raise Conflict(f"Volume '{spec.name}' already exists in tenant '{tenant.name}'.") from None
 
@@ -143,9 +144,15 @@ class Volumes:
         if tenant.status not in DEPLOYABLE:
             raise Unprocessable(f"Tenant '{tenant.name}' is {tenant.status}; volumes can be added once it is not.")
         now = self.ctx.now()
-        volume = spec.to_volume(tenant.id, service.id if service else None, self.ctx.settings.volumes.keep_last, now)
-        if adopt is not None:
-            volume = replace(volume, id=adopt.id, host_tenant_id=adopt.tenant_id, used_bytes=adopt.used_bytes)
+        volume = spec.to_volume(tenant, service.id if service else None, self.ctx.settings.volumes.keep_last, now)
+        if adopt is not None:  # its files stay in the block they are in until it is mounted
+            volume = replace(
+                volume,
+                id=adopt.id,
+                host_tenant_id=adopt.tenant_id,
+                used_bytes=adopt.used_bytes,
+                userns_slot=adopt.userns_slot,
+            )
         async with self.ctx.db.transaction() as tx:
             if adopt is not None:
                 if await store.retained_one(tx, tenant.provider_id, adopt.id, False) is None:
@@ -275,6 +282,7 @@ def _as_retained(volume: Volume, tenant: Tenant, now: str) -> RetainedVolume:
         used_bytes=volume.used_bytes,
         retained_at=now,
         deleting=False,
+        userns_slot=volume.userns_slot,
     )
 
 

@@ -21,6 +21,9 @@ class ContainerSpec:
     command: list[str] | None = None
     volumes: dict[str, str] = field(default_factory=dict)  # podman volume name -> mount path
     udp: bool = False  # the port over UDP as well, for an inbound UDP rule
+    # Where its ids start among the service user's (staxad.model.userns): container ids
+    # 0-65535 are mapped there and nowhere else. 0 for tenants made before blocks.
+    userns_base: int = 0
 
 
 @dataclass(frozen=True)

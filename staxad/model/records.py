@@ -84,6 +84,7 @@ class Tenant:
     updated_at: str
     services: tuple[Service, ...] = field(default=())
     primary_domain: str | None = None  # verified and primary: what the tenant's url shows
+    userns_slot: int | None = None  # its block of ids (staxad.model.userns); None: block 0
 
 
 @dataclass(frozen=True, slots=True)

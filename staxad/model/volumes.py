@@ -49,6 +49,7 @@ class Volume:
     created_at: str
     updated_at: str
     host_tenant_id: str | None = None  # set when attached from a retained volume
+    userns_slot: int | None = None  # the block of ids that owns its files (staxad.model.userns)
 
     @property
     def labelled_tenant(self) -> str:
@@ -70,6 +71,7 @@ class RetainedVolume:
     used_bytes: int | None
     retained_at: str
     deleting: bool
+    userns_slot: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 
-from staxad.model import names
+from staxad.model import names, userns
 from staxad.model.containers import ContainerSpec
 from staxad.model.records import Service, Tenant
 from staxad.store.secretbox import SecretBox
@@ -44,6 +44,7 @@ def container_spec(
         volumes=dict(volumes or {}),
         command=list(command) if command else None,
         udp=udp,
+        userns_base=userns.base(tenant.userns_slot),
     )
 
 

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from staxad.adapters.podman import Podman
 from staxad.adapters.volumes import Volumes
 from staxad.core.platform import Platform
-from staxad.model import names
+from staxad.model import names, userns
 from staxad.model.errors import PermanentError, TemporaryError
 from staxad.model.records import Deployment, Tenant
 from staxad.model.volumes import INTERRUPTED, Backup, JobStatus, Restore, Volume, to_prune
@@ -44,11 +44,14 @@ class VolumeJobs:
 
     async def ensure(self, tenant: Tenant, volume: Volume, on_host: dict[str, dict[str, str]] | None = None) -> str:
         """The host volume of `volume`, made when missing: the one whose labels name this
-        tenant's volume (hosts before id names keep theirs), else the id-named one."""
+        tenant's volume (hosts before id names keep theirs), else the id-named one; its
+        files in this tenant's block of ids."""
         if on_host is None:
             on_host = await self.volumes.listing(self._instance)
         for name, labels in on_host.items():
             if names.owns(labels, volume.labelled_tenant, volume.id, tenant.provider_id):
+                if volume.userns_slot != tenant.userns_slot:
+                    await self._move_ids(tenant, volume, name)
                 return name
         name = names.volume(self._instance, volume.id)
         labels = names.labels(
@@ -56,6 +59,14 @@ class VolumeJobs:
         )
         await self.volumes.create(name, labels)
         return name
+
+    async def _move_ids(self, tenant: Tenant, volume: Volume, name: str) -> None:
+        """A volume given from another tenant: its files move to this tenant's block."""
+        source, target = userns.base(volume.userns_slot), userns.base(tenant.userns_slot)
+        await self._note(tenant, f"Moving the files of volume {volume.name} to this tenant's ids")
+        await self.volumes.move_ids(name, source, target)
+        async with self.platform.ctx.db.transaction() as tx:
+            await store.update(tx, volume.id, self.platform.ctx.now(), userns_slot=tenant.userns_slot)
 
     async def mounts(self, tenant: Tenant, service_id: str) -> dict[str, str]:
         """The service's volumes, created if missing: podman name -> mount path."""

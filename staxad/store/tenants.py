@@ -63,6 +63,7 @@ def _tenant(row: Row, services: tuple[Service, ...] = ()) -> Tenant:
         updated_at=row["updated_at"],
         services=services,
         primary_domain=row["primary_domain"],
+        userns_slot=row["userns_slot"],
     )
 
 
@@ -152,6 +153,14 @@ async def count_for(db: Database | Transaction, provider_id: str, mode: str | No
     return int(value)
 
 
+async def next_userns_slot(tx: Transaction, tenant_id: str, now: str) -> int:
+    """A slot no tenant has had; the transaction's rollback gives it back."""
+    slot = await tx.fetch_value(
+        "INSERT INTO userns_slots (tenant_id, assigned_at) VALUES (?, ?) RETURNING slot", (tenant_id, now)
+    )
+    return int(slot)
+
+
 async def name_taken(db: Database | Transaction, name: str) -> bool:
     return await db.fetch_value("SELECT 1 FROM tenants WHERE name = ?", (name,)) is not None
 
@@ -159,8 +168,8 @@ async def name_taken(db: Database | Transaction, name: str) -> bool:
 async def insert(tx: Transaction, tenant: Tenant) -> None:
     await tx.execute(
         "INSERT INTO tenants (id, provider_id, name, display_name, mode, status, status_reason,"
-        " branch, resource_size, egress_mode, generation, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " branch, resource_size, egress_mode, generation, created_at, updated_at, userns_slot)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             tenant.id,
             tenant.provider_id,
@@ -175,6 +184,7 @@ async def insert(tx: Transaction, tenant: Tenant) -> None:
             tenant.generation,
             tenant.created_at,
             tenant.updated_at,
+            tenant.userns_slot,
         ),
     )
     for service in tenant.services:

@@ -8,6 +8,7 @@ from staxad.model.volumes import PENDING, Backup, Restore, RetainedVolume, Volum
 from staxad.store.db import Database, Row, Transaction
 
 VOLUME_FIELDS = (
+    "userns_slot",
     "service_id",
     "mount_path",
     "size_mb",
@@ -36,6 +37,7 @@ def _volume(r: Row) -> Volume:
         created_at=r["created_at"],
         updated_at=r["updated_at"],
         host_tenant_id=r["host_tenant_id"],
+        userns_slot=r["userns_slot"],
     )
 
 
@@ -72,8 +74,8 @@ def _restore(r: Row) -> Restore:
 async def insert(tx: Transaction, v: Volume) -> None:
     await tx.execute(
         "INSERT INTO volumes (id, tenant_id, name, service_id, mount_path, size_mb, retain, used_bytes, over_limit,"
-        " backup_schedule, keep_last, created_at, updated_at, host_tenant_id)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " backup_schedule, keep_last, created_at, updated_at, host_tenant_id, userns_slot)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             v.id,
             v.tenant_id,
@@ -89,6 +91,7 @@ async def insert(tx: Transaction, v: Volume) -> None:
             v.created_at,
             v.updated_at,
             v.host_tenant_id,
+            v.userns_slot,
         ),
     )
 
@@ -121,8 +124,9 @@ async def retain_of_tenant(tx: Transaction, tenant_id: str, now: str) -> None:
     deletes the tenant (and, by cascade, its volume rows)."""
     await tx.execute(
         "INSERT OR IGNORE INTO retained_volumes (id, provider_id, mode, tenant_id, tenant_name, name, size_mb,"
-        " used_bytes, retained_at) SELECT v.id, t.provider_id, t.mode, coalesce(v.host_tenant_id, v.tenant_id),"
-        " t.name, v.name, v.size_mb, v.used_bytes, ? FROM volumes v JOIN tenants t ON t.id = v.tenant_id"
+        " used_bytes, retained_at, userns_slot) SELECT v.id, t.provider_id, t.mode,"
+        " coalesce(v.host_tenant_id, v.tenant_id), t.name, v.name, v.size_mb, v.used_bytes, ?, v.userns_slot"
+        " FROM volumes v JOIN tenants t ON t.id = v.tenant_id"
         " WHERE v.tenant_id = ? AND v.retain = 1",
         (now, tenant_id),
     )
@@ -140,6 +144,7 @@ def _retained(r: Row) -> RetainedVolume:
         used_bytes=r["used_bytes"],
         retained_at=r["retained_at"],
         deleting=bool(r["deleting"]),
+        userns_slot=r["userns_slot"],
     )
 
 
@@ -166,7 +171,7 @@ async def doom(tx: Transaction, volume: RetainedVolume) -> None:
     """Mark a host volume for the sweep to remove; its row goes once it is gone."""
     await tx.execute(
         "INSERT INTO retained_volumes (id, provider_id, mode, tenant_id, tenant_name, name, size_mb, used_bytes,"
-        " retained_at, deleting) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)"
+        " retained_at, deleting, userns_slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"
         " ON CONFLICT (id) DO UPDATE SET deleting = 1",
         (
             volume.id,
@@ -178,6 +183,7 @@ async def doom(tx: Transaction, volume: RetainedVolume) -> None:
             volume.size_mb,
             volume.used_bytes,
             volume.retained_at,
+            volume.userns_slot,
         ),
     )
 

@@ -86,3 +86,23 @@ async def test_a_count_limit_reached_is_limit_exceeded_with_what_is_used(
     assert error["details"]["setting"] == setting
     assert error["details"]["used"] == error["details"]["limit"] >= 1
     assert setting in error["message"]
+
+
+async def test_tenants_stop_at_the_hosts_id_ranges_and_a_deleted_tenants_range_is_not_given_again(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon
+) -> None:
+    daemon.ctx.userns_slots = 2
+    first = await create_tenant(client, auth, "one")
+    await create_tenant(client, auth, "two")
+    refused = assert_error(
+        await client.post("/tenants", headers=auth, json={**IMAGE_TENANT, "name": "three"}), 422, "limit_exceeded"
+    )
+    assert refused["details"] == {"used": 2, "limit": 2, "setting": "STAXAD_TENANT_ID_RANGES of host-setup"}
+    assert (await client.delete(f"/tenants/{first['id']}", headers=auth)).status_code == 202
+    await daemon.platform.tenants.forget(first["id"])
+    again = assert_error(
+        await client.post("/tenants", headers=auth, json={**IMAGE_TENANT, "name": "three"}), 422, "limit_exceeded"
+    )
+    assert again["details"]["used"] == 2  # the deleted tenant's block may still own files: never reused
+    slots = await daemon.db.fetch_all("SELECT slot FROM userns_slots ORDER BY slot")
+    assert [row["slot"] for row in slots] == [1, 2]  # a refused create takes none

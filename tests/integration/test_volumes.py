@@ -174,7 +174,9 @@ async def test_a_retained_volume_is_its_providers_to_list_attach_and_delete(live
     attached = response.json()["data"]
     assert attached["id"] == kept["id"] and attached["deployment"] is not None
     assert (await settled(live, second["id"], attached["deployment"]["id"]))["status"] == "succeeded"
-    assert exec_in(await live_container(live, second["id"]), "cat /data/row") == "kept-row\n"
+    # moved to the second tenant's ids: its root owns the files and may write them
+    moved = "cat /data/row && echo more >> /data/row && ls -ln /data/row | awk '{print $3}'"
+    assert exec_in(await live_container(live, second["id"]), moved) == "kept-row\n0\n"
     assert (await live.client.get("/volumes?retained=true", headers=live.auth)).json()["data"] == []
     again = await live.client.post(f"/volumes/{kept['id']}/attach", headers=live.auth, json=attach)
     assert again.status_code == 404  # it is the second tenant's now

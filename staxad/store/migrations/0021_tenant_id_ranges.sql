@@ -1,0 +1,13 @@
+-- Each tenant's block of subordinate ids (staxad.model.userns): slots come from an
+-- AUTOINCREMENT key, so a slot is never given twice, even after its tenant is deleted.
+-- Tenants made before keep NULL: block 0, shared, as before.
+CREATE TABLE userns_slots (
+    slot        INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id   TEXT NOT NULL,
+    assigned_at TEXT NOT NULL
+);
+ALTER TABLE tenants ADD COLUMN userns_slot INTEGER;
+-- The slot whose block owns a volume's files (NULL: block 0). A volume given to a tenant
+-- of another slot is moved to that tenant's block before it is mounted there.
+ALTER TABLE volumes ADD COLUMN userns_slot INTEGER;
+ALTER TABLE retained_volumes ADD COLUMN userns_slot INTEGER;

@@ -1,0 +1,66 @@
+"""Root in a tenant's container is neither the service user nor any other tenant's uid.
+A process with one tenant's host ids, which is what an escape from its container would
+be, reads and writes none of another tenant's files and cannot reach podman's socket."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import subprocess
+import tempfile
+
+from tests.images import podman
+from tests.integration.helpers import Live, create
+from tests.integration.test_volumes import exec_in, live_container
+
+VOLUME = {"name": "data", "mount_path": "/data", "size_mb": 10}
+
+
+def host_uid(container: str) -> int:
+    pid = podman("inspect", "--format", "{{.State.Pid}}", container).stdout.decode().strip()
+    with open(f"/proc/{pid}/status") as status:
+        line = next(x for x in status if x.startswith("Uid:"))
+    return int(line.split()[1])
+
+
+def as_ids(uid: int, *argv: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--", *argv],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+
+
+async def test_an_escape_from_one_tenants_container_reaches_none_of_another_tenants_files(
+    live: Live, web_image: str
+) -> None:
+    body = {"source_type": "image", "image_url": web_image, "port": 8080, "volumes": [VOLUME]}
+    a = await create(live, {**body, "name": "ids-a"})
+    b = await create(live, {**body, "name": "ids-b"})
+    await live.wait_status(a["id"], "ready")
+    await live.wait_status(b["id"], "ready")
+    container_a, container_b = await live_container(live, a["id"]), await live_container(live, b["id"])
+    uid_a, uid_b = host_uid(container_a), host_uid(container_b)
+    service_uid = pwd.getpwnam(live.daemon.settings.runtime.service_user).pw_uid
+    assert service_uid not in (uid_a, uid_b)
+    assert abs(uid_a - uid_b) >= 65536  # blocks apart: no id of one is any id of the other
+
+    assert exec_in(container_b, "echo b-secret > /data/private && chmod 600 /data/private && echo ok") == "ok\n"
+    [volume_b] = podman("volume", "ls", "-q", "--filter", f"label=io.staxa.tenant={b['id']}").stdout.decode().split()
+    folder = podman("volume", "inspect", "--format", "{{.Mountpoint}}", volume_b).stdout.decode().strip()
+    # podman's storage is closed to both (0700 folders of the service user's) ...
+    assert as_ids(uid_a, "cat", f"{folder}/private").returncode != 0
+    assert as_ids(uid_a, "sh", "-c", f"echo x > {folder}/planted").returncode != 0
+    # ... and past that wall the ids alone keep A out: a copy with B's owner and mode in an
+    # open folder is B's to read and not A's
+    with tempfile.TemporaryDirectory(dir="/var/tmp") as open_folder:
+        os.chmod(open_folder, 0o755)
+        subprocess.run(["cp", "-a", f"{folder}/private", open_folder], check=True)
+        copy = f"{open_folder}/private"
+        assert os.stat(copy).st_uid == uid_b
+        assert as_ids(uid_b, "cat", copy).stdout == b"b-secret\n"
+        assert as_ids(uid_a, "cat", copy).returncode != 0
+    reach = "import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])"
+    assert as_ids(uid_a, "/usr/bin/python3", "-c", reach, str(live.daemon.podman.socket_path)).returncode != 0
+    assert as_ids(service_uid, "/usr/bin/python3", "-c", reach, str(live.daemon.podman.socket_path)).returncode == 0
