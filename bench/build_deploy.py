@@ -16,17 +16,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.harness import Row, first_200, median_ms, print_stages, report, staxad
+from bench.harness import Row, first_200, median_ms, print_stages, report, staxad, unmapped_block
 from bench.loadgen import free_port
+from staxad.model.userns import BLOCK
 from tests.gitrepos import commit
 from tests.images import IMAGE, build_web_images, podman
 
 CONTAINERFILE = f'FROM {IMAGE}\nCOPY . /www\nCMD ["/bin/sh", "-c", "exec httpd -f -p \\"$PORT\\" -h /www"]\n'
 
 
-async def by_hand(repo: Path, run: int, network: str | None = None) -> float:
+async def by_hand(repo: Path, run: int, network: str | None = None, ids: int | None = None) -> float:
     """With `network`, the container joins that network (a tenant's, with its old version
-    running): the bridge set-up a redeploy pays."""
+    running): the bridge set-up a redeploy pays; with `ids`, the container runs in the
+    block of ids at that base, as a tenant's does (podman copies the new image for it)."""
     work = repo.parent / f"hand-{secrets.token_hex(4)}"  # root's files, which the service user reads
     name, port, tag = f"staxa-bench-{secrets.token_hex(4)}", free_port(), f"localhost/staxa-bench/hand:{run}"
     began = time.perf_counter()
@@ -36,6 +38,7 @@ async def by_hand(repo: Path, run: int, network: str | None = None) -> float:
         (work.parent / f"{work.name}.Containerfile").write_text(CONTAINERFILE)
         podman("build", "-q", "-f", str(work.parent / f"{work.name}.Containerfile"), "-t", tag, str(work))
         joins = ["--network", network] if network else []
+        joins += [f"--uidmap=0:{ids}:{BLOCK}", f"--gidmap=0:{ids}:{BLOCK}"] if ids is not None else []
         podman("run", "-d", "--name", name, *joins, "-e", "PORT=8080", "-p", f"127.0.0.1:{port}:8080", tag)
         await first_200(f"http://127.0.0.1:{port}/")
         return time.perf_counter() - began
@@ -77,11 +80,13 @@ async def _measure(args: argparse.Namespace, repo: Path, network: str) -> list[R
         assert created.status_code == 202, created.text
         tenant_id = created.json()["data"]["id"]
         await running.first_https_200("built.staxa.test")
-        staxad_times, hand_times, joined_times, stages = [], [], [], []
+        staxad_times, hand_times, joined_times, mapped_times, stages = [], [], [], [], []
+        block = unmapped_block() * BLOCK  # one for all runs, as a tenant keeps its block
         for run in range(1, args.runs + 1):
             commit(repo, {"index.html": f"v{run}\n"}, f"v{run}")
             hand_times.append(await by_hand(repo, run))
             joined_times.append(await by_hand(repo, run, network))
+            mapped_times.append(await by_hand(repo, run, network, block))
             began = time.perf_counter()
             response = await running.api.post(f"/tenants/{tenant_id}/deployments")
             assert response.status_code == 202, response.text
@@ -101,11 +106,19 @@ async def _measure(args: argparse.Namespace, repo: Path, network: str) -> list[R
         ("git clone + podman build + run --network + first HTTP 200", joined_times),
         ("staxad POST /deployments -> new commit served over HTTPS", staxad_times),
     )
+    with_ids = report(
+        "the same with the container also in a block of ids of its own, as a tenant's",
+        ("git clone + podman build + run --network --uidmap + first HTTP 200", mapped_times),
+        ("staxad POST /deployments -> new commit served over HTTPS", staxad_times),
+    )
     print_stages(stages)
     median, hand, joined = median_ms(staxad_times), median_ms(hand_times), median_ms(joined_times)
     return [
         Row("build and deploy a new commit", median, f"by hand {hand}", ratio, "<= 1.3x"),
         Row("build and deploy, on a network of its own", median, f"by hand {joined}", like_for_like, "-"),
+        Row(
+            "build and deploy, network and ids of its own", median, f"by hand {median_ms(mapped_times)}", with_ids, "-"
+        ),
     ]
 
 

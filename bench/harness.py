@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import signal
+import sqlite3
 import ssl
 import statistics
 import subprocess
@@ -27,8 +28,10 @@ from typing import Any
 import httpx
 
 from bench.loadgen import free_port
+from staxad.adapters.hostinfo import subordinate_ids
 from staxad.cli import _create_key
 from staxad.config import Settings, load
+from staxad.model.userns import capacity
 from tests.integration.helpers import remove_instance_objects
 
 STARTED: list[subprocess.Popen[bytes]] = []  # every process spawn() started and stop() has not ended
@@ -207,6 +210,20 @@ async def first_200(
     raise TimeoutError(url)
 
 
+def unmapped_block() -> int:
+    """A tenant slot in the upper half of the host's, picked at random: podman keeps its
+    copy of an image's layers for each mapping it has made, so a slot of earlier runs (or
+    of the tests, whose stores all start at 1) would measure a tenant with a warm cache."""
+    top = capacity(subordinate_ids("staxa"))
+    return top // 2 + secrets.randbelow(max(top // 2 - 100, 1))
+
+
+def unmapped_slots(settings: Settings) -> None:
+    """Have the instance give its tenants slots from `unmapped_block` on, as a new host would."""
+    with contextlib.closing(sqlite3.connect(settings.database_path)) as db, db:
+        db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('userns_slots', ?)", (unmapped_block(),))
+
+
 @contextlib.asynccontextmanager
 async def staxad(
     extra: Mapping[str, str] | None = None, seed: Callable[[Settings], Awaitable[None]] | None = None
@@ -231,6 +248,7 @@ async def staxad(
             email, provider_name, scopes, name, mode, expires_at = "bench@example.com", None, "*", "bench", "live", None
 
         key = (await _create_key(settings, Args()))[-1]  # type: ignore[arg-type]
+        unmapped_slots(settings)
         if seed is not None:
             await seed(settings)
         base = f"http://127.0.0.1:{settings.server.port}/api/v1"

@@ -12,21 +12,24 @@ import asyncio
 import secrets
 import time
 
-from bench.harness import Row, first_200, median_ms, print_stages, report, staxad
+from bench.harness import Row, first_200, median_ms, print_stages, report, staxad, unmapped_block
 from bench.loadgen import free_port
+from staxad.model.userns import BLOCK
 from tests.images import IMAGE, build_web_images, podman
 
 
-async def by_hand(own_network: bool = False) -> float:
+async def by_hand(own_network: bool = False, own_ids: int | None = None) -> float:
     """`podman run` and the first HTTP 200; with `own_network`, on a network created for
     it first, as staxad gives each tenant (podman sets up a new bridge for its first
-    container: the part of staxad's time that isolation costs)."""
+    container: the part of staxad's time that isolation costs); with `own_ids`, in a
+    block of ids not used before (podman copies the image's layers for a new mapping)."""
     name, port = f"staxa-bench-{secrets.token_hex(4)}", free_port()
     network = ["--network", name] if own_network else []
+    ids = [] if own_ids is None else [f"--uidmap=0:{own_ids}:{BLOCK}", f"--gidmap=0:{own_ids}:{BLOCK}"]
     began = time.perf_counter()
     if own_network:
         podman("network", "create", name)
-    podman("run", "-d", "--name", name, *network, "-e", "PORT=8080", "-p", f"127.0.0.1:{port}:8080", IMAGE)
+    podman("run", "-d", "--name", name, *network, *ids, "-e", "PORT=8080", "-p", f"127.0.0.1:{port}:8080", IMAGE)
     try:
         await first_200(f"http://127.0.0.1:{port}/")
         return time.perf_counter() - began
@@ -45,9 +48,10 @@ def options() -> argparse.ArgumentParser:
 async def measure(args: argparse.Namespace) -> list[Row]:
     build_web_images()
     async with staxad() as running:
-        staxad_times, hand_times, isolated_times, stages = [], [], [], []
+        staxad_times, hand_times, isolated_times, mapped_times, stages = [], [], [], [], []
         for run in range(args.runs + 1):  # the first run of each warms caches and the CA
             hand, isolated = await by_hand(), await by_hand(own_network=True)
+            mapped = await by_hand(own_network=True, own_ids=unmapped_block() * BLOCK)
             name = f"ttl-{run}"
             began = time.perf_counter()
             response = await running.api.post(
@@ -62,6 +66,7 @@ async def measure(args: argparse.Namespace) -> list[Row]:
                 staxad_times.append(elapsed)
                 hand_times.append(hand)
                 isolated_times.append(isolated)
+                mapped_times.append(mapped)
                 stages.append(marks)
             await running.gone(tenant_id)  # its teardown would share podman with the next run
     ratio = report(
@@ -72,6 +77,11 @@ async def measure(args: argparse.Namespace) -> list[Row]:
     like_for_like = report(
         "the same against a network of its own for the container, as staxad makes per tenant",
         ("podman network create + run + first HTTP 200", isolated_times),
+        ("staxad POST /tenants -> first HTTPS 200", staxad_times),
+    )
+    with_ids = report(
+        "the same with a network and a block of ids of its own, as staxad gives each new tenant",
+        ("podman network create + run --uidmap + first HTTP 200", mapped_times),
         ("staxad POST /tenants -> first HTTPS 200", staxad_times),
     )
     print_stages(stages)
@@ -88,6 +98,13 @@ async def measure(args: argparse.Namespace) -> list[Row]:
             median_ms(staxad_times),
             f"podman run {median_ms(isolated_times)}",
             like_for_like,
+            "-",
+        ),
+        Row(
+            "time to live, against a network and ids of its own",
+            median_ms(staxad_times),
+            f"podman run {median_ms(mapped_times)}",
+            with_ids,
             "-",
         ),
     ]

@@ -453,11 +453,7 @@ class Podman:
             "log_config": {"Type": "k8s-file", "Config": {"size": self.log_bytes}},
             # Its own ids and no others: root in it is the service user only in block 0,
             # and no image's USER reaches another tenant's block (an unmapped one fails).
-            "userns_mode": "private",
-            "idmappings": {
-                "UIDMap": [{"container_id": 0, "host_id": spec.userns_base, "size": userns.BLOCK}],
-                "GIDMap": [{"container_id": 0, "host_id": spec.userns_base, "size": userns.BLOCK}],
-            },
+            **_own_ids(spec.userns_base),
         }
         if spec.command:
             kwargs["command"] = spec.command
@@ -477,6 +473,11 @@ class Podman:
             except Exception as exc:
                 with contextlib.suppress(Exception):
                     await self._call(container.remove, force=True)
+                if "doesn't map UID" in str(exc) or "doesn't map GID" in str(exc):
+                    raise PermanentError(
+                        f"the image's USER is outside the ids a container has here (0-{userns.BLOCK - 1}): "
+                        "give the image a user id below 65536"
+                    ) from exc
                 # podman picks a free port when the container is created and binds it when
                 # it starts: with many starting at once, another can take it in between.
                 if "address already in use" not in str(exc) or attempt == PORT_RACE_ATTEMPTS - 1:
@@ -578,6 +579,12 @@ class Podman:
 
     def _lines(self, *args: str) -> AsyncIterator[bytes]:
         return proc.lines([*proc.as_user(self.service_user), "podman", *args])
+
+
+def _own_ids(base: int) -> dict[str, Any]:
+    """Create arguments that map a container's ids 0-65535 to the block at `base` alone."""
+    mapping = [{"container_id": 0, "host_id": base, "size": userns.BLOCK}]
+    return {"userns_mode": "private", "idmappings": {"UIDMap": mapping, "GIDMap": mapping}}
 
 
 def _state(attrs: dict[str, Any]) -> ContainerState:

@@ -178,7 +178,7 @@ class Tenants:
         slot = await store.next_userns_slot(tx, tenant_id, self.ctx.now())
         if self.ctx.userns_slots is not None and slot > self.ctx.userns_slots:
             raise limit_reached(
-                "tenant id ranges on this host (one for each tenant ever made)",
+                "tenant id ranges on this host (one for each tenant, or retained volume, on it)",
                 slot - 1,
                 self.ctx.userns_slots,
                 "STAXAD_TENANT_ID_RANGES of host-setup",
@@ -290,6 +290,7 @@ class Tenants:
             # first, so its webhooks are still found by the tenant's provider and mode
             await events.append(tx, tenant_id, "tenant.deleted", "Tenant deleted", self.ctx.clock.now())
             await volume_store.retain_of_tenant(tx, tenant_id, self.ctx.now())
+            await store.release_userns_slot(tx, tenant_id)
             await store.delete(tx, tenant_id)
         await asyncio.to_thread(self._remove_build_logs, deployments)
 

@@ -5,7 +5,10 @@ Rootless podman runs in the service user's user namespace, whose ids are "interm
 0 is the service user, 1.. its subordinate ids from /etc/subuid in file order. Block 0
 (intermediate 0-65535, root being the service user) is shared by builds, the network
 anchor and tenants made before blocks existed; block k >= 1 is the tenant's that was
-given slot k, mapped with `--uidmap 0:<k * 65536>:65536`. A slot is never given twice.
+given slot k, mapped with `--uidmap 0:<k * 65536>:65536`. A slot is given again only
+when nothing of its last tenant is left on the host (staxad.store.tenants): podman keeps
+its id-shifted copy of an image's layers for each mapping, so slots used again also keep
+that disk from growing with every tenant ever made.
 """
 
 from __future__ import annotations

@@ -154,11 +154,30 @@ async def count_for(db: Database | Transaction, provider_id: str, mode: str | No
 
 
 async def next_userns_slot(tx: Transaction, tenant_id: str, now: str) -> int:
-    """A slot no tenant has had; the transaction's rollback gives it back."""
+    """The lowest released slot whose block owns no volume's files, else a new one; the
+    transaction's rollback gives it back."""
+    free = await tx.fetch_value(
+        "SELECT slot FROM userns_slots s WHERE released = 1"
+        " AND NOT EXISTS (SELECT 1 FROM volumes v WHERE v.userns_slot = s.slot)"
+        " AND NOT EXISTS (SELECT 1 FROM retained_volumes r WHERE r.userns_slot = s.slot)"
+        " ORDER BY slot LIMIT 1"
+    )
+    if free is not None:
+        await tx.execute(
+            "UPDATE userns_slots SET tenant_id = ?, assigned_at = ?, released = 0 WHERE slot = ?",
+            (tenant_id, now, free),
+        )
+        return int(free)
     slot = await tx.fetch_value(
         "INSERT INTO userns_slots (tenant_id, assigned_at) VALUES (?, ?) RETURNING slot", (tenant_id, now)
     )
     return int(slot)
+
+
+async def release_userns_slot(tx: Transaction, tenant_id: str) -> None:
+    """The tenant's teardown is done: its slot may be given again once no volume's files
+    are in its block."""
+    await tx.execute("UPDATE userns_slots SET released = 1 WHERE tenant_id = ? AND released = 0", (tenant_id,))
 
 
 async def name_taken(db: Database | Transaction, name: str) -> bool:

@@ -12,6 +12,7 @@ import pytest
 
 from staxad.daemon import Daemon
 from staxad.model.clock import FrozenClock
+from staxad.store import volumes as volume_store
 from tests.api.helpers import IMAGE_TENANT, assert_error, create_tenant
 from tests.conftest import Keys, make_settings, started
 
@@ -88,21 +89,25 @@ async def test_a_count_limit_reached_is_limit_exceeded_with_what_is_used(
     assert setting in error["message"]
 
 
-async def test_tenants_stop_at_the_hosts_id_ranges_and_a_deleted_tenants_range_is_not_given_again(
+async def test_tenants_stop_at_the_hosts_id_ranges_and_a_range_is_given_again_once_nothing_holds_it(
     client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon
 ) -> None:
     daemon.ctx.userns_slots = 2
-    first = await create_tenant(client, auth, "one")
+    kept = {"name": "data", "mount_path": "/data", "size_mb": 10, "retain": True}
+    first = await create_tenant(client, auth, "one", volumes=[kept])
     await create_tenant(client, auth, "two")
-    refused = assert_error(
-        await client.post("/tenants", headers=auth, json={**IMAGE_TENANT, "name": "three"}), 422, "limit_exceeded"
-    )
+    third = {**IMAGE_TENANT, "name": "three"}
+    refused = assert_error(await client.post("/tenants", headers=auth, json=third), 422, "limit_exceeded")
     assert refused["details"] == {"used": 2, "limit": 2, "setting": "STAXAD_TENANT_ID_RANGES of host-setup"}
+
     assert (await client.delete(f"/tenants/{first['id']}", headers=auth)).status_code == 202
-    await daemon.platform.tenants.forget(first["id"])
-    again = assert_error(
-        await client.post("/tenants", headers=auth, json={**IMAGE_TENANT, "name": "three"}), 422, "limit_exceeded"
-    )
-    assert again["details"]["used"] == 2  # the deleted tenant's block may still own files: never reused
-    slots = await daemon.db.fetch_all("SELECT slot FROM userns_slots ORDER BY slot")
-    assert [row["slot"] for row in slots] == [1, 2]  # a refused create takes none
+    await daemon.platform.tenants.forget(first["id"])  # its teardown is done
+    again = assert_error(await client.post("/tenants", headers=auth, json=third), 422, "limit_exceeded")
+    assert again["details"]["used"] == 2  # its retained volume's files are still in its block
+    [retained] = (await client.get("/volumes?retained=true", headers=auth)).json()["data"]
+    assert (await client.delete(f"/volumes/{retained['id']}", headers=auth)).status_code == 204
+    async with daemon.db.transaction() as tx:  # what the sweep does once the host volume is gone
+        await volume_store.forget_retained(tx, retained["id"])
+    made = await create_tenant(client, auth, "three")
+    slots = {row["tenant_id"]: row["slot"] for row in await daemon.db.fetch_all("SELECT * FROM userns_slots")}
+    assert slots[made["id"]] == 1 and len(slots) == 2  # the first tenant's block, given again

@@ -4,12 +4,13 @@ be, reads and writes none of another tenant's files and cannot reach podman's so
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import subprocess
 import tempfile
 
-from tests.images import podman
+from tests.images import START, _rootfs_tar, podman
 from tests.integration.helpers import Live, create
 from tests.integration.test_volumes import exec_in, live_container
 
@@ -64,3 +65,17 @@ async def test_an_escape_from_one_tenants_container_reaches_none_of_another_tena
     reach = "import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])"
     assert as_ids(uid_a, "/usr/bin/python3", "-c", reach, str(live.daemon.podman.socket_path)).returncode != 0
     assert as_ids(service_uid, "/usr/bin/python3", "-c", reach, str(live.daemon.podman.socket_path)).returncode == 0
+
+
+async def test_an_image_whose_user_is_outside_the_tenants_ids_fails_with_what_to_do(live: Live, web_image: str) -> None:
+    """Without a mapping of its own a container sees all of the service user's ids, and an
+    image's `USER 70000` would run as an id of another tenant's block."""
+    image = f"localhost/staxatest/user70000-{live.daemon.settings.instance}:1"
+    start = "CMD " + json.dumps(["/bin/sh", "-c", START])
+    podman("import", "--change", start, "--change", "USER 70000", "-", image, stdin=_rootfs_tar("v1"))
+    try:
+        tenant = await create(live, {"name": "ids-user", "source_type": "image", "image_url": image, "port": 8080})
+        failed = await live.wait_status(tenant["id"], "failed")
+        assert "outside the ids a container has here" in str(failed), failed
+    finally:
+        podman("rmi", "-f", image, check=False)

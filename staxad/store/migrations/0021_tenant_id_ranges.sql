@@ -1,10 +1,12 @@
--- Each tenant's block of subordinate ids (staxad.model.userns): slots come from an
--- AUTOINCREMENT key, so a slot is never given twice, even after its tenant is deleted.
--- Tenants made before keep NULL: block 0, shared, as before.
+-- Each tenant's block of subordinate ids (staxad.model.userns). A slot is given again
+-- only once nothing of its last tenant is on the host: released when the tenant's
+-- teardown is done, and held while a volume's files are in its block (a retained one
+-- included). Tenants made before keep NULL: block 0, shared, as before.
 CREATE TABLE userns_slots (
     slot        INTEGER PRIMARY KEY AUTOINCREMENT,
     tenant_id   TEXT NOT NULL,
-    assigned_at TEXT NOT NULL
+    assigned_at TEXT NOT NULL,
+    released    INTEGER NOT NULL DEFAULT 0
 );
 ALTER TABLE tenants ADD COLUMN userns_slot INTEGER;
 -- The slot whose block owns a volume's files (NULL: block 0). A volume given to a tenant
