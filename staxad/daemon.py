@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from types import FrameType
@@ -51,6 +52,14 @@ logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 
 # Container events after which the host may differ from the store.
 REPAIR_TRIGGERS = frozenset({"died", "stop", "remove", "cleanup"})
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    run: Callable[[], Awaitable[object]]
+    every_seconds: float
+    at_start: bool = False
 
 
 class Daemon:
@@ -169,49 +178,17 @@ class Daemon:
         self._tasks.append(asyncio.create_task(guard("reconciler", self.reconciler.run)))
         self._tasks.append(asyncio.create_task(guard("webhooks", self.webhooks.run)))
         self.reconciler.kick()
-        self.scheduler.add_job(
-            self._job(self._periodic),
-            "interval",
-            seconds=self.settings.runtime.reconcile_interval_seconds,
-            id="reconcile",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC),  # sweep what a crash left behind at once
-        )
-        self.scheduler.add_job(
-            self._job(self.platform.domains.recheck_all),
-            "interval",
-            minutes=self.settings.domains.reverify_interval_minutes,
-            id="reverify-domains",
-            coalesce=True,
-            max_instances=1,
-        )
-        self.scheduler.add_job(
-            self._job(self.platform.tenants.prune_history),
-            "interval",
-            hours=1,
-            id="prune-history",
-            coalesce=True,
-            max_instances=1,
-            next_run_time=datetime.now(UTC),
-        )
-        if self.podman is not None:
+        for job in self._periodic_jobs():
+            # no next_run_time at all for the others: None would add the job paused
+            first = {"next_run_time": datetime.now(UTC)} if job.at_start else {}
             self.scheduler.add_job(
-                self._job(self.platform.backups.queue_due),
+                self._job(job.run),
                 "interval",
-                minutes=1,
-                id="scheduled-backups",
+                seconds=job.every_seconds,
+                id=job.name,
                 coalesce=True,
                 max_instances=1,
-            )
-            self.scheduler.add_job(
-                self._job(self.tenant_reconciler.measure_volumes),
-                "interval",
-                seconds=self.settings.volumes.measure_interval_seconds,
-                id="measure-volumes",
-                coalesce=True,
-                max_instances=1,
-                next_run_time=datetime.now(UTC),
+                **first,
             )
         self.scheduler.start()
 
@@ -277,6 +254,29 @@ class Daemon:
 
         job.__qualname__ = getattr(work, "__qualname__", job.__qualname__)  # the name APScheduler logs
         return job
+
+    def _periodic_jobs(self) -> list[PeriodicJob]:
+        """What runs on a timer; `at_start` ones also at once (a crash may have left work)."""
+        jobs = [
+            PeriodicJob("reconcile", self._periodic, self.settings.runtime.reconcile_interval_seconds, at_start=True),
+            PeriodicJob(
+                "reverify-domains",
+                self.platform.domains.recheck_all,
+                self.settings.domains.reverify_interval_minutes * 60,
+            ),
+            PeriodicJob("prune-history", self.platform.tenants.prune_history, 3600, at_start=True),
+        ]
+        if self.podman is not None:
+            jobs += [
+                PeriodicJob("scheduled-backups", self.platform.backups.queue_due, 60),
+                PeriodicJob(
+                    "measure-volumes",
+                    self.tenant_reconciler.measure_volumes,
+                    self.settings.volumes.measure_interval_seconds,
+                    at_start=True,
+                ),
+            ]
+        return jobs
 
     async def _periodic(self) -> None:
         """Drift repair: every tenant again, orphans swept, Caddy checked against the store."""

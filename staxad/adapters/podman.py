@@ -225,8 +225,20 @@ class Podman:
     # networks
 
     async def ensure_network(self, name: str, labels: dict[str, str]) -> None:
+        """The network, made when missing. One under this name is used only when its labels
+        are `labels`: one of a deleted tenant of the same name (its removal failed) is
+        removed and made again, and one staxad did not make is refused, never joined."""
         if await self._call(self.client.networks.exists, name):
-            return
+            found = dict((await self._call(self.client.networks.get, name)).attrs.get("labels") or {})
+            if all(found.get(key) == value for key, value in labels.items()):
+                return
+            if found.get(f"{LABEL}.instance") != labels.get(f"{LABEL}.instance") or f"{LABEL}.tenant" not in found:
+                raise PermanentError(
+                    f"a network named {name} exists that staxad did not make; it is not joined: remove it "
+                    f"(podman network rm {name}, as {self.service_user}) if it is not yours"
+                )
+            log.info("network %s was a deleted tenant's; making it again", name)
+            await self.remove_network(name)
         await self._call(
             self.client.networks.create,
             name,

@@ -79,3 +79,28 @@ async def test_an_image_whose_user_is_outside_the_tenants_ids_fails_with_what_to
         assert "outside the ids a container has here" in str(failed), failed
     finally:
         podman("rmi", "-f", image, check=False)
+
+
+async def test_a_network_under_a_tenants_name_is_joined_only_when_it_is_that_tenants(
+    live: Live, web_image: str
+) -> None:
+    """One left by a deleted tenant of the same name is made again; one staxad did not make
+    is refused with what to do, and left alone."""
+    instance = live.daemon.settings.instance
+    stale, foreign = f"staxa-{instance}-net-old", f"staxa-{instance}-net-planted"
+    podman(
+        "network", "create", "--label", f"io.staxa.instance={instance}", "--label", "io.staxa.tenant=ten_gone", stale
+    )
+    podman("network", "create", foreign)
+    try:
+        body = {"source_type": "image", "image_url": web_image, "port": 8080}
+        old = await create(live, {**body, "name": "net-old"})
+        await live.wait_status(old["id"], "ready")
+        labels = json.loads(podman("network", "inspect", "--format", "{{json .Labels}}", stale).stdout)
+        assert labels["io.staxa.tenant"] == old["id"]
+        planted = await create(live, {**body, "name": "net-planted"})
+        failed = await live.wait_status(planted["id"], "failed")
+        assert "staxad did not make" in str(failed), failed
+        assert podman("network", "exists", foreign, check=False).returncode == 0
+    finally:
+        podman("network", "rm", "-f", foreign, check=False)
