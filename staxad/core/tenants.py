@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -37,29 +37,20 @@ from staxad.store.db import Transaction
 log = logging.getLogger("staxad.tenants")
 
 
-@dataclass(frozen=True)
-class ListParams:
-    status: str | None
-    search: str | None
-    sort: str
-    limit: int
-    offset: int
-
-
 STATUS = ChoiceParam("status", TENANT_STATUSES)
 SORT = ChoiceParam("sort", tuple(store.SORTS), "-created_at")
 SEARCH = TextParam("search", 100)
 LIST_PARAMS = (STATUS, *PAGE, SORT, SEARCH)
 
 
-def parse_list_params(query: Mapping[str, str]) -> ListParams:
+def parse_list_params(query: Mapping[str, str]) -> store.TenantQuery:
     errors: dict[str, str] = {}
     status, sort, search = STATUS.read(query, errors), SORT.read(query, errors), SEARCH.read(query, errors)
     limit, offset = parse_page(query, errors)
     if errors:
         raise ValidationError("Invalid query parameters.", {"fields": errors})
     assert sort is not None
-    return ListParams(status, search, sort, limit, offset)
+    return store.TenantQuery(status, search, sort, limit, offset)
 
 
 def parse_page(query: Mapping[str, str], errors: dict[str, str]) -> tuple[int, int]:
@@ -99,22 +90,13 @@ class Tenants:
             raise NotFound(f"Tenant '{tenant_id[:64]}' not found.")
         return tenant
 
-    async def page(self, who: Principal, params: ListParams) -> tuple[list[Tenant], int]:
-        query = store.TenantQuery(
-            provider_id=who.provider_id,
-            test_only=who.mode == "test",
-            status=params.status,
-            search=params.search,
-            sort=params.sort,
-            limit=params.limit,
-            offset=params.offset,
-        )
-        return await store.search(self.ctx.db, query)
+    async def page(self, who: Principal, params: store.TenantQuery) -> tuple[list[Tenant], int]:
+        return await store.search(self.ctx.db, who.provider_id, who.mode == "test", params)
 
     async def all_of(self, who: Principal) -> list[Tenant]:
         """Every tenant the caller sees, oldest first."""
-        query = store.TenantQuery(who.provider_id, who.mode == "test", None, None, "created_at", -1, 0)
-        return (await store.search(self.ctx.db, query))[0]
+        every = store.TenantQuery(None, None, "created_at", -1, 0)
+        return (await store.search(self.ctx.db, who.provider_id, who.mode == "test", every))[0]
 
     async def create(self, who: Principal, payload: object) -> Tenant:
         spec = parse_tenant(self.templates.apply(payload), self.ctx.settings)

@@ -69,8 +69,8 @@ def _tenant(row: Row, services: tuple[Service, ...] = ()) -> Tenant:
 
 @dataclass(frozen=True)
 class TenantQuery:
-    provider_id: str
-    test_only: bool
+    """A page of a provider's tenants, as `GET /tenants` asks for it."""
+
     status: str | None
     search: str | None
     sort: str
@@ -118,10 +118,10 @@ async def services_of(db: Database | Transaction, tenant_id: str) -> tuple[Servi
     return tuple(_service(r) for r in rows)
 
 
-async def search(db: Database, query: TenantQuery) -> tuple[list[Tenant], int]:
+async def search(db: Database, provider_id: str, test_only: bool, query: TenantQuery) -> tuple[list[Tenant], int]:
     where = ["provider_id = ?"]
-    params: list[Any] = [query.provider_id]
-    if query.test_only:
+    params: list[Any] = [provider_id]
+    if test_only:
         where.append("mode = 'test'")
     if query.status:
         where.append("status = ?")
