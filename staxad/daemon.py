@@ -33,6 +33,7 @@ from staxad.core.context import Context
 from staxad.core.platform import Platform
 from staxad.model import names, userns
 from staxad.model.clock import Clock
+from staxad.reconcile import snapshot
 from staxad.reconcile.anchor import Anchor
 from staxad.reconcile.firewall import Firewall
 from staxad.reconcile.guard import guard
@@ -162,6 +163,8 @@ class Daemon:
         self.settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.settings.data_dir.chmod(0o700)
         await self.db.open()
+        if sealed := await snapshot.seal_missing(self.db, self.ctx.box, self.settings.instance):
+            log.info("sealed the container spec of %d live deployments made before specs were kept", sealed)
         if self.sandbox is not None:
             await self.sandbox.ensure()  # before any tenant process can run
         if self.managed_caddy is not None:

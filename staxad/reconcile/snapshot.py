@@ -12,9 +12,13 @@ import dataclasses
 import json
 from collections.abc import Iterable, Sequence
 
-from staxad.model import names, userns
+from staxad.model import envvars, names, userns
 from staxad.model.containers import ContainerSpec
 from staxad.model.records import Service, Tenant
+from staxad.store import deployments as deployment_store
+from staxad.store import env as env_store
+from staxad.store import tenants as tenant_store
+from staxad.store.db import Database
 from staxad.store.secretbox import SecretBox
 
 
@@ -56,3 +60,25 @@ def unseal(box: SecretBox, sealed: bytes) -> ContainerSpec:
     fields = json.loads(box.open(sealed))
     fields.setdefault("udp", True)  # sealed before the field existed, when every container published UDP
     return ContainerSpec(**fields)
+
+
+async def seal_missing(db: Database, box: SecretBox, instance: str) -> int:
+    """Seal a spec for every live deployment made before specs were kept (migration 0007),
+    as its repair made it then: the tenant's current env, UDP published, and no volumes
+    (none existed before 0007, and mounting one changed since deploys the service anew).
+    Run at start, so a repair reads a sealed spec and nothing else; how many it sealed."""
+    sealed = 0
+    for row in await db.fetch_all(
+        "SELECT d.id, d.tenant_id, d.service_id, d.image_ref FROM deployments d"
+        " JOIN services s ON s.live_deployment_id = d.id WHERE d.spec IS NULL AND d.image_ref IS NOT NULL"
+    ):
+        tenant = await tenant_store.get_any(db, row["tenant_id"])
+        service = next((s for s in tenant.services if s.id == row["service_id"]), None) if tenant else None
+        if tenant is None or service is None:
+            continue
+        env = envvars.for_service(await env_store.read(db, box, tenant.id), service.name)
+        spec = container_spec(instance, tenant, service, row["id"], row["image_ref"], env, udp=True)
+        async with db.transaction() as tx:
+            await deployment_store.update(tx, row["id"], spec=seal(box, spec))
+        sealed += 1
+    return sealed

@@ -16,9 +16,9 @@ from collections.abc import Awaitable, Callable
 from staxad.adapters import probe
 from staxad.adapters.podman import Podman
 from staxad.core.platform import Platform
-from staxad.model import envvars, lifecycle, names
+from staxad.model import lifecycle, names
 from staxad.model.containers import ContainerState
-from staxad.model.errors import TemporaryError
+from staxad.model.errors import PermanentError, TemporaryError
 from staxad.model.lifecycle import DeploymentStatus, TenantStatus
 from staxad.model.records import Deployment, Tenant
 from staxad.reconcile import snapshot
@@ -51,7 +51,6 @@ from staxad.reconcile.plan import (
 from staxad.reconcile.volumejobs import VolumeJobs
 from staxad.store import deployments as deployment_store
 from staxad.store import domains as domain_store
-from staxad.store import env as env_store
 from staxad.store import events
 from staxad.store import host as host_store
 from staxad.store import images as image_store
@@ -330,15 +329,11 @@ class TenantReconciler:
         service = next(s for s in tenant.services if s.id == d.service_id)
         # The service's volumes exist again first (with their labels): one removed behind
         # staxad's back comes back empty rather than the container not starting.
-        mounts = await self.pipeline.jobs.mounts(tenant, service.id)
+        await self.pipeline.jobs.mounts(tenant, service.id)
         sealed = await deployment_store.sealed_spec(self.db, d.id)
-        if sealed is not None:
-            spec = snapshot.unseal(self.platform.ctx.box, sealed)  # what was deployed, not what is stored now
-        else:  # deployed before snapshots were kept, when every container published UDP too
-            stored = await env_store.read(self.db, self.platform.ctx.box, tenant.id)
-            instance = self.platform.ctx.settings.instance
-            env = envvars.for_service(stored, service.name)
-            spec = snapshot.container_spec(instance, tenant, service, d.id, d.image_ref, env, mounts, udp=True)
+        if sealed is None:  # snapshot.seal_missing sealed every older one at start
+            raise PermanentError(f"deployment {d.id} has no sealed spec to recreate its container from")
+        spec = snapshot.unseal(self.platform.ctx.box, sealed)  # what was deployed, not what is stored now
         await self.pipeline.ensure_network(tenant)
         started = await self.podman.run(spec)
         async with self.db.transaction() as tx:

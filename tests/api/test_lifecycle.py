@@ -6,6 +6,8 @@ from __future__ import annotations
 import httpx
 
 from staxad.daemon import Daemon
+from staxad.reconcile import snapshot
+from staxad.store import deployments as deployment_store
 from staxad.store import events as event_store
 from tests.api.helpers import assert_error, assert_resource, create_tenant
 from tests.conftest import Keys
@@ -72,3 +74,18 @@ async def test_cancel_a_queued_deployment(
     assert "already cancelled" in assert_error(again, 409, "conflict")["message"]
     assert_error(await client.post(f"{base}/deployments/dep_nope/cancel", headers=auth), 404, "not_found")
     assert "deployment.cancelled" in await kinds(daemon, tenant["id"])
+
+
+async def test_a_live_deployment_from_before_sealed_specs_gets_one_at_start(
+    client: httpx.AsyncClient, auth: dict[str, str], daemon: Daemon
+) -> None:
+    """What a repair of it made before: the tenant's env, UDP published, no volumes."""
+    tenant = await create_tenant(client, auth, "elder", env={"GREETING": "hi"})
+    [d] = await daemon.db.fetch_all("SELECT id, service_id FROM deployments WHERE tenant_id = ?", (tenant["id"],))
+    async with daemon.db.transaction() as tx:
+        await tx.execute("UPDATE deployments SET spec = NULL, image_ref = 'localhost/old:1' WHERE id = ?", (d["id"],))
+        await tx.execute("UPDATE services SET live_deployment_id = ? WHERE id = ?", (d["id"], d["service_id"]))
+    assert await snapshot.seal_missing(daemon.db, daemon.ctx.box, daemon.settings.instance) == 1
+    spec = snapshot.unseal(daemon.ctx.box, await deployment_store.sealed_spec(daemon.db, d["id"]) or b"")
+    assert (spec.image, spec.udp, spec.volumes, spec.env["GREETING"]) == ("localhost/old:1", True, {}, "hi")
+    assert await snapshot.seal_missing(daemon.db, daemon.ctx.box, daemon.settings.instance) == 0
