@@ -27,6 +27,7 @@ from podman import PodmanClient
 from podman.errors import APIError, ImageNotFound, NotFound
 
 from staxad.adapters import proc
+from staxad.adapters.imagegate import ImageGate
 from staxad.adapters.proc import Supervised
 from staxad.model import userns
 from staxad.model.containers import ContainerSpec, ContainerState
@@ -103,6 +104,7 @@ class Podman:
         self._stopping = False
         self._failed_checks = 0
         self._triggers: dict[str, list[str]] = {}  # image id -> its ONBUILD triggers
+        self.images = ImageGate()  # builds and image removals never overlap
 
     @property
     def client(self) -> PodmanClient:
@@ -320,7 +322,7 @@ class Podman:
             if limits
             else []
         )
-        return proc.lines(
+        return self._gated(
             [
                 *proc.as_user(self.service_user),
                 *BUILD_PID_NAMESPACE,
@@ -334,9 +336,13 @@ class Podman:
                 "--tag",
                 tag,
                 str(context),
-            ],
-            check=True,
+            ]
         )
+
+    async def _gated(self, argv: list[str]) -> AsyncGenerator[bytes, None]:
+        async with self.images.building(), contextlib.aclosing(proc.lines(argv, check=True)) as output:
+            async for line in output:
+                yield line
 
     async def onbuild_triggers(self, ref: str) -> list[str]:
         """The ONBUILD instructions of an image, which run when a build starts FROM it.
@@ -420,7 +426,8 @@ class Podman:
     async def remove_image(self, ref: str) -> None:
         """Untag `ref`, deleting the image once no tag is left; kept while a container uses it."""
         try:
-            await self._call(self.client.images.remove, ref)
+            async with self.images.removing():
+                await self._call(self.client.images.remove, ref)
             log.info("removed image %s", ref)
         except (ImageNotFound, NotFound):
             return

@@ -185,3 +185,29 @@ def _processes_running(command: str) -> bool:
     """Whether any process of the service user runs exactly `command` (read only)."""
     found = subprocess.run(["pgrep", "-u", SERVICE_USER, "-x", "-f", command], capture_output=True, check=False)
     return found.returncode == 0
+
+
+async def test_builds_from_one_base_while_tenants_built_from_it_are_deleted_all_succeed(
+    builder: Live, repos: Path
+) -> None:
+    """Deleting a tenant removes its images while another tenant's build may be reading
+    the store's layers for cached steps; the two never overlap (ImageGate), so no build
+    fails with "layer not known"."""
+    live = builder
+    repo = repos / "steady"
+    commit(repo, {"index.html": "steady 0\n"}, "0")
+    steady = await create(live, git_tenant("steady", repo))
+    await live.wait_status(steady["id"], "ready", timeout=120)
+    url = f"/tenants/{steady['id']}/deployments"
+    for round_ in range(1, 5):
+        churn_repo = repos / f"churn{round_}"
+        commit(churn_repo, {"index.html": f"churn {round_}\n"}, "churn")
+        churn = await create(live, git_tenant(f"churn{round_}", churn_repo))
+        await live.wait_status(churn["id"], "ready", timeout=120)
+        commit(repo, {"index.html": f"steady {round_}\n"}, str(round_))
+        queued = (await live.client.post(url, headers=live.auth)).json()["data"]
+        assert (await live.client.delete(f"/tenants/{churn['id']}", headers=live.auth)).status_code == 202
+        done = await settled(live, steady["id"], queued["id"])
+        assert done["status"] == "succeeded", done
+        await live.wait_status(churn["id"], "gone", timeout=120)
+    assert await fetch(live, "steady") == "steady 4\n\n200"
