@@ -78,6 +78,7 @@ class RateLimitSettings:
     get_tenant: int = 120
     events: int = 10
     create_key: int = 5
+    exec: int = 10
     default: int = 60
     unauthenticated: int = 120
     window_seconds: int = 60
@@ -139,6 +140,12 @@ class RuntimeSettings:
 @dataclass(frozen=True)
 class EventSettings:
     retention_days: int = 30
+
+
+@dataclass(frozen=True)
+class ExecSettings:
+    timeout_seconds: int = 300  # a command run through exec is killed past this
+    max_output_kb: int = 1024  # and past this much output (stdout and stderr together)
 
 
 @dataclass(frozen=True)
@@ -224,6 +231,7 @@ class Settings:
     runtime: RuntimeSettings = field(default_factory=RuntimeSettings)
     caddy: CaddySettings = field(default_factory=CaddySettings)
     events: EventSettings = field(default_factory=EventSettings)
+    exec: ExecSettings = field(default_factory=ExecSettings)
     volumes: VolumeSettings = field(default_factory=VolumeSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     github: GitHubSettings = field(default_factory=GitHubSettings)

@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 
 from staxad.adapters import github_http, proc, registry_http, systemd, webhook_http
 from staxad.adapters.caddy import CaddyAdmin, ManagedCaddy
+from staxad.adapters.commands import ContainerCommands
 from staxad.adapters.dns import DnsResolver
 from staxad.adapters.hostinfo import detect_server_ip, host_addresses, subordinate_ids
 from staxad.adapters.nft import Nft
@@ -74,7 +75,10 @@ class Daemon:
             settings=settings,
             clock=clock or Clock(),
             changed=self._changed,
-            userns_slots=userns.capacity(subordinate_ids(settings.runtime.service_user))
+            userns_slots=min(
+                userns.capacity(subordinate_ids(settings.runtime.service_user)),
+                userns.capacity(subordinate_ids(settings.runtime.service_user, "/etc/subgid")),
+            )
             if settings.runtime.enabled
             else None,
         )
@@ -110,6 +114,7 @@ class Daemon:
             else None
         )
         self.ctx.logs = self.podman
+        self.ctx.commands = ContainerCommands(self.podman) if self.podman is not None else None
         self.anchor = Anchor(self.podman, settings.instance) if self.podman is not None else None
         self.caddy = CaddyAdmin(settings.caddy_admin) if runtime else None
         self.managed_caddy = (

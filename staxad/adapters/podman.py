@@ -32,7 +32,7 @@ from staxad.adapters.proc import Supervised
 from staxad.model import userns
 from staxad.model.containers import ContainerSpec, ContainerState
 from staxad.model.errors import PermanentError, TemporaryError
-from staxad.model.names import LABEL, own_volume
+from staxad.model.names import IDS_LABEL, LABEL, own_volume
 from staxad.model.resources import SIZES
 
 log = logging.getLogger("staxad.podman")
@@ -452,6 +452,7 @@ class Podman:
             "labels": {
                 **spec.labels,
                 f"{LABEL}.resources": f"cpus={size.cpus},memory={size.memory_mib}m,pids={size.pids}",
+                IDS_LABEL: str(spec.userns_base),
             },
             "network_mode": "bridge",
             "networks": {spec.network: {"aliases": [spec.alias]}},

@@ -16,13 +16,17 @@ from staxad.model.errors import PermanentError, TemporaryError
 from staxad.model.names import LABEL, own_volume
 
 # Moves a volume's files from one block of ids to another (staxad.model.userns.shifted),
-# run by the service user inside its namespace: links are changed, never followed, and ids
-# outside the source block stay, so a second run after a crash finishes the first.
+# run by the service user inside its namespace: links are changed, never followed, ids
+# outside the source block stay (a second run after a crash finishes the first), POSIX
+# ACLs, which would name the old block's ids, are dropped, and any error fails the move.
 MOVE_IDS = """
-import os, stat, sys
+import errno, os, stat, sys
 root, source, target, block = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+ACLS = ("system.posix_acl_access", "system.posix_acl_default")
 def move(i):
     return i - source + target if source <= i < source + block else i
+def fail(error):
+    raise error
 def fix(path):
     st = os.lstat(path)
     uid, gid = move(st.st_uid), move(st.st_gid)
@@ -30,7 +34,14 @@ def fix(path):
         os.lchown(path, uid, gid)
         if not stat.S_ISLNK(st.st_mode):
             os.chmod(path, stat.S_IMODE(st.st_mode))  # chown drops setuid and setgid bits
-for folder, subfolders, files in os.walk(root):
+    if not stat.S_ISLNK(st.st_mode):
+        for acl in ACLS:  # they would name the old block's ids: dropped, the mode bits stay
+            try:
+                os.removexattr(path, acl)
+            except OSError as exc:
+                if exc.errno not in (errno.ENODATA, errno.ENOTSUP, errno.EOPNOTSUPP):
+                    raise
+for folder, subfolders, files in os.walk(root, onerror=fail):
     for name in subfolders + files:
         fix(os.path.join(folder, name))
 fix(root)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from staxad.config import RateLimitSettings
 from staxad.model.clock import Clock
 
-CLASSES = ("create_tenant", "deploy", "list_tenants", "get_tenant", "events", "create_key", "default")
+CLASSES = ("create_tenant", "deploy", "list_tenants", "get_tenant", "events", "create_key", "exec", "default")
 
 
 @dataclass(slots=True)  # not frozen: a frozen init costs a setattr call per field, per request

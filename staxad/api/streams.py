@@ -5,6 +5,8 @@ Every stream is capped, re-checks its key and encodes output as staxad.api.sse s
 from __future__ import annotations
 
 import asyncio
+import codecs
+import contextlib
 import json
 from collections import Counter
 from collections.abc import AsyncGenerator, AsyncIterator
@@ -14,7 +16,7 @@ from starlette.responses import Response
 from staxad.api import sse
 from staxad.api.endpoint import Call, Routes
 from staxad.model import query
-from staxad.model.errors import RateLimited, ValidationError
+from staxad.model.errors import PermanentError, RateLimited, TemporaryError, ValidationError
 from staxad.model.lifecycle import DeploymentStatus
 from staxad.model.validation import ascii_int
 
@@ -216,3 +218,65 @@ async def build_logs(call: Call) -> Response:
                 await asyncio.sleep(POLL_SECONDS)
 
     return _sse(call, "build-logs", stream())
+
+
+EXEC_BODY = {
+    "type": "object",
+    "required": ["command"],
+    "additionalProperties": False,
+    "properties": {
+        "command": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 64,
+            "items": {"type": "string", "maxLength": 4096},
+            "description": 'An argv, run as it is (no shell; use ["sh", "-c", "..."] for one).',
+        },
+        "timeout_seconds": {"type": "integer", "minimum": 1, "description": "Default and most: exec.timeout_seconds."},
+    },
+}
+EXEC_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"enum": ["stdout", "stderr", "exit", "error"]},
+        "data": {
+            "type": "string",
+            "description": 'Output as it came; exit: {"exit_code", "stopped"}; error: {"code", "message"}.',
+        },
+    },
+}
+
+
+@routes.add(
+    "POST",
+    "/tenants/{tenant_id}/services/{service_name}/exec",
+    scope="exec",
+    rate="exec",
+    body=EXEC_BODY,
+    content={"text/event-stream": EXEC_EVENT},
+    errors=(409, 422),
+    summary="Run a command in the service's running container; its output as SSE (stdout, stderr, then exit). "
+    "Needs the exec scope, which * does not give.",
+)
+async def exec_command(call: Call) -> Response:
+    tenant = await call.platform.tenants.get(call.who, call.param("tenant_id"))
+    output = await call.platform.execs.run(call.who, tenant, call.param("service_name"), await call.body())
+
+    async def stream() -> AsyncGenerator[bytes, None]:
+        decoders = {kind: codecs.getincrementaldecoder("utf-8")("replace") for kind in ("stdout", "stderr")}
+        try:
+            async with contextlib.aclosing(output) as chunks:
+                async for kind, chunk in chunks:
+                    if kind in decoders:
+                        yield f"event: {kind}\n".encode() + sse.data_lines(decoders[kind].decode(chunk).encode())
+                        continue
+                    code = int(chunk) if kind == "exit" and chunk.lstrip(b"-").isdigit() else None
+                    stopped = chunk.decode() if kind == "stopped" else None
+                    yield b"event: exit\n" + sse.data_lines(
+                        json.dumps({"exit_code": code, "stopped": stopped}).encode()
+                    )
+        except (PermanentError, TemporaryError) as exc:
+            error = {"code": "exec_failed", "message": str(exc)}
+            yield b"event: error\n" + sse.data_lines(json.dumps(error).encode())
+
+    return _sse(call, "exec", stream())

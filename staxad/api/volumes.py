@@ -9,6 +9,7 @@ from starlette.responses import Response
 from staxad.api import render
 from staxad.api.endpoint import Call, Routes
 from staxad.api.tenants import VOLUME_FIELDS, VOLUME_PATH
+from staxad.core.volumes import parse_attach_target
 from staxad.model.query import BoolParam
 
 routes = Routes()
@@ -81,8 +82,7 @@ async def list_provider_volumes(call: Call) -> Response:
 )
 async def attach_volume(call: Call) -> Response:
     body = await call.body()
-    tenant_id = body.get("tenant_id") if isinstance(body, dict) else None
-    tenant = await call.platform.tenants.get(call.who, str(tenant_id))
+    tenant = await call.platform.tenants.get(call.who, parse_attach_target(body))
     volume, queued = await call.platform.volumes.attach(call.who, call.param("volume_id"), tenant, body)
     shown = render.volume(volume, tenant)
     return call.ok({**shown, "deployment": render.deployment(queued, tenant.id) if queued else None}, 201)

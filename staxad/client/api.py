@@ -91,11 +91,14 @@ class Api:
     def text(self, path: str, params: dict[str, str] | None = None) -> str:
         return self._send("GET", path, params=params).text
 
-    def stream(self, path: str, params: dict[str, str] | None = None) -> Generator[tuple[str, str] | None, None, None]:
+    def stream(
+        self, path: str, params: dict[str, str] | None = None, method: str = "GET", body: Any = None
+    ) -> Generator[tuple[str, str] | None, None, None]:
         """The events of an SSE endpoint as they come; an `error` event (the key stopped
         working mid-stream) raises ApiFailure."""
+        timeout = httpx.Timeout(60, read=None)
         try:
-            with self.client.stream("GET", path, params=params, timeout=httpx.Timeout(60, read=None)) as response:
+            with self.client.stream(method, path, params=params, json=body, timeout=timeout) as response:
                 if response.status_code >= 400:
                     response.read()
                     raise failure(response)

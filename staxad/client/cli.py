@@ -94,6 +94,7 @@ for command in (
     tenants.tenants,
     tenants.deploy,
     tenants.logs,
+    tenants.exec_command,
     resources.env,
     resources.domains,
     resources.rules,

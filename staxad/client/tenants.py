@@ -176,3 +176,36 @@ def logs(state: State, tenant: str, following: bool, service: str | None, lines:
     for event in state.api.stream(path, {**params, "follow": "true"}):
         if event is not None:
             click.echo(json.dumps(event[1]) if state.as_json else event[1])
+
+
+@click.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("tenant")
+@click.option("--service", default=None, help="The service whose container runs it (default: the primary).")
+@click.option("--timeout", type=int, default=None, help="Seconds before it is killed (default: the host's).")
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+@pass_state
+def exec_command(state: State, tenant: str, service: str | None, timeout: int | None, command: tuple[str, ...]) -> None:
+    """Run COMMAND in a service's running container, as `staxa exec TENANT -- CMD ARGS...`:
+    its output as it comes, then the CLI exits with its status (124 when it was stopped).
+    Needs a key with the exec scope."""
+    tenant_id = state.tenant_id(tenant)
+    if service is None:
+        services = state.api.call("GET", f"/tenants/{tenant_id}")["services"]
+        service = next((s["name"] for s in services if s["is_primary"]), services[0]["name"])
+    argv = list(command[1:] if command[:1] == ("--",) else command)  # click passes `--` on here
+    if not argv:
+        raise click.UsageError("give the command after --: staxa exec TENANT -- CMD ARGS...")
+    body = {"command": argv, **({"timeout_seconds": timeout} if timeout else {})}
+    status = 1
+    for event in state.api.stream(f"/tenants/{tenant_id}/services/{service}/exec", method="POST", body=body):
+        if event is None:
+            continue
+        kind, data = event
+        if kind in ("stdout", "stderr"):
+            click.echo(data, nl=False, err=kind == "stderr")
+        elif kind == "exit":
+            ended = json.loads(data)
+            if ended["stopped"]:
+                click.echo(f"staxa: the command was {ended['stopped']}", err=True)
+            status = ended["exit_code"] if isinstance(ended["exit_code"], int) else 124
+    raise SystemExit(status)

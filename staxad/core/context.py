@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from staxad.config import Settings
 from staxad.metrics import Metrics
 from staxad.model.clock import Clock, iso
-from staxad.model.ports import GitHubApi, LogReader, RegistryApi, Resolver
+from staxad.model.ports import CommandRunner, GitHubApi, LogReader, RegistryApi, Resolver
 from staxad.store.db import Database
 from staxad.store.secretbox import SecretBox
 
@@ -33,6 +33,7 @@ class Context:
     # Stop a deployment under way and wait for its clean-up; False when nothing runs it.
     cancel_running: Callable[[str], Awaitable[bool]] = _not_running
     logs: LogReader | None = None
+    commands: CommandRunner | None = None  # exec in tenants' containers; None without a runtime
     resolver: Resolver | None = None
     detected_server_ip: str | None = None
     host_addresses: Callable[[], Awaitable[list[str]]] | None = None  # this host's own IPv4 addresses

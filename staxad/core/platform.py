@@ -10,6 +10,7 @@ from staxad.core.databases import Databases
 from staxad.core.deployments import Deployments
 from staxad.core.domains import Domains
 from staxad.core.env import Env
+from staxad.core.execs import Execs
 from staxad.core.github import GitHub
 from staxad.core.netrules import NetworkRules
 from staxad.core.reads import Reads
@@ -42,3 +43,4 @@ class Platform:
         self.webhooks = Webhooks(ctx)
         self.runstate = RunState(ctx)
         self.github = GitHub(ctx, self.deployments)
+        self.execs = Execs(ctx)

@@ -20,6 +20,7 @@ from staxad.model.lifecycle import DEPLOYABLE
 from staxad.model.records import Deployment, Principal, Service, Tenant
 from staxad.model.volumes import RetainedVolume, Volume, mount_path, overlapping, schedule
 from staxad.store import events
+from staxad.store import tenants as tenant_store
 from staxad.store import volumes as store
 from staxad.store.db import Transaction
 
@@ -154,6 +155,8 @@ class Volumes:
                 userns_slot=adopt.userns_slot,
             )
         async with self.ctx.db.transaction() as tx:
+            if await tenant_store.status_of(tx, tenant.id) not in DEPLOYABLE:  # its teardown may have begun
+                raise Unprocessable(f"Tenant '{tenant.name}' is being deleted; volumes can be added once it is not.")
             if adopt is not None:
                 if await store.retained_one(tx, tenant.provider_id, adopt.id, False) is None:
                     raise NotFound(f"Retained volume '{adopt.id}' not found.")
@@ -244,17 +247,19 @@ class Volumes:
         """Give a retained volume to one of the provider's tenants; the body is a volume's,
         with its name and size defaulting to the retained volume's."""
         found = await self.get_retained(who, volume_id)
-        if not isinstance(payload, dict):
-            raise ValidationError("Invalid body.", {"fields": {"body": "must be a JSON object"}})
+        if found.mode != tenant.mode:
+            raise Unprocessable(f"A {found.mode} tenant's volume goes only to a {found.mode} tenant.")
+        assert isinstance(payload, dict)  # parse_attach_target checked it
         fields = {key: value for key, value in payload.items() if key != "tenant_id"}
         return await self.create(
             tenant, {"name": found.name, "size_mb": found.size_mb, "retain": True, **fields}, adopt=found
         )
 
     async def delete_retained(self, who: Principal, volume_id: str) -> None:
-        found = await self.get_retained(who, volume_id)
-        async with self.ctx.db.transaction() as tx:
-            await store.doom(tx, found)  # the periodic sweep removes it from the host
+        await self.get_retained(who, volume_id)  # a test key's 404 for a live one
+        async with self.ctx.db.transaction() as tx:  # the periodic sweep removes it from the host
+            if not await store.doom_retained(tx, who.provider_id, volume_id):
+                raise NotFound(f"Retained volume '{volume_id[:64]}' not found.")
 
     def _service(self, tenant: Tenant, name: str) -> Service:
         for service in tenant.services:
@@ -268,6 +273,15 @@ class Volumes:
             return None
         [queued] = await self.deployments.queue(tx, tenant, [service], "volume mounts changed")
         return queued
+
+
+def parse_attach_target(payload: object) -> str:
+    """The `tenant_id` of an attach body, checked before the tenant is looked up."""
+    body = v.Body(payload, ATTACH)
+    tenant_id = body.string("tenant_id", required=True, max_len=64)
+    body.done()
+    assert tenant_id is not None
+    return tenant_id
 
 
 def _as_retained(volume: Volume, tenant: Tenant, now: str) -> RetainedVolume:

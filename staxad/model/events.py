@@ -57,6 +57,7 @@ EVENT_TYPES: tuple[str, ...] = (
     *(f"restore.{s}" for s in _JOBS),
     "database.created",
     "database.deleted",
+    "exec.run",  # who ran what in which service; never the output
     "webhook.disabled",
 )
 # The six the contract plans webhooks for.

@@ -10,6 +10,9 @@ if TYPE_CHECKING:
     from staxad.model.records import Tenant
 
 LABEL = "io.staxa"
+# Where a tenant container's ids start (staxad.model.userns); containers made before
+# tenants had blocks lack it and ran with all of the service user's ids.
+IDS_LABEL = f"{LABEL}.ids"
 
 
 def network(instance: str, tenant: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -16,6 +16,15 @@ class LogReader(Protocol):
         ...
 
     def follow(self, name: str, lines: int) -> AsyncIterator[bytes]: ...
+
+
+class CommandRunner(Protocol):
+    def run(
+        self, container: str, argv: list[str], timeout: float, max_bytes: int
+    ) -> AsyncGenerator[tuple[str, bytes], None]:
+        """Run `argv` in the running container; ("stdout" | "stderr", chunk) as they come,
+        then ("exit", b"<code>") or, when it was stopped, ("stopped", b"<why>")."""
+        ...
 
 
 class Resolver(Protocol):

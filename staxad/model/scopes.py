@@ -1,7 +1,8 @@
 """API key scopes.
 
-`*` grants every scope except `admin` and `secrets:read`; `admin` (the host operator's)
-and `secrets:read` (reading secret env values) must be given explicitly. A key may only
+`*` grants every scope except `admin`, `secrets:read` and `exec`; `admin` (the host
+operator's), `secrets:read` (reading secret env values) and `exec` (running commands in a
+tenant's containers) must be given explicitly. A key may only
 mint keys whose scopes it holds itself.
 """
 
@@ -21,12 +22,14 @@ SCOPES: dict[str, str] = {
     "github": "register the GitHub App installation and list its repositories and branches",
     "webhooks": "register, change and delete webhook endpoints and see their deliveries",
     "secrets:read": "reveal secret env values with reveal=true (never included in '*')",
+    "exec": "run commands in a tenant's containers, which can print every secret (never included in '*')",
     "admin": "register providers on this host (never included in '*')",
 }
 WILDCARD = "*"
 ADMIN = "admin"
 SECRETS_READ = "secrets:read"
-EXPLICIT = frozenset({ADMIN, SECRETS_READ})  # held only when named
+EXEC = "exec"
+EXPLICIT = frozenset({ADMIN, SECRETS_READ, EXEC})  # held only when named
 
 
 def grants(held: Iterable[str], needed: str) -> bool:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from staxad.model import clock, lifecycle
+from staxad.model import clock, lifecycle, names
 from staxad.model.containers import ContainerState
 from staxad.model.lifecycle import DeploymentStatus, DesiredState, TenantStatus
 from staxad.model.records import Deployment, Service, Tenant
@@ -251,7 +251,8 @@ def _repairs(view: TenantView, now: float) -> list[Action]:
                 actions.append(ForgetBackoff(d.container_name))
         elif backoff.not_before > now:
             actions.append(RetryAt(backoff.not_before))
-        elif state is None:
+        elif state is None or names.IDS_LABEL not in state.labels:
+            # one made before tenants had blocks of ids is made again, not started with all of them
             actions.append(RecreateContainer(d))
         else:
             actions.append(StartContainer(d, state.status))

@@ -330,6 +330,7 @@ class TenantReconciler:
         # The service's volumes exist again first (with their labels): one removed behind
         # staxad's back comes back empty rather than the container not starting.
         await self.pipeline.jobs.mounts(tenant, service.id)
+        await self.podman.remove(d.container_name)  # a stopped one made before tenants had blocks of ids
         sealed = await deployment_store.sealed_spec(self.db, d.id)
         if sealed is None:  # snapshot.seal_missing sealed every older one at start
             raise PermanentError(f"deployment {d.id} has no sealed spec to recreate its container from")

@@ -213,7 +213,9 @@ class VolumeJobs:
         recorded = await store.retained_states(db)
         for name, labels in (await self.volumes.listing(self._instance)).items():
             volume_id = labels.get(f"{names.LABEL}.volume")
-            doomed = volume_id is not None and recorded.get(volume_id, False)
+            deleting, labelled = recorded.get(volume_id or "", (False, ""))
+            # a doomed one only when no tenant's row names it and its labels are the record's
+            doomed = deleting and volume_id not in known and labels.get(f"{names.LABEL}.tenant") == labelled
             if doomed or (labels.get(f"{names.LABEL}.tenant") in tenant_ids and volume_id and volume_id not in known):
                 try:
                     await self.volumes.remove(name)
@@ -221,7 +223,7 @@ class VolumeJobs:
                     log.info("volume %s not removed yet: %s", name, exc)
         left = await self.volumes.listing(self._instance)
         still = {labels.get(f"{names.LABEL}.volume") for labels in left.values()}
-        for volume_id, deleting in recorded.items():
+        for volume_id, (deleting, _) in recorded.items():
             if deleting and volume_id not in still:
                 async with db.transaction() as tx:
                     await store.forget_retained(tx, volume_id)

@@ -250,6 +250,11 @@ async def update(tx: Transaction, tenant_id: str, now: str, **changes: Any) -> N
     )
 
 
+async def status_of(db: Database | Transaction, tenant_id: str) -> str | None:
+    value = await db.fetch_value("SELECT status FROM tenants WHERE id = ?", (tenant_id,))
+    return str(value) if value is not None else None
+
+
 async def set_status(
     tx: Transaction, tenant_id: str, now: str, status: str, reason: str | None = None, only_from: Sequence[str] = ()
 ) -> bool:

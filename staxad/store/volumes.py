@@ -167,12 +167,22 @@ async def retained_one(
     return _retained(row) if row else None
 
 
+async def doom_retained(tx: Transaction, provider_id: str, volume_id: str) -> bool:
+    """Mark a provider's retained volume for the sweep to remove (its row goes once the host
+    volume is gone); False when it is not there to mark (attached or deleted meanwhile)."""
+    changed = await tx.execute(
+        "UPDATE retained_volumes SET deleting = 1 WHERE id = ? AND provider_id = ? AND deleting = 0",
+        (volume_id, provider_id),
+    )
+    return changed == 1
+
+
 async def doom(tx: Transaction, volume: RetainedVolume) -> None:
-    """Mark a host volume for the sweep to remove; its row goes once it is gone."""
+    """Record a host volume that no tenant's row names any longer (one attached from a
+    retained volume, then deleted) for the sweep to remove."""
     await tx.execute(
         "INSERT INTO retained_volumes (id, provider_id, mode, tenant_id, tenant_name, name, size_mb, used_bytes,"
-        " retained_at, deleting, userns_slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)"
-        " ON CONFLICT (id) DO UPDATE SET deleting = 1",
+        " retained_at, deleting, userns_slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
         (
             volume.id,
             volume.provider_id,
@@ -192,10 +202,11 @@ async def forget_retained(tx: Transaction, volume_id: str) -> None:
     await tx.execute("DELETE FROM retained_volumes WHERE id = ?", (volume_id,))
 
 
-async def retained_states(db: Database) -> dict[str, bool]:
-    """Every recorded retained volume: id -> whether it is to be removed."""
-    rows = await db.fetch_all("SELECT id, deleting FROM retained_volumes")
-    return {row["id"]: bool(row["deleting"]) for row in rows}
+async def retained_states(db: Database) -> dict[str, tuple[bool, str]]:
+    """Every recorded retained volume: id -> (whether it is to be removed, the tenant its
+    host labels name)."""
+    rows = await db.fetch_all("SELECT id, deleting, tenant_id FROM retained_volumes")
+    return {row["id"]: (bool(row["deleting"]), row["tenant_id"]) for row in rows}
 
 
 async def all_volumes(db: Database) -> list[Volume]:

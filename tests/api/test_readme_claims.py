@@ -178,7 +178,7 @@ async def test_another_providers_anything_is_a_404_on_every_tenant_route(
 ) -> None:
     """README: "Another provider's tenant, key or anything else is a 404."""
     alice = await keys.make("alice@example.com")
-    bob = await keys.make("bob@example.com")
+    bob = await keys.make("bob@example.com", scopes=("*", "exec"))  # every scope a tenant route needs
     hers = await create_tenant(client, alice, "hers")
     his = await create_tenant(client, bob, "his")
     [deployment] = (await client.get(f"/tenants/{hers['id']}/deployments", headers=alice)).json()["data"]

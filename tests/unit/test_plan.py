@@ -108,9 +108,15 @@ def deployment(id_: str, status: str, svc: str = "web", container: str | None = 
 STARTED = datetime(2026, 1, 1, 12, 0, 0, 500000, tzinfo=UTC)
 
 
-def running(name: str, up: bool = True, status: str = "running") -> ContainerState:
+def running(name: str, up: bool = True, status: str = "running", own_ids: bool = True) -> ContainerState:
     return ContainerState(
-        id="c", name=name, running=up, status=status if up else "exited", host_port=40000, started_at=STARTED
+        id="c",
+        name=name,
+        running=up,
+        status=status if up else "exited",
+        host_port=40000,
+        labels={"io.staxa.ids": "65536"} if own_ids else {},
+        started_at=STARTED,
     )
 
 
@@ -182,6 +188,7 @@ def test_a_queued_deployment_of_a_removed_service_does_not_block_the_pass() -> N
         (running("c1", up=False), Backoff(3, NOW + 8), [RetryAt(NOW + 8)]),
         (None, Backoff(1, NOW + 0.5), [RetryAt(NOW + 0.5)]),
         (running("c1", up=False), Backoff(3, NOW - 1), [StartContainer(LIVE, "exited")]),  # waited long enough
+        (running("c1", up=False, own_ids=False), NO_BACKOFF, [RecreateContainer(LIVE)]),  # made before blocks
     ],
 )
 def test_live_containers_are_repaired_with_back_off(

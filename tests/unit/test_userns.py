@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
+import struct
 import subprocess
 from pathlib import Path
 
@@ -68,6 +69,11 @@ def test_the_move_script_does_what_shifted_says_and_follows_no_link(tmp_path: Pa
             path.write_text("x")
         os.lchown(path, owner, owner)
     os.chmod(volume / "sub" / "app", 0o4755)
+    # an ACL entry for one of the old block's ids: user BLOCK + 77 may read
+    entries = [(0x01, 6, 0xFFFFFFFF), (0x02, 4, BLOCK + 77), (0x04, 4, 0xFFFFFFFF), (0x10, 4, 0xFFFFFFFF)]
+    acl = struct.pack("<I", 2) + b"".join(struct.pack("<HHI", *e) for e in [*entries, (0x20, 4, 0xFFFFFFFF)])
+    os.setxattr(volume / "mine", "system.posix_acl_access", acl)
+    assert "system.posix_acl_access" in os.listxattr(volume / "mine")
     link = volume / "sub" / "link"
     link.symlink_to(outside)
     os.lchown(link, BLOCK + 2, BLOCK + 2)
@@ -81,3 +87,4 @@ def test_the_move_script_does_what_shifted_says_and_follows_no_link(tmp_path: Pa
     assert os.lstat(link).st_uid == 3 * BLOCK + 2
     assert os.stat(outside).st_uid == BLOCK + 9  # the link's target is not the volume's
     assert stat.S_IMODE(os.stat(volume / "sub" / "app").st_mode) == 0o4755
+    assert "system.posix_acl_access" not in os.listxattr(volume / "mine")  # it named the old block
