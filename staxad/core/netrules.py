@@ -119,9 +119,13 @@ class NetworkRules:
         for port in range(settings.node_port_min, settings.node_port_max + 1):
             if port not in taken:
                 return port
-        raise Conflict(
-            f"Every node port from {settings.node_port_min} to {settings.node_port_max} is in use for {protocol}; "
-            "delete a rule or widen network.node_port_min/max."
+        pool = settings.node_port_max - settings.node_port_min + 1
+        raise limit_reached(
+            f"node ports for {protocol} ({settings.node_port_min}-{settings.node_port_max})",
+            pool,
+            pool,
+            "network.node_port_min/max",
+            "Delete a rule or widen the range.",
         )
 
     async def get(self, tenant: Tenant, rule_id: str) -> NetworkRule:

@@ -111,3 +111,25 @@ async def test_tenants_stop_at_the_hosts_id_ranges_and_a_range_is_given_again_on
     made = await create_tenant(client, auth, "three")
     slots = {row["tenant_id"]: row["slot"] for row in await daemon.db.fetch_all("SELECT * FROM userns_slots")}
     assert slots[made["id"]] == 1 and len(slots) == 2  # the first tenant's block, given again
+
+
+async def test_a_full_node_port_range_is_a_limit_with_what_is_used(tmp_path: Path, clock: FrozenClock) -> None:
+    settings = make_settings(tmp_path, STAXAD_NETWORK_NODE_PORT_MIN="31000", STAXAD_NETWORK_NODE_PORT_MAX="31001")
+    async with started(settings, clock) as daemon:
+        transport = httpx.ASGITransport(app=daemon.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://staxad/api/v1") as client:
+            auth = await Keys(daemon).make()
+            rule = {
+                "direction": "inbound",
+                "protocol": "tcp",
+                "target_service": "web",
+                "source_cidrs": ["203.0.113.0/24"],
+            }
+            for name in ("one", "two"):
+                tenant = await create_tenant(client, auth, name)
+                made = await client.post(f"/tenants/{tenant['id']}/network-rules", headers=auth, json=rule)
+                assert made.status_code == 201, made.text
+            third = await create_tenant(client, auth, "three")
+            full = await client.post(f"/tenants/{third['id']}/network-rules", headers=auth, json=rule)
+            error = assert_error(full, 422, "limit_exceeded")
+            assert error["details"] == {"used": 2, "limit": 2, "setting": "network.node_port_min/max"}

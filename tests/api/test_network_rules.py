@@ -104,8 +104,8 @@ async def test_pool_exhaustion_rule_limit_and_outbound(
     for _ in range(3):
         assert_resource(await post(client, auth, one, INBOUND), 201)
     assert_error(await post(client, auth, one, {**INBOUND, "protocol": "udp"}), 422, "limit_exceeded")
-    exhausted = assert_error(await post(client, auth, two, INBOUND), 409, "conflict")
-    assert "30000 to 30002" in exhausted["message"]
+    exhausted = assert_error(await post(client, auth, two, INBOUND), 422, "limit_exceeded")
+    assert "30000-30002" in exhausted["message"] and exhausted["details"]["used"] == 3
     contract_example = {**OUTBOUND, "destination_cidrs": ["10.0.0.0/8"], "ttl_hours": 2}  # the contract's own
     out = assert_resource(await post(client, auth, two, contract_example), 201)
     assert out["allocated_port"] is None and out["connection_string"] is None and out["expires_at"]
