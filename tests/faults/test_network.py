@@ -58,7 +58,8 @@ async def test_a_node_port_is_reissued_only_after_the_kernel_dropped_it(
             assert deleted.status_code == 202
             assert table_has_port(instance, port)
             held = await live.client.post(url, headers=live.auth, json=body)
-            assert held.status_code == 409, held.text  # the only port is still in the kernel
+            assert held.status_code == 422, held.text  # the only port is still in the kernel
+            assert held.json()["error"]["code"] == "limit_exceeded"
         for _ in range(200):
             again = await live.client.post(url, headers=live.auth, json=body)
             if again.status_code == 201:
